@@ -1,0 +1,89 @@
+//! Engines: where a guarded query runs.
+//!
+//! An [`Engine`] lists its tables and columns (a [`Catalog`]) and runs SQL that
+//! the guard has validated, with a row cap. [`Engine::run`] is the one way a
+//! [`GuardedQuery`] should be run: it applies the row cap, removes groups
+//! smaller than their `min_group_size` and the guard's hidden columns, and
+//! checks that the result has exactly the columns the guard described.
+
+mod catalog;
+mod polars;
+
+use ::polars::prelude::{DataFrame, DataType};
+
+pub use self::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
+pub use self::polars::PolarsEngine;
+use crate::error::Error;
+use crate::guard::{Dialect, GuardedQuery, HIDDEN_PREFIX};
+
+/// A data source that runs guarded SQL.
+///
+/// The trait is open: implement it for another database. `execute` receives
+/// only SQL that [`Guard`](crate::Guard) produced.
+pub trait Engine: Send + Sync {
+    /// The tables and columns the engine holds (only those the policy names).
+    fn catalog(&self) -> &Catalog;
+
+    /// The SQL dialect the engine runs.
+    fn dialect(&self) -> Dialect;
+
+    /// Runs SQL that the guard produced, returning at most `max_rows` rows.
+    ///
+    /// # Errors
+    /// An engine failure, as an [`ErrorKind::Engine`](crate::ErrorKind::Engine)
+    /// whose message holds no data value.
+    fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error>;
+
+    /// Runs a guarded query: executes it with its row cap, removes the rows of
+    /// groups below their `min_group_size` and the hidden columns, and checks
+    /// that the result's columns are the guard's output columns.
+    ///
+    /// # Errors
+    /// As [`Engine::execute`], and an engine error when the result's shape is
+    /// not the one the guard described.
+    fn run(&self, query: &GuardedQuery) -> Result<DataFrame, Error> {
+        let df = self.execute(query.sql(), query.max_rows())?;
+        enforce(df, query)
+    }
+}
+
+/// Removes small groups and hidden columns, then checks the column names.
+pub(crate) fn enforce(mut df: DataFrame, query: &GuardedQuery) -> Result<DataFrame, Error> {
+    for check in query.group_checks() {
+        let counts = df
+            .column(&check.column)
+            .and_then(|c| c.cast(&DataType::UInt64))
+            .map_err(|e| Error::engine("schema", e.to_string()))?;
+        let keep = counts
+            .as_materialized_series()
+            .u64()
+            .map_err(|e| Error::engine("schema", e.to_string()))?
+            .iter()
+            .map(|v| v.is_some_and(|n| n >= u64::from(check.min_group_size)))
+            .collect::<::polars::prelude::BooleanChunked>();
+        df = df
+            .filter(&keep)
+            .map_err(|e| Error::engine("compute", e.to_string()))?;
+    }
+    let hidden: Vec<String> = df
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .filter(|n| n.starts_with(HIDDEN_PREFIX))
+        .collect();
+    let df = df.drop_many(hidden);
+    let got: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+    let want: Vec<&str> = query.columns().iter().map(|c| c.name.as_str()).collect();
+    if got != want {
+        return Err(Error::engine(
+            "schema",
+            format!("the engine returned columns {got:?}, the guard expected {want:?}"),
+        ));
+    }
+    let cap = usize::try_from(query.max_rows()).unwrap_or(usize::MAX);
+    Ok(if df.height() > cap {
+        df.head(Some(cap))
+    } else {
+        df
+    })
+}

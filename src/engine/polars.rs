@@ -1,0 +1,239 @@
+//! The embedded polars engine: a folder of CSV, Parquet and NDJSON files, one
+//! table per file, scanned lazily.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{
+    DataFrame, DataType, LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader,
+    PlRefPath, PolarsError, ScanArgsParquet,
+};
+use polars::sql::SQLContext;
+
+use super::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine};
+use crate::error::{Error, ErrorKind};
+use crate::guard::Dialect;
+use crate::rules::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+    Ndjson,
+}
+
+impl Format {
+    fn of(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// A data file of the folder.
+#[derive(Clone)]
+struct Table {
+    name: String,
+    path: PathBuf,
+    frame: LazyFrame,
+}
+
+/// The embedded polars engine over a folder of data files.
+///
+/// Each `.csv`, `.parquet` (`.pq`) and `.ndjson` (`.jsonl`) file is a table
+/// named after its file stem. Only files whose stem the policy names are
+/// registered; the rest of the folder is never read.
+///
+/// # Example
+/// ```
+/// use sqlveil::{Engine, Guard, PolarsEngine, Policy};
+/// let policy = Policy::from_path("rules/sample.toml")?;
+/// let engine = PolarsEngine::open("examples/data", &policy)?;
+/// let guard = Guard::new(&policy, engine.catalog())?;
+/// let query = guard.check("SELECT city, COUNT(*) AS n FROM customers GROUP BY city")?;
+/// let rows = engine.run(&query)?;
+/// assert_eq!(rows.width(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PolarsEngine {
+    dir: PathBuf,
+    tables: Vec<Table>,
+    catalog: Catalog,
+}
+
+impl std::fmt::Debug for PolarsEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolarsEngine")
+            .field("dir", &self.dir)
+            .field("catalog", &self.catalog)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolarsEngine {
+    /// Opens a folder of data files for a policy, reading each named file's
+    /// schema (not its rows).
+    ///
+    /// # Errors
+    /// An unreadable folder; two files for one table; a file whose schema
+    /// cannot be read (named in the error).
+    pub fn open(dir: impl AsRef<Path>, policy: &Policy) -> Result<PolarsEngine, Error> {
+        let dir = dir.as_ref().to_path_buf();
+        let io = |source| {
+            Error::new(ErrorKind::Io {
+                path: dir.clone(),
+                source,
+            })
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(io)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
+        files.sort();
+        let mut tables: Vec<Table> = Vec::new();
+        let mut catalog = Vec::new();
+        for path in files {
+            let Some(format) = Format::of(&path) else {
+                continue;
+            };
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if policy.table(stem).is_none() {
+                continue;
+            }
+            if let Some(other) = tables.iter().find(|t| t.name == stem) {
+                return Err(Error::data_file(
+                    &path,
+                    format!(
+                        "table `{stem}` has two files, this one and {}; keep one",
+                        other.path.display()
+                    ),
+                    String::new(),
+                ));
+            }
+            let frame = scan(&path, format)?;
+            let schema = frame
+                .clone()
+                .collect_schema()
+                .map_err(|e| Error::data_file(&path, "its schema cannot be read; the file is malformed or not of its extension's format", e.to_string()))?;
+            let columns = schema
+                .iter()
+                .map(|(name, dt)| CatalogColumn {
+                    name: name.to_string(),
+                    ty: column_type(dt),
+                })
+                .collect();
+            catalog.push(CatalogTable {
+                name: stem.to_string(),
+                columns,
+            });
+            tables.push(Table {
+                name: stem.to_string(),
+                path,
+                frame,
+            });
+        }
+        Ok(PolarsEngine {
+            dir,
+            tables,
+            catalog: Catalog::new(catalog),
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads every registered file in full, to find malformed rows that the
+    /// schema pass of [`open`](Self::open) cannot see.
+    ///
+    /// # Errors
+    /// The first malformed file, named.
+    pub fn validate(&self) -> Result<(), Error> {
+        for t in &self.tables {
+            t.frame.clone().collect().map_err(|e| {
+                Error::data_file(
+                    &t.path,
+                    "a row cannot be read; the file is malformed",
+                    e.to_string(),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn scan(path: &Path, format: Format) -> Result<LazyFrame, Error> {
+    let p = path
+        .to_str()
+        .map(PlRefPath::new)
+        .ok_or_else(|| Error::data_file(path, "its path is not valid UTF-8", String::new()))?;
+    let r = match format {
+        Format::Csv => LazyCsvReader::new(p)
+            .with_has_header(true)
+            .with_try_parse_dates(true)
+            .with_infer_schema_length(Some(1000))
+            .finish(),
+        Format::Parquet => LazyFrame::scan_parquet(p, ScanArgsParquet::default()),
+        Format::Ndjson => LazyJsonLineReader::new(p)
+            .with_infer_schema_length(std::num::NonZeroUsize::new(1000))
+            .finish(),
+    };
+    r.map_err(|e| Error::data_file(path, "it cannot be opened", e.to_string()))
+}
+
+fn column_type(dt: &DataType) -> ColumnType {
+    match dt {
+        DataType::String => ColumnType::Text,
+        DataType::Boolean => ColumnType::Boolean,
+        DataType::Date => ColumnType::Date,
+        DataType::Datetime(..) => ColumnType::Datetime,
+        d if d.is_integer() => ColumnType::Integer,
+        d if d.is_float() => ColumnType::Float,
+        other => ColumnType::Other(other.to_string()),
+    }
+}
+
+/// A category for an engine error that says nothing of the data.
+fn category(e: &PolarsError) -> &'static str {
+    match e {
+        PolarsError::ColumnNotFound(_) => "column_not_found",
+        PolarsError::ComputeError(_) => "compute",
+        PolarsError::InvalidOperation(_) => "invalid_operation",
+        PolarsError::SchemaMismatch(_) | PolarsError::SchemaFieldNotFound(_) => "schema",
+        PolarsError::ShapeMismatch(_) => "shape",
+        PolarsError::SQLInterface(_) | PolarsError::SQLSyntax(_) => "sql",
+        PolarsError::IO { .. } => "io",
+        PolarsError::OutOfBounds(_) => "out_of_bounds",
+        PolarsError::Duplicate(_) => "duplicate",
+        PolarsError::NoData(_) => "no_data",
+        PolarsError::Context { error, .. } => category(error),
+        _ => "engine",
+    }
+}
+
+impl Engine for PolarsEngine {
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Polars
+    }
+
+    fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
+        let mut ctx = SQLContext::new();
+        for t in &self.tables {
+            ctx.register(&t.name, t.frame.clone());
+        }
+        let cap = u32::try_from(max_rows).unwrap_or(u32::MAX);
+        ctx.execute(sql)
+            .and_then(|lf| lf.limit(cap.into()).collect())
+            .map_err(|e| Error::engine(category(&e), e.to_string()))
+    }
+}

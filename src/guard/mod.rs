@@ -1,0 +1,538 @@
+//! The SQL guard: parses a model's SQL, resolves every name, follows every
+//! output column back to its source columns, and refuses or rewrites the
+//! query according to the policy.
+//!
+//! # What it does
+//!
+//! [`Guard::check`] takes SQL text and returns a [`GuardedQuery`]: the
+//! rewritten SQL that an engine may run, and for every output column its
+//! action and source columns, which the protection stage consumes. Anything
+//! else is a [`Refusal`] with a machine-readable [`Reason`].
+//!
+//! # Design choices
+//!
+//! - **One scope-aware walk.** Name resolution, lineage, the per-action rules
+//!   and the rewrite happen in a single pass over the AST. Every variant of
+//!   every AST node the walk meets is either handled or refused: there is no
+//!   catch-all that lets an unknown construct through.
+//! - **Canonical identifiers.** Every column and table reference the guard
+//!   resolves is rewritten to its exact, double-quoted name, so the engine can
+//!   never resolve a name to a different column than the guard did.
+//! - **Aggregates over `aggregate` columns** are allowed only as whole items of
+//!   the outermost `SELECT`. The guard appends a hidden count of distinct
+//!   subjects per group (see [`GroupCheck`]); the engine removes groups below
+//!   `min_group_size` and the hidden columns before anything leaves it.
+//! - **Untrusted input is bounded**: SQL longer than
+//!   [`GuardBuilder::max_sql_bytes`], operator chains longer than a fixed
+//!   bound, and nesting deeper than [`GuardBuilder::max_depth`] are refused
+//!   before they can exhaust the stack.
+
+mod lineage;
+mod refusal;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use regex::Regex;
+use sqlparser::dialect::{Dialect as SqlDialect, GenericDialect, PostgreSqlDialect};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+pub use self::refusal::{Reason, Refusal};
+use crate::engine::{Catalog, ColumnType};
+use crate::error::Error;
+use crate::rules::{Action, ColumnPolicy, Policy, TokenClass};
+
+/// The prefix of the hidden columns the guard adds; user aliases may not use it.
+pub const HIDDEN_PREFIX: &str = "__sqlveil_";
+
+/// The SQL dialect the guard parses and the engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// polars SQL (the embedded engine).
+    Polars,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect's name, for prompts and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Polars => "polars",
+            Dialect::Postgres => "postgres",
+        }
+    }
+}
+
+/// A token literal resolved to the value it stands for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResolvedToken {
+    /// The token's class.
+    pub class: TokenClass,
+    /// The original value.
+    pub value: String,
+}
+
+impl fmt::Debug for ResolvedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The value is personal data: never print it.
+        f.debug_struct("ResolvedToken")
+            .field("class", &self.class)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turns token literals that sqlveil issued back into values, so that a
+/// query can filter a protected column by a token the model saw.
+///
+/// The protection stage supplies the real resolver; [`NoTokens`] resolves
+/// nothing, so such queries are refused as unresolvable.
+pub trait TokenResolver: Send + Sync {
+    /// Resolves a literal that has the shape of a token.
+    ///
+    /// Returns `Ok(None)` for a token that was not issued (or was forged).
+    ///
+    /// # Errors
+    /// A failure of the store behind the resolver (a vault that cannot be read).
+    fn resolve(&self, token: &str) -> Result<Option<ResolvedToken>, Error>;
+}
+
+/// A resolver that knows no token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTokens;
+
+impl TokenResolver for NoTokens {
+    fn resolve(&self, _token: &str) -> Result<Option<ResolvedToken>, Error> {
+        Ok(None)
+    }
+}
+
+/// A source column of an output column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ColumnRef {
+    /// The table's name.
+    pub table: String,
+    /// The column's name.
+    pub column: String,
+}
+
+impl fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.table, self.column)
+    }
+}
+
+/// An output column of a guarded query: its name, the action the protection
+/// stage must apply, and the source columns it derives from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputColumn {
+    /// The column's name in the result.
+    pub name: String,
+    /// What the protection stage does with it. `Allow` for values computed
+    /// only from `allow` columns and for counts; the strictest source action
+    /// for columns that pass protected values through; `Aggregate` for the
+    /// result of a permitted aggregate over an `aggregate` column, shown as is
+    /// once small groups are removed.
+    pub action: ColumnPolicy,
+    /// The source columns, in name order.
+    pub sources: Vec<ColumnRef>,
+}
+
+/// A hidden column that counts distinct subjects per result row, and the
+/// smallest count a row must have to leave the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCheck {
+    /// The hidden column's name (it starts with [`HIDDEN_PREFIX`]).
+    pub column: String,
+    /// The smallest number of distinct subjects a row's group must have.
+    pub min_group_size: u32,
+}
+
+/// A query the guard let through: the SQL to run and what each output column
+/// is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardedQuery {
+    sql: String,
+    columns: Vec<OutputColumn>,
+    group_checks: Vec<GroupCheck>,
+    max_rows: u64,
+    tables: Vec<String>,
+}
+
+impl GuardedQuery {
+    /// The rewritten SQL: canonical quoted names, `*` expanded, tokens turned
+    /// into values, `LIMIT` within the cap, hidden group-size columns added.
+    ///
+    /// It can hold values that resolved tokens stand for: give it to the
+    /// engine, not to a model or a log.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The output columns, in order (hidden columns excluded).
+    pub fn columns(&self) -> &[OutputColumn] {
+        &self.columns
+    }
+
+    /// The group-size checks the engine applies.
+    pub fn group_checks(&self) -> &[GroupCheck] {
+        &self.group_checks
+    }
+
+    /// The row cap.
+    pub fn max_rows(&self) -> u64 {
+        self.max_rows
+    }
+
+    /// The policy tables the query reads.
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GuardColumn {
+    pub(crate) name: String,
+    pub(crate) policy: ColumnPolicy,
+    pub(crate) ty: ColumnType,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GuardTable {
+    pub(crate) name: String,
+    pub(crate) subject: Option<String>,
+    pub(crate) columns: Vec<GuardColumn>,
+}
+
+/// Configures and builds a [`Guard`].
+#[derive(Debug, Clone)]
+pub struct GuardBuilder {
+    dialect: Dialect,
+    max_sql_bytes: usize,
+    max_depth: usize,
+}
+
+impl Default for GuardBuilder {
+    fn default() -> Self {
+        GuardBuilder::new()
+    }
+}
+
+impl GuardBuilder {
+    /// A builder with the defaults: polars dialect, 64 KiB of SQL, depth 64.
+    pub fn new() -> GuardBuilder {
+        GuardBuilder {
+            dialect: Dialect::Polars,
+            max_sql_bytes: 64 * 1024,
+            max_depth: 64,
+        }
+    }
+
+    /// Sets the SQL dialect.
+    pub fn dialect(&mut self, d: Dialect) -> &mut GuardBuilder {
+        self.dialect = d;
+        self
+    }
+
+    /// Sets the longest SQL text the guard reads, in bytes.
+    pub fn max_sql_bytes(&mut self, n: usize) -> &mut GuardBuilder {
+        self.max_sql_bytes = n;
+        self
+    }
+
+    /// Sets the deepest nesting of expressions and subqueries the guard follows.
+    pub fn max_depth(&mut self, n: usize) -> &mut GuardBuilder {
+        self.max_depth = n.clamp(4, 256);
+        self
+    }
+
+    /// Builds a guard for a policy over an engine's catalog. Only tables that
+    /// are both in the policy and in the catalog can be queried.
+    ///
+    /// # Errors
+    /// The policy's token format cannot be turned into a matcher (cannot
+    /// happen for a validated policy, but is not assumed).
+    pub fn build(&self, policy: &Policy, catalog: &Catalog) -> Result<Guard, Error> {
+        let mut tables = Vec::new();
+        for tp in policy.tables() {
+            let Some(ct) = catalog.table(&tp.name) else {
+                continue;
+            };
+            let mut columns = Vec::new();
+            for cc in &ct.columns {
+                let Some(policy) = policy.effective_column(&tp.name, &cc.name) else {
+                    continue;
+                };
+                columns.push(GuardColumn {
+                    name: cc.name.clone(),
+                    policy,
+                    ty: cc.ty.clone(),
+                });
+            }
+            tables.push(GuardTable {
+                name: tp.name.clone(),
+                subject: tp.subject.clone(),
+                columns,
+            });
+        }
+        Ok(Guard {
+            tables,
+            token_re: token_regex(&policy.defaults().token_format)?,
+            max_rows: policy.defaults().max_rows,
+            dialect: self.dialect,
+            max_sql_bytes: self.max_sql_bytes,
+            max_depth: self.max_depth,
+        })
+    }
+}
+
+/// A regex that matches a whole literal of the token format's shape.
+pub(crate) fn token_regex(format: &str) -> Result<Regex, Error> {
+    let mut pat = String::from("^");
+    let mut rest = format;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("{class}") {
+            pat.push_str("[a-z][a-z0-9_]*");
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("{token}") {
+            pat.push_str("[A-Za-z0-9_+/=-]+");
+            rest = r;
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            pat.push_str(&regex::escape(&c.to_string()));
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    pat.push('$');
+    Regex::new(&pat).map_err(|_| Error::rules(None, "the token format cannot be matched"))
+}
+
+/// The SQL guard for one policy and one engine catalog.
+///
+/// # Example
+/// ```
+/// use sqlveil::{Catalog, CatalogColumn, CatalogTable, ColumnType, Guard, Policy, Reason};
+/// let policy = Policy::from_toml_str(r#"
+///     version = 1
+///     [tables.people.columns]
+///     name = { action = "tokenize", class = "person" }
+///     city = { action = "allow" }
+///     ssn  = { action = "deny" }
+/// "#)?;
+/// let col = |n: &str| CatalogColumn { name: n.into(), ty: ColumnType::Text };
+/// let catalog = Catalog::new(vec![CatalogTable {
+///     name: "people".into(),
+///     columns: vec![col("name"), col("city"), col("ssn")],
+/// }]);
+/// let guard = Guard::new(&policy, &catalog)?;
+///
+/// let ok = guard.check("SELECT * FROM people")?;
+/// assert_eq!(ok.sql(), r#"SELECT "name" AS "name", "city" AS "city" FROM "people" LIMIT 200"#);
+///
+/// let err = guard.check("SELECT substr(ssn, 1, 3) FROM people").unwrap_err();
+/// assert_eq!(err.refusal().unwrap().reason(), Reason::DeniedColumn);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub(crate) tables: Vec<GuardTable>,
+    pub(crate) token_re: Regex,
+    pub(crate) max_rows: u64,
+    pub(crate) dialect: Dialect,
+    max_sql_bytes: usize,
+    pub(crate) max_depth: usize,
+}
+
+/// The longest run of operator tokens at one parenthesis level; longer chains
+/// build left-deep trees whose recursive drop could exhaust the stack.
+const MAX_OPERATOR_RUN: usize = 512;
+
+impl Guard {
+    /// A guard with the default settings (see [`GuardBuilder`]).
+    ///
+    /// # Errors
+    /// As [`GuardBuilder::build`].
+    pub fn new(policy: &Policy, catalog: &Catalog) -> Result<Guard, Error> {
+        GuardBuilder::new().build(policy, catalog)
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Checks a query with no token resolution: a token literal compared with
+    /// a protected column is refused as unresolvable.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Refused`](crate::ErrorKind::Refused) with the refusal.
+    pub fn check(&self, sql: &str) -> Result<GuardedQuery, Error> {
+        self.check_with(sql, &NoTokens)
+    }
+
+    /// Checks a query, resolving token literals through `resolver`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Refused`](crate::ErrorKind::Refused) with the refusal, or
+    /// the resolver's error.
+    pub fn check_with(
+        &self,
+        sql: &str,
+        resolver: &dyn TokenResolver,
+    ) -> Result<GuardedQuery, Error> {
+        if sql.len() > self.max_sql_bytes {
+            return Err(Refusal::new(
+                Reason::TooLong,
+                format!(
+                    "the SQL is {} bytes long; the guard reads at most {}",
+                    sql.len(),
+                    self.max_sql_bytes
+                ),
+            )
+            .into());
+        }
+        let generic = GenericDialect {};
+        let pg = PostgreSqlDialect {};
+        let dialect: &dyn SqlDialect = match self.dialect {
+            Dialect::Polars => &generic,
+            Dialect::Postgres => &pg,
+        };
+        let tokens = Tokenizer::new(dialect, sql)
+            .tokenize_with_location()
+            .map_err(|e| parse_refusal(&e.message))?;
+        check_operator_runs(tokens.iter().map(|t| &t.token))?;
+        let mut statements = Parser::new(dialect)
+            .with_recursion_limit(self.max_depth)
+            .with_tokens_with_locations(tokens)
+            .parse_statements()
+            .map_err(|e| match e {
+                ParserError::RecursionLimitExceeded => Refusal::new(
+                    Reason::TooDeep,
+                    format!("the SQL nests deeper than {} levels", self.max_depth),
+                ),
+                ParserError::TokenizerError(m) | ParserError::ParserError(m) => parse_refusal(&m),
+            })?;
+        if statements.len() != 1 {
+            return Err(Refusal::new(
+                if statements.is_empty() {
+                    Reason::NotASelect
+                } else {
+                    Reason::MultipleStatements
+                },
+                format!(
+                    "expected exactly one SELECT statement, found {}",
+                    statements.len()
+                ),
+            )
+            .into());
+        }
+        let stmt = statements.remove(0);
+        let mut query = match stmt {
+            sqlparser::ast::Statement::Query(q) => q,
+            other => {
+                let kind = variant_name(&other);
+                return Err(Refusal::new(
+                    Reason::NotASelect,
+                    format!("only a read-only SELECT may run, not a {kind} statement"),
+                )
+                .construct(kind)
+                .into());
+            }
+        };
+        let mut walker = lineage::Walker::new(self, resolver);
+        let out = walker.top(&mut query)?;
+        let tables: BTreeSet<String> = walker
+            .tables_read()
+            .map(|t| self.tables[t].name.clone())
+            .collect();
+        Ok(GuardedQuery {
+            sql: query.to_string(),
+            columns: out.columns,
+            group_checks: out.group_checks,
+            max_rows: self.max_rows,
+            tables: tables.into_iter().collect(),
+        })
+    }
+
+    /// The columns a model may see of a table, with their policies: every
+    /// column but `deny` ones (for prompts).
+    pub fn visible_columns(&self, table: &str) -> Vec<(&str, &ColumnPolicy, &ColumnType)> {
+        self.tables
+            .iter()
+            .filter(|t| t.name == table)
+            .flat_map(|t| t.columns.iter())
+            .filter(|c| c.policy.action != Action::Deny)
+            .map(|c| (c.name.as_str(), &c.policy, &c.ty))
+            .collect()
+    }
+}
+
+fn parse_refusal(message: &str) -> Refusal {
+    // sqlparser's messages quote the token it stopped at, which may be a
+    // literal from the SQL: keep the position, drop the token.
+    let at = message
+        .rfind(" at Line:")
+        .map(|i| message[i..].trim().to_string())
+        .unwrap_or_default();
+    let head = message.split(", found:").next().unwrap_or("").trim();
+    let head = if head.contains('\'') || head.contains('"') {
+        "unexpected input"
+    } else {
+        head
+    };
+    Refusal::new(
+        Reason::ParseError,
+        format!("the SQL does not parse: {head} {at}")
+            .trim()
+            .to_string(),
+    )
+}
+
+fn check_operator_runs<'a>(tokens: impl Iterator<Item = &'a Token>) -> Result<(), Refusal> {
+    // One counter per parenthesis level, reset by commas.
+    let mut runs: Vec<usize> = vec![0];
+    for t in tokens {
+        match t {
+            Token::LParen => runs.push(0),
+            Token::RParen => {
+                if runs.len() > 1 {
+                    runs.pop();
+                }
+            }
+            Token::Comma => {
+                if let Some(r) = runs.last_mut() {
+                    *r = 0;
+                }
+            }
+            Token::Whitespace(_) | Token::Number(..) | Token::SingleQuotedString(_) => {}
+            Token::Word(_) => {
+                if let Some(r) = runs.last_mut() {
+                    *r += 1;
+                }
+            }
+            _ => {
+                if let Some(r) = runs.last_mut() {
+                    *r += 1;
+                }
+            }
+        }
+        if runs.last().is_some_and(|&r| r > MAX_OPERATOR_RUN * 2) {
+            return Err(Refusal::new(
+                Reason::TooDeep,
+                format!("an expression chains more than {MAX_OPERATOR_RUN} operators at one level"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The name of an enum variant from its `Debug` form (never its payload).
+pub(crate) fn variant_name<T: fmt::Debug>(v: &T) -> String {
+    let s = format!("{v:?}");
+    s.split(|c: char| !c.is_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("unknown")
+        .to_string()
+}

@@ -1,0 +1,78 @@
+//! sqlveil lets a chatbot backend answer questions about tabular data with an
+//! LLM while the model never sees personal data.
+//!
+//! A model's SQL goes through a [`Guard`], which parses it, follows every
+//! output column back to its source columns, and refuses or rewrites the query
+//! according to column-level policies written in TOML ([`Policy`]). The
+//! guarded query runs on an [`Engine`] — [`PolarsEngine`] over CSV, Parquet and
+//! NDJSON files by default.
+//!
+//! # Primary types
+//!
+//! - [`Policy`]: a validated rule file (`rules/reference.toml` shows every key).
+//! - [`Guard`]: checks and rewrites SQL; returns a [`GuardedQuery`] or a
+//!   [`Refusal`] with a machine-readable [`Reason`].
+//! - [`Engine`], [`PolarsEngine`]: run guarded queries, remove groups smaller
+//!   than `min_group_size`.
+//! - [`Error`]: every failure, with an [`ErrorKind`]; never a data value in its
+//!   message.
+//!
+//! # Example
+//!
+//! ```
+//! use sqlveil::{Engine, Guard, PolarsEngine, Policy, Reason};
+//!
+//! let policy = Policy::from_path("rules/sample.toml")?;
+//! let engine = PolarsEngine::open("examples/data", &policy)?;
+//! let guard = Guard::new(&policy, engine.catalog())?;
+//!
+//! // Allowed: the average income per city, over groups of at least 5 customers.
+//! let q = guard.check("SELECT city, AVG(income) AS avg_income FROM customers GROUP BY city")?;
+//! let rows = engine.run(&q)?;
+//! assert_eq!(rows.get_column_names(), ["city", "avg_income"]);
+//!
+//! // Refused: SSNs are denied, whatever the query does with them.
+//! let err = guard.check("SELECT COUNT(*) FROM customers WHERE ssn LIKE '0%'").unwrap_err();
+//! assert_eq!(err.refusal().unwrap().reason(), Reason::DeniedColumn);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! - `cli` (default): the `sqlveil` command-line tool.
+//!
+//! # Untrusted input
+//!
+//! SQL, rule files and data files are untrusted. None of them can make the
+//! library panic; SQL is bounded in length, operator chains and nesting depth
+//! before it is parsed or walked (see [`GuardBuilder`]).
+
+// Every public item is documented.
+#![deny(missing_docs)]
+// Doc links must resolve.
+#![deny(rustdoc::broken_intra_doc_links)]
+// Public types are debuggable, and nothing is `pub` that cannot be reached.
+#![warn(missing_debug_implementations, unreachable_pub)]
+// No unsafe code anywhere.
+#![forbid(unsafe_code)]
+// `unreachable!` is a panic in disguise.
+#![forbid(clippy::unreachable)]
+// No unwrap or expect on anything input can reach.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// Doc examples compile without warnings.
+#![doc(test(attr(deny(warnings))))]
+
+pub mod engine;
+mod error;
+pub mod guard;
+pub mod rules;
+
+pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
+pub use crate::error::{Error, ErrorKind};
+pub use crate::guard::{
+    ColumnRef, Dialect, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn,
+    Reason, Refusal, ResolvedToken, TokenResolver,
+};
+pub use crate::rules::{
+    Action, AggregateFunction, ColumnPolicy, Filter, Generalization, MaskKind, Policy, TokenClass,
+};
