@@ -233,7 +233,7 @@ impl Engine for PolarsEngine {
         }
         let cap = u32::try_from(max_rows).unwrap_or(u32::MAX);
         ctx.execute(sql)
-            .and_then(|lf| lf.limit(cap.into()).collect())
+            .and_then(|lf| lf.limit(cap).collect())
             .map_err(|e| Error::engine(category(&e), e.to_string()))
     }
 }

@@ -329,7 +329,10 @@ pub(crate) fn token_regex(format: &str) -> Result<Regex, Error> {
 /// let guard = Guard::new(&policy, &catalog)?;
 ///
 /// let ok = guard.check("SELECT * FROM people")?;
-/// assert_eq!(ok.sql(), r#"SELECT "name" AS "name", "city" AS "city" FROM "people" LIMIT 200"#);
+/// assert_eq!(
+///     ok.sql(),
+///     r#"SELECT "people"."name" AS "name", "people"."city" AS "city" FROM "people" LIMIT 200"#
+/// );
 ///
 /// let err = guard.check("SELECT substr(ssn, 1, 3) FROM people").unwrap_err();
 /// assert_eq!(err.refusal().unwrap().reason(), Reason::DeniedColumn);

@@ -1,0 +1,1 @@
+SELECT city, segment FROM customers WHERE city = 'Denver'

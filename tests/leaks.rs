@@ -1,0 +1,246 @@
+//! Leak tests: queries over the sample data run through the guard and the
+//! polars engine; no value of a `deny` column and no result of a function
+//! over a protected column may appear in any allowed result.
+
+use polars::prelude::*;
+use sqlveil::{Engine, Reason};
+
+use crate::util::{cells, root, sample_guard};
+
+/// Every value of the sample's `deny` columns (street, ssn).
+fn denied_values() -> Vec<String> {
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(root().join("examples/data/customers.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut out = Vec::new();
+    for c in ["street", "ssn"] {
+        let s = df.column(c).unwrap().cast(&DataType::String).unwrap();
+        out.extend(s.str().unwrap().iter().flatten().map(str::to_string));
+    }
+    assert!(out.len() >= 400);
+    out
+}
+
+fn assert_no_denied(sql: &str, df: &DataFrame, denied: &[String]) {
+    for cell in cells(df) {
+        for d in denied {
+            assert!(!cell.contains(d.as_str()), "{sql}: a denied value came out");
+        }
+    }
+}
+
+/// Allowed queries of many shapes: none may carry a denied value.
+#[test]
+fn allowed_queries_never_return_denied_values() {
+    let (_, engine, guard) = sample_guard();
+    let denied = denied_values();
+    let queries = [
+        "SELECT * FROM customers",
+        "SELECT c.* FROM customers c",
+        "SELECT * FROM customers c JOIN orders o ON c.customer_id = o.customer_id",
+        "SELECT city, COUNT(*) AS n FROM customers GROUP BY city ORDER BY n DESC",
+        "WITH x AS (SELECT * FROM customers) SELECT * FROM x",
+        "SELECT * FROM (SELECT * FROM customers) t",
+        "SELECT city FROM customers UNION SELECT ship_city FROM orders",
+        "SELECT notes FROM customers",
+        "SELECT body, subject FROM tickets",
+        "SELECT city, AVG(income) AS avg_income FROM customers GROUP BY city",
+        "SELECT segment, SUM(income) AS s, COUNT(income) AS n FROM customers GROUP BY segment",
+        "SELECT c.city, COUNT(DISTINCT c.customer_id) AS people FROM customers c GROUP BY c.city",
+        "SELECT o.status, SUM(o.amount) AS total FROM orders o GROUP BY o.status",
+    ];
+    for sql in queries {
+        let q = guard.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let df = engine
+            .run(&q)
+            .unwrap_or_else(|e| panic!("{sql}: {e} / {}", q.sql()));
+        assert_no_denied(sql, &df, &denied);
+        for c in q.columns() {
+            assert!(!c
+                .sources
+                .iter()
+                .any(|s| s.column == "ssn" || s.column == "street"));
+        }
+    }
+}
+
+/// Functions over protected columns are refused: their results could reveal
+/// the value.
+#[test]
+fn functions_over_protected_columns_are_refused() {
+    let (_, _, guard) = sample_guard();
+    let cases = [
+        (
+            "SELECT substr(ssn, 1, 3) FROM customers",
+            Reason::DeniedColumn,
+        ),
+        (
+            "SELECT length(full_name) FROM customers",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT lower(email) FROM customers",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT zip + 0 AS z FROM customers",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT CAST(card_number AS TEXT) FROM customers",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT city FROM customers WHERE email LIKE 'a%'",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT CASE WHEN phone > '5' THEN 1 ELSE 0 END AS x FROM customers",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT MAX(date_of_birth) FROM customers",
+            Reason::ProtectedInExpression,
+        ),
+        (
+            "SELECT city FROM customers ORDER BY full_name",
+            Reason::ProtectedOrdering,
+        ),
+        ("SELECT income FROM customers", Reason::AggregateMisuse),
+    ];
+    for (sql, want) in cases {
+        let e = guard.check(sql).expect_err(sql);
+        assert_eq!(e.refusal().map(|r| r.reason()), Some(want), "{sql}: {e}");
+    }
+}
+
+/// One person repeated by a join does not make a group large: Boise has 3
+/// customers (31 order rows), below `min_group_size = 5`.
+#[test]
+fn join_repetition_does_not_pass_the_group_size() {
+    let (_, engine, guard) = sample_guard();
+    // The attack would work if rows were counted.
+    let rows = engine
+        .run(&guard.check("SELECT COUNT(*) AS n FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise'").unwrap())
+        .unwrap();
+    assert!(cells(&rows)[0].parse::<u64>().unwrap() >= 5);
+    for sql in [
+        "SELECT c.city, AVG(c.income) AS a FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise' GROUP BY c.city",
+        "SELECT AVG(c.income) AS a FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise'",
+        "SELECT o.status, SUM(c.income) AS s FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise' GROUP BY o.status",
+    ] {
+        let q = guard.check(sql).unwrap();
+        let df = engine.run(&q).unwrap();
+        assert_eq!(df.height(), 0, "{sql}: {df}");
+    }
+    // Groups with enough people do come out.
+    let q = guard
+        .check("SELECT c.city, AVG(c.income) AS a FROM customers c JOIN orders o ON c.customer_id = o.customer_id GROUP BY c.city")
+        .unwrap();
+    let df = engine.run(&q).unwrap();
+    assert_eq!(df.height(), 11, "{df}");
+}
+
+/// A single person's income cannot be isolated by the attacks that
+/// per-column rules alone let through.
+#[test]
+fn aggregate_attacks_are_refused() {
+    let (_, _, guard) = sample_guard();
+    let cases = [
+        // Two permitted sums subtracted.
+        "SELECT SUM(income) - SUM(income) AS d FROM customers",
+        "SELECT (SELECT SUM(income) FROM customers) - (SELECT SUM(income) FROM customers WHERE city <> 'Boise') AS d",
+        // An aggregate with a FILTER.
+        "SELECT SUM(income) FILTER (WHERE city = 'Boise') AS s FROM customers",
+        // A window average partitioned by person.
+        "SELECT customer_id, AVG(income) OVER (PARTITION BY customer_id) AS a FROM customers",
+        // An expression inside the aggregate.
+        "SELECT AVG(CASE WHEN city = 'Boise' THEN income END) AS a FROM customers",
+        // Compared, ordered, passed on.
+        "SELECT city FROM customers GROUP BY city HAVING AVG(income) > 100000",
+        "SELECT city, AVG(income) AS a FROM customers GROUP BY city ORDER BY a",
+        "WITH s AS (SELECT city, AVG(income) AS a FROM customers GROUP BY city) SELECT * FROM s",
+        "SELECT MAX(income) AS m FROM customers",
+    ];
+    for sql in cases {
+        let e = guard.check(sql).expect_err(sql);
+        let r = e.refusal().expect("refusal");
+        assert!(
+            matches!(
+                r.reason(),
+                Reason::AggregateMisuse | Reason::AggregateFunctionNotAllowed
+            ),
+            "{sql}: {r}"
+        );
+    }
+}
+
+/// A guessed-name join against a literal list would turn a token column into
+/// a name oracle.
+#[test]
+fn guessed_value_joins_are_refused() {
+    let (_, _, guard) = sample_guard();
+    for sql in [
+        "SELECT c.city FROM customers c JOIN (VALUES ('Harriet Cromusshaw')) AS g(n) ON c.full_name = g.n",
+        "SELECT city FROM customers WHERE full_name IN (SELECT 'Harriet Cromusshaw')",
+        "SELECT city FROM customers WHERE full_name = 'Harriet Cromusshaw'",
+        "SELECT city FROM customers WHERE full_name IN ('Harriet Cromusshaw', 'Ignatius Wolstenholme')",
+        "SELECT c.city FROM customers c JOIN orders o ON c.full_name = o.status",
+        "SELECT city FROM customers WHERE customer_id = 17",
+    ] {
+        let e = guard.check(sql).expect_err(sql);
+        let r = e.refusal().unwrap();
+        assert!(
+            matches!(r.reason(), Reason::JoinMismatch | Reason::RawLiteral),
+            "{sql}: {r}"
+        );
+    }
+}
+
+/// Paging with OFFSET cannot reach past the row cap.
+#[test]
+fn paging_stays_within_the_cap() {
+    let (_, engine, guard) = sample_guard();
+    let e = guard
+        .check("SELECT order_id FROM orders ORDER BY order_id LIMIT 200 OFFSET 200")
+        .unwrap_err();
+    assert_eq!(e.refusal().unwrap().reason(), Reason::RowCap);
+    let q = guard
+        .check("SELECT order_id FROM orders ORDER BY order_id LIMIT 1000 OFFSET 150")
+        .unwrap();
+    let df = engine.run(&q).unwrap();
+    assert_eq!(df.height(), 50);
+    let q = guard
+        .check("SELECT order_id FROM (SELECT order_id FROM orders ORDER BY order_id LIMIT 1000 OFFSET 150) t")
+        .unwrap();
+    assert_eq!(engine.run(&q).unwrap().height(), 50);
+    let e = guard
+        .check("SELECT order_id FROM (SELECT order_id FROM orders ORDER BY order_id OFFSET 400) t")
+        .unwrap_err();
+    assert_eq!(e.refusal().unwrap().reason(), Reason::RowCap);
+    let q = guard.check("SELECT order_id FROM orders").unwrap();
+    assert_eq!(engine.run(&q).unwrap().height(), 200);
+}
+
+/// A failing cast quotes values in the engine's text; the error that leaves
+/// sqlveil does not.
+#[test]
+fn failing_cast_error_carries_no_values() {
+    let (_, engine, guard) = sample_guard();
+    let q = guard
+        .check("SELECT CAST(city AS INTEGER) AS n FROM customers")
+        .unwrap();
+    let e = engine.run(&q).unwrap_err();
+    let shown = format!("{e} {e:?}");
+    for city in ["New York", "Chicago", "Boise", "Denver"] {
+        assert!(!shown.contains(city), "{shown}");
+    }
+    let q = guard
+        .check("SELECT CAST(segment AS DATE) AS d FROM customers")
+        .unwrap();
+    let e = engine.run(&q).unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("consumer"));
+}
