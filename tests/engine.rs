@@ -155,6 +155,25 @@ fn small_groups_never_leave_the_engine() {
     assert_eq!(rows.height(), 0);
 }
 
+/// `min_group_size` counts the people who have a value: five people of whom
+/// four have no salary do not hide the fifth one's salary.
+#[test]
+fn people_without_a_value_do_not_fill_a_group() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,\n2,Oslo,\n3,Oslo,\n4,Oslo,555777\n5,Bergen,1\n6,Bergen,2\n7,Bergen,3\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let q = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city ORDER BY city")
+        .unwrap();
+    let rows = engine.run(&q).unwrap();
+    let cells = crate::util::cells(&rows);
+    assert_eq!(cells, ["Bergen", "2.0"], "{rows}");
+}
+
 #[test]
 fn engine_errors_withhold_values() {
     let dir = tempdir_with(&[(

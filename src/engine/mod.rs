@@ -54,13 +54,29 @@ pub(crate) fn enforce(mut df: DataFrame, query: &GuardedQuery) -> Result<DataFra
             .column(&check.column)
             .and_then(|c| c.cast(&DataType::UInt64))
             .map_err(|e| Error::engine("schema", e.to_string()))?;
-        let keep = counts
+        let counts = counts
             .as_materialized_series()
             .u64()
             .map_err(|e| Error::engine("schema", e.to_string()))?
-            .iter()
-            .map(|v| v.is_some_and(|n| n >= u64::from(check.min_group_size)))
-            .collect::<::polars::prelude::BooleanChunked>();
+            .clone();
+        let rows = match &check.rows_column {
+            Some(r) => Some(
+                df.column(r)
+                    .and_then(|c| c.cast(&DataType::UInt64))
+                    .and_then(|c| c.as_materialized_series().u64().cloned())
+                    .map_err(|e| Error::engine("schema", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let min = u64::from(check.min_group_size);
+        let keep: ::polars::prelude::BooleanChunked = match &rows {
+            Some(rows) => counts
+                .iter()
+                .zip(rows.iter())
+                .map(|(n, r)| n.is_some_and(|n| n >= min) && n == r)
+                .collect(),
+            None => counts.iter().map(|n| n.is_some_and(|n| n >= min)).collect(),
+        };
         df = df
             .filter(&keep)
             .map_err(|e| Error::engine("compute", e.to_string()))?;

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
-    BinaryOperator, CastFormat, Distinct, Expr, Function, FunctionArg, FunctionArgExpr,
+    BinaryOperator, CaseWhen, CastFormat, Distinct, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator, LimitClause, ObjectName,
     ObjectNamePart, Offset, OffsetRows, OrderBy, OrderByExpr, OrderByKind, Query, Select,
     SelectFlavor, SelectItem, SetExpr, TableAlias, TableFactor, TableWithJoins, UnaryOperator,
@@ -37,6 +38,8 @@ enum Shape {
     Column,
     /// A literal.
     Literal,
+    /// The literal NULL, which carries no value.
+    Null,
     /// Anything computed, or passed through CASE or a scalar subquery.
     Computed,
     /// The result of a permitted aggregate over an `aggregate` column.
@@ -111,6 +114,8 @@ struct RelCol {
 struct Rel {
     /// The declared qualifier (alias, or table / CTE name).
     qual: Option<Ident>,
+    /// The qualifier is a table's own name, not an alias.
+    qual_is_table: bool,
     /// The guard table, for base tables.
     base: Option<u32>,
     cols: Vec<RelCol>,
@@ -161,9 +166,11 @@ pub(crate) struct TopOut {
     pub(crate) group_checks: Vec<GroupCheck>,
 }
 
+/// A group-size check for one `aggregate` column of one relation.
 struct PendingCheck {
     qual: Option<Ident>,
     table: u32,
+    column: u32,
     min: u32,
 }
 
@@ -174,6 +181,9 @@ pub(crate) struct Walker<'g> {
     checks: Vec<PendingCheck>,
     read: BTreeSet<usize>,
     cur_fn: Option<String>,
+    /// Every alias, derived-table and CTE name of the statement (folded), with
+    /// the base table of table aliases.
+    names: Vec<(String, Option<u32>)>,
 }
 
 /// Unquoted identifiers match case-insensitively; quoted ones exactly.
@@ -185,11 +195,26 @@ fn ident_matches(id: &Ident, name: &str) -> bool {
     }
 }
 
+/// Two identifiers name the same alias: unquoted ones fold to lowercase,
+/// quoted ones keep their case (as PostgreSQL does).
 fn idents_match(a: &Ident, b: &Ident) -> bool {
-    if a.quote_style.is_some() && b.quote_style.is_some() {
-        a.value == b.value
-    } else {
-        a.value.eq_ignore_ascii_case(&b.value)
+    let fold = |i: &Ident| {
+        if i.quote_style.is_some() {
+            i.value.clone()
+        } else {
+            i.value.to_lowercase()
+        }
+    };
+    fold(a) == fold(b)
+}
+
+/// Whether a qualifier names a relation: a table's own name matches as a
+/// column name does (case-insensitive unless quoted); an alias as an alias.
+fn rel_matches(r: &Rel, q: &Ident) -> bool {
+    match &r.qual {
+        None => false,
+        Some(d) if r.qual_is_table => ident_matches(q, &d.value),
+        Some(d) => idents_match(d, q),
     }
 }
 
@@ -334,7 +359,38 @@ impl<'g> Walker<'g> {
             checks: Vec::new(),
             read: BTreeSet::new(),
             cur_fn: None,
+            names: Vec::new(),
         }
+    }
+
+    /// Registers a name that a query introduces (a table alias, a derived
+    /// table's alias, a CTE). polars keeps these names in maps shared by the
+    /// whole statement, where a later one can shadow a policy table or an
+    /// earlier alias; so every introduced name must be new, and must not be a
+    /// policy table's name (unless it aliases that very table).
+    fn introduce(&mut self, name: &Ident, base: Option<u32>) -> Result<(), Refusal> {
+        if name.value.starts_with(HIDDEN_PREFIX) {
+            return Err(reserved(&name.value));
+        }
+        let folded = name.value.to_lowercase();
+        let table_clash = self
+            .g
+            .tables
+            .iter()
+            .enumerate()
+            .any(|(i, t)| t.name.to_lowercase() == folded && base != Some(i as u32));
+        if table_clash || self.names.iter().any(|(n, _)| *n == folded) {
+            return Err(Refusal::new(
+                Reason::AmbiguousColumn,
+                format!(
+                    "the name `{}` is already a table or an alias in this query; give each table, subquery and CTE its own name",
+                    name.value
+                ),
+            )
+            .construct(name.value.clone()));
+        }
+        self.names.push((folded, base));
+        Ok(())
     }
 
     pub(crate) fn tables_read(&self) -> impl Iterator<Item = usize> + '_ {
@@ -397,6 +453,73 @@ impl<'g> Walker<'g> {
         Ok(Lin { sources, eff })
     }
 
+    /// The union of two values that one output passes through as they are
+    /// (CASE branches, set operation branches): a protected value may only
+    /// meet a value of the very same protection, or NULL. Anything else would
+    /// show a raw value under a protection that was not made for it (a
+    /// guessed name turned into a token, a birth date cut by `last4`), or let
+    /// a value pass under a looser filter.
+    fn merge_pass(&self, a: &Info, b: &Info, construct: &str) -> Result<Info, Refusal> {
+        if a.shape == Shape::AggResult || b.shape == Shape::AggResult {
+            return Err(agg_misuse(construct));
+        }
+        let shape = |i: &Info| {
+            if i.shape == Shape::Null {
+                Shape::Null
+            } else {
+                Shape::Computed
+            }
+        };
+        if a.shape == Shape::Null {
+            return Ok(Info {
+                lin: b.lin.clone(),
+                shape: shape(b),
+            });
+        }
+        if b.shape == Shape::Null {
+            return Ok(Info {
+                lin: a.lin.clone(),
+                shape: shape(a),
+            });
+        }
+        let same = match (a.lin.eff, b.lin.eff) {
+            (None, None) => true,
+            (Some(x), Some(y)) => {
+                let (px, py) = (self.policy(x), self.policy(y));
+                px.action == py.action && px.filter == py.filter
+            }
+            _ => false,
+        };
+        if !same {
+            let name = |l: &Lin| match l.eff {
+                Some(s) => format!(
+                    "`{}` ({})",
+                    self.src_name(s),
+                    self.policy(s).action.as_tag()
+                ),
+                None => "a raw value".to_string(),
+            };
+            let col = a.lin.eff.or(b.lin.eff).map(|s| self.src_name(s));
+            let mut r = Refusal::new(
+                Reason::ConflictingLineage,
+                format!(
+                    "{construct} combines {} with {} in one column; a protected column may only be combined with columns of the same protection",
+                    name(&a.lin),
+                    name(&b.lin)
+                ),
+            )
+            .construct(construct.to_string());
+            if let Some(c) = col {
+                r = r.column(c);
+            }
+            return Err(r);
+        }
+        Ok(Info {
+            lin: self.merge(&a.lin, &b.lin)?,
+            shape: Shape::Computed,
+        })
+    }
+
     fn enter(&mut self) -> Result<(), Refusal> {
         self.depth += 1;
         if self.depth > self.g.max_depth {
@@ -430,14 +553,14 @@ impl<'g> Walker<'g> {
                 .collect();
             sources.sort();
             sources.dedup();
-            let action = match (o.info.shape, o.info.lin.eff) {
-                (Shape::Count, _) | (_, None) => ColumnPolicy {
+            let action = match o.info.lin.eff {
+                None => ColumnPolicy {
                     name: String::new(),
                     action: Action::Allow,
                     filter: Filter::Any,
                     description: None,
                 },
-                (_, Some(s)) => self.policy(s).clone(),
+                Some(s) => self.policy(s).clone(),
             };
             columns.push(OutputColumn {
                 name: o.name.clone().unwrap_or_else(|| format!("column{}", i + 1)),
@@ -451,6 +574,10 @@ impl<'g> Walker<'g> {
             .enumerate()
             .map(|(i, c)| GroupCheck {
                 column: format!("{HIDDEN_PREFIX}group_{i}"),
+                rows_column: self.g.tables[c.table as usize]
+                    .subject
+                    .as_ref()
+                    .map(|_| format!("{HIDDEN_PREFIX}rows_{i}")),
                 min_group_size: c.min,
             })
             .collect();
@@ -483,9 +610,7 @@ impl<'g> Walker<'g> {
                 if cte.from.is_some() {
                     return Err(unsupported("CTE FROM").into());
                 }
-                if cte.alias.name.value.starts_with(HIDDEN_PREFIX) {
-                    return Err(reserved(&cte.alias.name.value).into());
-                }
+                self.introduce(&cte.alias.name, None)?;
                 let outs = self.query(&mut cte.query, &qs, false)?;
                 let cols = rename(outs, &mut cte.alias)?;
                 let name = cte.alias.name.clone();
@@ -517,7 +642,10 @@ impl<'g> Walker<'g> {
             SetExpr::Select(s) => self.select(s, scope, false, None)?,
             SetExpr::Query(q) => self.query(q, scope, false)?,
             SetExpr::SetOperation {
-                left, right, op, ..
+                left,
+                right,
+                op,
+                set_quantifier,
             } => {
                 let l = self.set_expr(left, scope)?;
                 let r = self.set_expr(right, scope)?;
@@ -533,18 +661,21 @@ impl<'g> Walker<'g> {
                     .construct(op.to_string())
                     .into());
                 }
+                // UNION (without ALL), INTERSECT and EXCEPT compare rows.
+                let compares = !matches!(op, sqlparser::ast::SetOperator::Union)
+                    || !matches!(
+                        set_quantifier,
+                        sqlparser::ast::SetQuantifier::All
+                            | sqlparser::ast::SetQuantifier::AllByName
+                    );
+                let construct = op.to_string();
                 let mut outs = Vec::with_capacity(l.len());
                 for (a, b) in l.into_iter().zip(r) {
-                    if a.info.shape == Shape::AggResult || b.info.shape == Shape::AggResult {
-                        return Err(agg_misuse("a set operation").into());
+                    let info = self.merge_pass(&a.info, &b.info, &construct)?;
+                    if compares {
+                        self.grouping(&info, &construct)?;
                     }
-                    outs.push(OutCol {
-                        name: a.name,
-                        info: Info {
-                            lin: self.merge(&a.info.lin, &b.info.lin)?,
-                            shape: Shape::Computed,
-                        },
-                    });
+                    outs.push(OutCol { name: a.name, info });
                 }
                 outs
             }
@@ -554,11 +685,12 @@ impl<'g> Walker<'g> {
                 for row in &mut values.rows {
                     for (i, e) in row.content.iter_mut().enumerate() {
                         let info = self.expr(e, Ctx::CompOut, &root)?;
-                        if outs.len() <= i {
-                            outs.push(OutCol {
+                        match outs.get_mut(i) {
+                            Some(o) => o.info = self.merge_pass(&o.info, &info, "VALUES")?,
+                            None => outs.push(OutCol {
                                 name: Some(format!("column{}", i + 1)),
                                 info,
-                            });
+                            }),
                         }
                     }
                 }
@@ -669,11 +801,8 @@ impl<'g> Walker<'g> {
                     };
                     let q =
                         single_ident(&name).ok_or_else(|| unsupported("multi-part wildcard"))?;
-                    let matches: Vec<&Rel> = cur
-                        .rels
-                        .iter()
-                        .filter(|r| r.qual.as_ref().is_some_and(|d| idents_match(d, q)))
-                        .collect();
+                    let matches: Vec<&Rel> =
+                        cur.rels.iter().filter(|r| rel_matches(r, q)).collect();
                     let rel = match matches.as_slice() {
                         [one] => *one,
                         [] => {
@@ -736,6 +865,12 @@ impl<'g> Walker<'g> {
             }
         }
         s.projection = items;
+        if matches!(s.distinct, Some(Distinct::Distinct)) {
+            for o in &outs {
+                self.grouping(&o.info, "SELECT DISTINCT")?;
+            }
+        }
+        self.shadowing(&outs, &cur)?;
         // GROUP BY.
         match &mut s.group_by {
             GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL").into()),
@@ -769,22 +904,47 @@ impl<'g> Walker<'g> {
         }
         if top {
             name_items(s, &mut outs);
-            // Hidden group-size columns, one per relation whose aggregate
-            // columns were summarised.
+            // Hidden group-size columns, two per summarised `aggregate`
+            // column: the distinct subjects that have a value, and the rows
+            // that have one. The engine keeps a group only when the first
+            // reaches `min_group_size` and both are equal, so that a join
+            // cannot weigh one person many times.
             for (i, c) in self.checks.iter().enumerate() {
                 let t = &self.g.tables[c.table as usize];
-                let arg = match (&t.subject, &c.qual) {
-                    (Some(subject), Some(q)) => {
-                        let e = Expr::CompoundIdentifier(vec![quoted(&q.value), quoted(subject)]);
-                        count_call(Some(e))
-                    }
-                    (Some(subject), None) => count_call(Some(Expr::Identifier(quoted(subject)))),
-                    (None, _) => count_call(None),
+                let col_name = &t.columns[c.column as usize].name;
+                let col = |name: &str| match &c.qual {
+                    Some(q) => Expr::CompoundIdentifier(vec![quoted(&q.value), quoted(name)]),
+                    None => Expr::Identifier(quoted(name)),
+                };
+                let (group, rows) = match &t.subject {
+                    Some(subject) => (
+                        count_call(
+                            Some(Expr::Case {
+                                case_token: AttachedToken::empty(),
+                                end_token: AttachedToken::empty(),
+                                operand: None,
+                                conditions: vec![CaseWhen {
+                                    condition: Expr::IsNotNull(Box::new(col(col_name))),
+                                    result: col(subject),
+                                }],
+                                else_result: None,
+                            }),
+                            true,
+                        ),
+                        Some(count_call(Some(col(col_name)), false)),
+                    ),
+                    None => (count_call(Some(col(col_name)), false), None),
                 };
                 s.projection.push(SelectItem::ExprWithAlias {
-                    expr: arg,
+                    expr: group,
                     alias: quoted(&format!("{HIDDEN_PREFIX}group_{i}")),
                 });
+                if let Some(rows) = rows {
+                    s.projection.push(SelectItem::ExprWithAlias {
+                        expr: rows,
+                        alias: quoted(&format!("{HIDDEN_PREFIX}rows_{i}")),
+                    });
+                }
             }
         }
         Ok(outs)
@@ -866,9 +1026,6 @@ impl<'g> Walker<'g> {
     fn by_output(&self, o: &OutCol, ctx: Ctx) -> Result<(), Refusal> {
         if o.info.shape == Shape::AggResult {
             return Err(agg_misuse(ctx.place()));
-        }
-        if o.info.shape == Shape::Count {
-            return Ok(());
         }
         self.leaf(&o.info.lin, ctx, o.info.shape == Shape::Column)
     }
@@ -1074,18 +1231,24 @@ impl<'g> Walker<'g> {
                     if a.at.is_some() {
                         return Err(unsupported("AT in a table alias").into());
                     }
-                    let mut cols = cols;
-                    rename_cols(&mut cols, a)?;
+                    // polars ignores column lists on a table's alias, so the
+                    // guard and the engine would read different columns.
+                    if !a.columns.is_empty() {
+                        return Err(unsupported("column names in a table's alias").into());
+                    }
+                    self.introduce(&a.name, base)?;
                     let q = a.name.clone();
                     a.name = quoted(&q.value);
                     cur.rels.push(Rel {
                         qual: Some(q),
+                        qual_is_table: false,
                         base,
                         cols,
                     });
                 } else {
                     cur.rels.push(Rel {
                         qual: Some(qual),
+                        qual_is_table: base.is_some(),
                         base,
                         cols,
                     });
@@ -1109,28 +1272,30 @@ impl<'g> Walker<'g> {
                         if a.at.is_some() {
                             return Err(unsupported("AT in a table alias").into());
                         }
-                        if a.name.value.starts_with(HIDDEN_PREFIX) {
-                            return Err(reserved(&a.name.value).into());
-                        }
+                        self.introduce(&a.name, None)?;
                         let cols = rename(outs, a)?;
                         let q = a.name.clone();
                         a.name = quoted(&q.value);
                         Rel {
                             qual: Some(q),
+                            qual_is_table: false,
                             base: None,
                             cols,
                         }
                     }
                     None => Rel {
                         qual: None,
+                        qual_is_table: false,
                         base: None,
-                        cols: outs
-                            .into_iter()
-                            .map(|o| RelCol {
-                                name: o.name.unwrap_or_default(),
-                                lin: o.info.lin,
-                            })
-                            .collect(),
+                        cols: rename(
+                            outs,
+                            &mut TableAlias {
+                                explicit: false,
+                                name: Ident::new(""),
+                                columns: vec![],
+                                at: None,
+                            },
+                        )?,
                     },
                 };
                 cur.rels.push(rel);
@@ -1262,11 +1427,7 @@ impl<'g> Walker<'g> {
         while let Some(sc) = s {
             match qual {
                 Some(q) => {
-                    let rels: Vec<&Rel> = sc
-                        .rels
-                        .iter()
-                        .filter(|r| r.qual.as_ref().is_some_and(|d| idents_match(d, q)))
-                        .collect();
+                    let rels: Vec<&Rel> = sc.rels.iter().filter(|r| rel_matches(r, q)).collect();
                     match rels.as_slice() {
                         [] => {}
                         [r] => {
@@ -1322,13 +1483,18 @@ impl<'g> Walker<'g> {
                     match hits.as_slice() {
                         [] => {}
                         [(r, c), ..] if hits.len() == 1 || using => {
+                            // A USING column derives from both sides.
+                            let mut lin = c.lin.clone();
+                            for (_, other) in &hits[1..] {
+                                lin = self.merge(&lin, &other.lin)?;
+                            }
                             return Ok(Found {
-                                lin: c.lin.clone(),
+                                lin,
                                 level,
                                 base: r.base,
                                 qual: None,
                                 display: c.name.clone(),
-                            })
+                            });
                         }
                         _ => {
                             return Err(Refusal::new(
@@ -1404,6 +1570,18 @@ impl<'g> Walker<'g> {
 
     /// Resolves a column reference and rewrites it to exact quoted names.
     fn column_ref(&mut self, e: &mut Expr, scope: &Scope<'_>) -> Result<Found, Refusal> {
+        let f = self.column_ref_inner(e, scope)?;
+        if f.level > 0 && self.g.dialect == super::Dialect::Polars {
+            return Err(unsupported(format!(
+                "a correlated reference to `{}` from a subquery (the polars engine does not resolve them reliably)",
+                f.display
+            ))
+            .column(f.display));
+        }
+        Ok(f)
+    }
+
+    fn column_ref_inner(&mut self, e: &mut Expr, scope: &Scope<'_>) -> Result<Found, Refusal> {
         match e {
             Expr::Identifier(id) => {
                 let f = self.lookup(scope, None, id)?;
@@ -1652,6 +1830,7 @@ impl<'g> Walker<'g> {
                     shape: Shape::Column,
                 }
             }
+            Expr::Value(v) if v.value == Value::Null => Info::allow(Shape::Null),
             Expr::Value(_) | Expr::TypedString(_) => Info::allow(Shape::Literal),
             Expr::Interval(iv) => {
                 self.expr(&mut iv.value, sub, scope)?;
@@ -1777,13 +1956,18 @@ impl<'g> Walker<'g> {
                             }
                         }
                     }
+                    Info::allow(Shape::Computed)
                 } else {
-                    self.expr(expr, sub, scope)?;
+                    let mut lin = self.expr(expr, sub, scope)?.lin;
                     for item in list.iter_mut() {
-                        self.expr(item, sub, scope)?;
+                        let i = self.expr(item, sub, scope)?;
+                        lin = self.merge(&lin, &i.lin)?;
+                    }
+                    Info {
+                        lin,
+                        shape: Shape::Computed,
                     }
                 }
-                Info::allow(Shape::Computed)
             }
             Expr::InSubquery { expr, subquery, .. } => {
                 let outs = self.query(subquery, scope, false)?;
@@ -1929,24 +2113,26 @@ impl<'g> Walker<'g> {
                     Ctx::Out { .. } => Ctx::Out { agg_ok: false },
                     other => other.comp(),
                 };
+                // Conditions only add sources (they are `allow` columns
+                // once they pass); results must share one protection.
+                let mut conds = Lin::default();
                 if let Some(o) = operand {
-                    self.expr(o, cond_ctx, scope)?;
+                    let i = self.expr(o, cond_ctx, scope)?;
+                    conds = self.merge(&conds, &i.lin)?;
                 }
-                let mut lin = Lin::default();
+                let mut out = Info::allow(Shape::Null);
                 for cw in conditions.iter_mut() {
-                    self.expr(&mut cw.condition, cond_ctx, scope)?;
+                    let c = self.expr(&mut cw.condition, cond_ctx, scope)?;
+                    conds = self.merge(&conds, &c.lin)?;
                     let r = self.expr(&mut cw.result, res_ctx, scope)?;
-                    if r.shape == Shape::AggResult {
-                        return Err(agg_misuse("CASE").into());
-                    }
-                    lin = self.merge(&lin, &r.lin)?;
+                    out = self.merge_pass(&out, &r, "CASE")?;
                 }
                 if let Some(el) = else_result {
                     let r = self.expr(el, res_ctx, scope)?;
-                    lin = self.merge(&lin, &r.lin)?;
+                    out = self.merge_pass(&out, &r, "CASE")?;
                 }
                 Info {
-                    lin,
+                    lin: self.merge(&out.lin, &conds)?,
                     shape: Shape::Computed,
                 }
             }
@@ -1974,6 +2160,57 @@ impl<'g> Walker<'g> {
             }
         };
         Ok(info)
+    }
+
+    /// A value that rows are grouped or deduplicated by (DISTINCT, UNION,
+    /// INTERSECT, EXCEPT): protected values need a filter that allows equality.
+    fn grouping(&self, info: &Info, construct: &str) -> Result<(), Refusal> {
+        if info.shape == Shape::AggResult {
+            return Err(agg_misuse(construct));
+        }
+        if let Some(s) = info.lin.eff {
+            self.deny_or_agg(s)?;
+            self.need_filter(s, Filter::Equality, construct)?;
+        }
+        Ok(())
+    }
+
+    /// An output name that is also the name of a column in scope, with another
+    /// protection: engines resolve such a name in ORDER BY, GROUP BY and
+    /// HAVING differently (polars prefers the output), so the guard could
+    /// check one column while the engine uses the other.
+    fn shadowing(&self, outs: &[OutCol], cur: &Scope<'_>) -> Result<(), Refusal> {
+        let key = |lin: &Lin, shape: Shape| {
+            (
+                lin.eff.map(|s| {
+                    let p = self.policy(s);
+                    (p.action.clone(), p.filter)
+                }),
+                shape == Shape::AggResult,
+            )
+        };
+        for o in outs {
+            let Some(name) = &o.name else { continue };
+            let mine = key(&o.info.lin, o.info.shape);
+            let mut s = Some(cur);
+            while let Some(sc) = s {
+                for r in &sc.rels {
+                    for c in &r.cols {
+                        if c.name.eq_ignore_ascii_case(name) && key(&c.lin, Shape::Column) != mine {
+                            return Err(Refusal::new(
+                                Reason::AmbiguousColumn,
+                                format!(
+                                    "the output name `{name}` is also a column in scope with another protection; choose another alias"
+                                ),
+                            )
+                            .column(name.clone()));
+                        }
+                    }
+                }
+                s = sc.parent;
+            }
+        }
+        Ok(())
     }
 
     fn need_filter(&self, s: Src, need: Filter, construct: &str) -> Result<(), Refusal> {
@@ -2191,8 +2428,10 @@ impl<'g> Walker<'g> {
                             .find(|r| r.base == Some(table))
                             .and_then(|r| r.qual.clone())
                     });
+                    let column = s.1;
                     let same_rel = |c: &PendingCheck| {
                         c.table == table
+                            && c.column == column
                             && match (&c.qual, &qual) {
                                 (Some(a), Some(b)) => a.value == b.value,
                                 (None, None) => true,
@@ -2205,6 +2444,7 @@ impl<'g> Walker<'g> {
                         self.checks.push(PendingCheck {
                             qual,
                             table,
+                            column,
                             min: *min_group_size,
                         });
                     }
@@ -2219,8 +2459,13 @@ impl<'g> Walker<'g> {
                         if let Some(flt) = &mut f.filter {
                             self.expr(flt, Ctx::Pred, scope)?;
                         }
+                        // A count is a plain number: it keeps its sources but
+                        // no protection.
                         return Ok(Info {
-                            lin: found.lin,
+                            lin: Lin {
+                                sources: found.lin.sources,
+                                eff: None,
+                            },
                             shape: Shape::Count,
                         });
                     }
@@ -2390,11 +2635,12 @@ fn agg_misuse_col(col: &str, name: &str, ctx: Ctx) -> Refusal {
     .construct(format!("{name}(…)"))
 }
 
-fn count_call(arg: Option<Expr>) -> Expr {
+fn count_call(arg: Option<Expr>, distinct: bool) -> Expr {
     use sqlparser::ast::{DuplicateTreatment, FunctionArgumentList};
-    let (dup, a) = match arg {
-        Some(e) => (Some(DuplicateTreatment::Distinct), FunctionArgExpr::Expr(e)),
-        None => (None, FunctionArgExpr::Wildcard),
+    let dup = distinct.then_some(DuplicateTreatment::Distinct);
+    let a = match arg {
+        Some(e) => FunctionArgExpr::Expr(e),
+        None => FunctionArgExpr::Wildcard,
     };
     Expr::Function(Function {
         name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new("count"))]),
@@ -2412,10 +2658,15 @@ fn count_call(arg: Option<Expr>) -> Expr {
     })
 }
 
-/// Applies `AS t(a, b)` column renames to a relation's columns.
+/// Applies `AS t(a, b)` column renames to a relation's columns, and checks
+/// that the relation's column names are unique.
 fn rename_cols(cols: &mut [RelCol], alias: &mut TableAlias) -> Result<(), Refusal> {
-    if alias.columns.len() > cols.len() {
-        return Err(unsupported("more alias columns than the relation has"));
+    if !alias.columns.is_empty() && alias.columns.len() != cols.len() {
+        return Err(unsupported(format!(
+            "an alias naming {} columns of a relation that has {}",
+            alias.columns.len(),
+            cols.len()
+        )));
     }
     for (c, a) in cols.iter_mut().zip(alias.columns.iter_mut()) {
         if a.data_type.is_some() {
@@ -2426,6 +2677,22 @@ fn rename_cols(cols: &mut [RelCol], alias: &mut TableAlias) -> Result<(), Refusa
         }
         c.name = a.name.value.clone();
         a.name = quoted(&c.name);
+    }
+    for (i, c) in cols.iter().enumerate() {
+        if !c.name.is_empty()
+            && cols[..i]
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(&c.name))
+        {
+            return Err(Refusal::new(
+                Reason::AmbiguousColumn,
+                format!(
+                    "a subquery or CTE has two columns named `{}`; give them distinct names",
+                    c.name
+                ),
+            )
+            .column(c.name.clone()));
+        }
     }
     Ok(())
 }

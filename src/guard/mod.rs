@@ -140,12 +140,18 @@ pub struct OutputColumn {
     pub sources: Vec<ColumnRef>,
 }
 
-/// A hidden column that counts distinct subjects per result row, and the
+/// Hidden columns that count, per result row, the distinct subjects with a
+/// value of one summarised `aggregate` column, and the rows with a value; the
 /// smallest count a row must have to leave the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupCheck {
-    /// The hidden column's name (it starts with [`HIDDEN_PREFIX`]).
+    /// The hidden column counting distinct subjects (or rows, for a table
+    /// without a subject). Its name starts with [`HIDDEN_PREFIX`].
     pub column: String,
+    /// The hidden column counting rows with a value, for tables with a
+    /// subject: a row is kept only when it equals [`GroupCheck::column`], so
+    /// that nobody is counted twice.
+    pub rows_column: Option<String>,
     /// The smallest number of distinct subjects a row's group must have.
     pub min_group_size: u32,
 }

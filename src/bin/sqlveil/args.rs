@@ -28,8 +28,8 @@ pub(crate) enum Command {
     Check {
         #[command(flatten)]
         source: Source,
-        /// The SQL to check.
-        #[arg(long, value_name = "SQL")]
+        /// The SQL to check (it may start with `--`, an SQL comment).
+        #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: String,
     },
     /// Rule file tools.
