@@ -1009,7 +1009,7 @@ impl<'g> Walker<'g> {
             let out = outs
                 .iter()
                 .find(|o| o.name.as_deref().is_some_and(|n| ident_matches(id, n)));
-            let input = self.lookup(cur, None, id).is_ok();
+            let input = has_column(cur, id);
             if let Some(o) = out {
                 if ctx == Ctx::Order || !input {
                     let name = o.name.clone().unwrap_or_default();
@@ -2580,6 +2580,16 @@ fn is_literal(e: &Expr) -> bool {
     }
 }
 
+/// Whether an unqualified name is a column of the innermost scope, without
+/// building the refusal (and its suggestions) that a failed lookup makes.
+fn has_column(scope: &Scope<'_>, id: &Ident) -> bool {
+    scope
+        .rels
+        .iter()
+        .flat_map(|r| r.cols.iter())
+        .any(|c| ident_matches(id, &c.name))
+}
+
 fn single_ident(n: &ObjectName) -> Option<&Ident> {
     match n.0.as_slice() {
         [ObjectNamePart::Identifier(i)] => Some(i),
@@ -2726,16 +2736,17 @@ fn name_items(s: &mut Select, outs: &mut [OutCol]) {
         }
         used.push(name.clone());
         out.name = Some(name.clone());
-        let taken = std::mem::replace(item, SelectItem::Wildcard(Default::default()));
-        *item = match taken {
-            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
-                SelectItem::ExprWithAlias {
+        match item {
+            SelectItem::ExprWithAlias { alias, .. } => *alias = quoted(&name),
+            SelectItem::UnnamedExpr(expr) => {
+                let expr = std::mem::replace(expr, Expr::Value(Value::Null.with_empty_span()));
+                *item = SelectItem::ExprWithAlias {
                     expr,
                     alias: quoted(&name),
-                }
+                };
             }
-            other => other,
-        };
+            _ => {}
+        }
     }
 }
 
