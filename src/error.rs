@@ -33,10 +33,11 @@ impl fmt::Debug for Error {
 }
 
 /// What kind of failure an [`Error`] is.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A rule file could not be read, parsed or validated.
+    #[error("{}{message}", rules_at(path.as_deref(), *line, *column))]
     Rules {
         /// The file, when the rules came from a file.
         path: Option<PathBuf>,
@@ -48,8 +49,10 @@ pub enum ErrorKind {
         message: String,
     },
     /// The guard refused a query.
+    #[error("query refused: {0}")]
     Refused(Refusal),
     /// A data file could not be read or is malformed.
+    #[error("data file {}: {message}", path.display())]
     DataFile {
         /// The file at fault.
         path: PathBuf,
@@ -58,20 +61,48 @@ pub enum ErrorKind {
         message: String,
     },
     /// The engine failed to run a query that the guard allowed.
+    #[error("the engine failed to run the query ({category} error; its text may quote data values and is withheld)")]
     Engine {
         /// A coarse category of the engine's failure (`compute`, `schema`,
         /// `column_not_found`, …), safe to show and log.
         category: &'static str,
     },
     /// An I/O error on a file that is not a data file (a rule file, an output).
+    #[error("cannot read or write {}: {source}", path.display())]
     Io {
         /// The file at fault.
         path: PathBuf,
         /// The I/O error.
+        #[source]
         source: std::io::Error,
     },
     /// A caller passed an argument that cannot be used.
+    #[error("{0}")]
     Usage(String),
+    /// The master key is missing or malformed.
+    #[error("{0}")]
+    Key(String),
+    /// A cryptographic operation failed (wrong key, tampered data); no detail
+    /// is given, since detail can be a side channel.
+    #[error("a cryptographic operation failed (wrong key or tampered data)")]
+    Crypto,
+    /// A token vault could not be read or written.
+    #[error("token vault {}: {message}", path.display())]
+    Vault {
+        /// The vault file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn rules_at(path: Option<&Path>, line: Option<usize>, column: Option<usize>) -> String {
+    match (path, line, column) {
+        (Some(p), Some(l), Some(c)) => format!("{}:{l}:{c}: ", p.display()),
+        (Some(p), _, _) => format!("{}: ", p.display()),
+        (None, Some(l), Some(c)) => format!("rules:{l}:{c}: "),
+        _ => "rules: ".to_string(),
+    }
 }
 
 impl Error {
@@ -120,6 +151,10 @@ impl Error {
     }
 
     #[allow(dead_code)]
+    pub(crate) fn crypto() -> Error {
+        Error::new(ErrorKind::Crypto)
+    }
+
     pub(crate) fn usage(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Usage(message.into()))
     }
@@ -157,7 +192,9 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         match &*self.kind {
             ErrorKind::Rules { path, .. } => path.as_deref(),
-            ErrorKind::DataFile { path, .. } | ErrorKind::Io { path, .. } => Some(path),
+            ErrorKind::DataFile { path, .. }
+            | ErrorKind::Io { path, .. }
+            | ErrorKind::Vault { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -173,7 +210,7 @@ impl Error {
 
     /// A stable, machine-readable code for the error's kind: the refusal's
     /// reason code for refusals, else one of `rules`, `data_file`, `engine`,
-    /// `io`, `usage`.
+    /// `io`, `usage`, `key`, `crypto`, `vault`.
     pub fn code(&self) -> &'static str {
         match &*self.kind {
             ErrorKind::Rules { .. } => "rules",
@@ -182,49 +219,22 @@ impl Error {
             ErrorKind::Engine { .. } => "engine",
             ErrorKind::Io { .. } => "io",
             ErrorKind::Usage(_) => "usage",
+            ErrorKind::Key(_) => "key",
+            ErrorKind::Crypto => "crypto",
+            ErrorKind::Vault { .. } => "vault",
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &*self.kind {
-            ErrorKind::Rules {
-                path,
-                line,
-                column,
-                message,
-            } => {
-                match (path, line, column) {
-                    (Some(p), Some(l), Some(c)) => write!(f, "{}:{l}:{c}: ", p.display())?,
-                    (Some(p), _, _) => write!(f, "{}: ", p.display())?,
-                    (None, Some(l), Some(c)) => write!(f, "rules:{l}:{c}: ")?,
-                    _ => write!(f, "rules: ")?,
-                }
-                write!(f, "{message}")
-            }
-            ErrorKind::Refused(r) => write!(f, "query refused: {r}"),
-            ErrorKind::DataFile { path, message } => {
-                write!(f, "data file {}: {message}", path.display())
-            }
-            ErrorKind::Engine { category } => write!(
-                f,
-                "the engine failed to run the query ({category} error; its text may quote data values and is withheld)"
-            ),
-            ErrorKind::Io { path, source } => {
-                write!(f, "cannot read or write {}: {source}", path.display())
-            }
-            ErrorKind::Usage(m) => write!(f, "{m}"),
-        }
+        fmt::Display::fmt(&self.kind, f)
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.kind {
-            ErrorKind::Io { source, .. } => Some(source),
-            _ => None,
-        }
+        std::error::Error::source(&*self.kind)
     }
 }
 

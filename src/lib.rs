@@ -62,17 +62,23 @@
 // Doc examples compile without warnings.
 #![doc(test(attr(deny(warnings))))]
 
+pub mod detect;
 pub mod engine;
 mod error;
 pub mod guard;
+pub mod protect;
 pub mod rules;
+pub mod tokens;
 
+pub use crate::detect::{Detector, Hit, Redacted};
 pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::guard::{
     ColumnRef, Dialect, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn,
     Reason, Refusal, ResolvedToken, TokenResolver,
 };
+pub use crate::protect::{ColumnReport, Protected, Protector};
 pub use crate::rules::{
     Action, AggregateFunction, ColumnPolicy, Filter, Generalization, MaskKind, Policy, TokenClass,
 };
+pub use crate::tokens::{FileVault, MasterKey, MemoryVault, TokenVault, Tokens};

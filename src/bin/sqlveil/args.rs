@@ -22,6 +22,16 @@ pub(crate) struct Source {
     pub(crate) rules: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct Keys {
+    /// A file holding the 32-byte master key (hex, base64 or raw); default: the SQLVEIL_KEY variable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+    /// The token vault file (needed for `tokens = "hash"`; created if missing).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vault: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Guard only: print the verdict, the rewritten SQL and the output columns' actions as JSON.
@@ -31,6 +41,35 @@ pub(crate) enum Command {
         /// The SQL to check (it may start with `--`, an SQL comment).
         #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: String,
+    },
+    /// Guard, run and protect a query: print the rows the model may see as JSON.
+    Query {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        keys: Keys,
+        /// The SQL to run (it may start with `--`, an SQL comment).
+        #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
+        sql: String,
+    },
+    /// Find personal data in text on stdin: hits and the redacted text as JSON.
+    Scan {
+        /// The rule file (its detectors and token format).
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        #[command(flatten)]
+        keys: Keys,
+    },
+    /// Turn tokens in text on stdin back into values, for the classes a role may see.
+    Reveal {
+        /// The rule file (its roles and token format).
+        #[arg(long, value_name = "FILE")]
+        rules: PathBuf,
+        /// The role whose `reveal` classes apply.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        #[command(flatten)]
+        keys: Keys,
     },
     /// Rule file tools.
     Rules {

@@ -11,9 +11,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use serde_json::{json, Value};
-use sqlveil::{Action, Engine, Error, ErrorKind, Guard, PolarsEngine, Policy};
+use std::io::Read;
+use std::sync::Arc;
 
-use crate::args::{Cli, Command, RulesCommand, Source};
+use polars::prelude::{AnyValue, DataFrame};
+use sqlveil::tokens::role_classes;
+use sqlveil::{
+    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, MasterKey, PolarsEngine, Policy,
+    Protector, TokenVault, Tokens,
+};
+
+use crate::args::{Cli, Command, Keys, RulesCommand, Source};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -37,6 +45,7 @@ fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::Refused(_) => 1,
         ErrorKind::Engine { .. } => 3,
+        ErrorKind::Vault { .. } | ErrorKind::Crypto => 3,
         _ => 2,
     }
 }
@@ -132,7 +141,127 @@ fn run(cli: Cli) -> Result<u8, Error> {
         Command::Rules {
             command: RulesCommand::Lint { source },
         } => lint(&source),
+        Command::Query { source, keys, sql } => query(&source, &keys, &sql),
+        Command::Scan { rules, keys } => scan(&rules, &keys),
+        Command::Reveal { rules, role, keys } => reveal(&rules, &role, &keys),
     }
+}
+
+fn tokens(policy: &Policy, keys: &Keys) -> Result<(MasterKey, Tokens), Error> {
+    let key = match &keys.key_file {
+        Some(f) => MasterKey::from_file(f)?,
+        None => MasterKey::from_env()?,
+    };
+    let vault: Option<Arc<dyn TokenVault>> = match &keys.vault {
+        Some(path) => Some(Arc::new(FileVault::open(path, &key)?)),
+        None => None,
+    };
+    // Tokens::new refuses hash tokens without a vault.
+    let tokens = Tokens::new(policy, key.clone(), vault)?;
+    Ok((key, tokens))
+}
+
+/// Standard input as text; a read failure ends the process with exit 2.
+fn stdin_text() -> String {
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        eprintln!("sqlveil: cannot read standard input: {e}");
+        std::process::exit(2);
+    }
+    text
+}
+
+fn cell(v: AnyValue<'_>) -> Value {
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => json!(b),
+        AnyValue::String(s) => json!(s),
+        AnyValue::StringOwned(s) => json!(s.as_str()),
+        AnyValue::Int8(n) => json!(n),
+        AnyValue::Int16(n) => json!(n),
+        AnyValue::Int32(n) => json!(n),
+        AnyValue::Int64(n) => json!(n),
+        AnyValue::UInt8(n) => json!(n),
+        AnyValue::UInt16(n) => json!(n),
+        AnyValue::UInt32(n) => json!(n),
+        AnyValue::UInt64(n) => json!(n),
+        AnyValue::Float32(n) => json!(n),
+        AnyValue::Float64(n) => json!(n),
+        other => json!(other.to_string()),
+    }
+}
+
+fn rows_json(df: &DataFrame) -> Vec<Value> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    (0..df.height())
+        .map(|i| {
+            let mut row = serde_json::Map::new();
+            for (c, name) in df.columns().iter().zip(&names) {
+                row.insert(name.clone(), c.get(i).map(cell).unwrap_or(Value::Null));
+            }
+            Value::Object(row)
+        })
+        .collect()
+}
+
+fn query(source: &Source, keys: &Keys, sql: &str) -> Result<u8, Error> {
+    let (policy, engine) = open(source)?;
+    let (key, tokens) = tokens(&policy, keys)?;
+    let detector = Detector::new(&policy)?;
+    let guard = Guard::new(&policy, engine.catalog())?;
+    let q = guard.check_with(sql, &tokens)?;
+    let rows = engine.run(&q)?;
+    let protector = Protector::new(&tokens, &detector, &key)?;
+    let out = protector.protect(rows, &q)?;
+    let columns: Vec<Value> = q
+        .columns()
+        .iter()
+        .map(|c| {
+            let mut v = action_json(&c.action);
+            v["name"] = json!(c.name);
+            v
+        })
+        .collect();
+    print(&json!({
+        "columns": columns,
+        "rows": rows_json(&out.frame),
+        "row_count": out.frame.height(),
+        "detector_hits": out.detector_hits,
+    }));
+    Ok(0)
+}
+
+fn scan(rules: &std::path::Path, keys: &Keys) -> Result<u8, Error> {
+    let policy = Policy::from_path(rules)?;
+    let (_, tokens) = tokens(&policy, keys)?;
+    let detector = Detector::new(&policy)?;
+    let text = stdin_text();
+    let hits: Vec<Value> = detector
+        .find(&text)
+        .into_iter()
+        .map(|h| json!({"start": h.range.start, "end": h.range.end, "detector": h.detector, "class": h.class}))
+        .collect();
+    let redacted = detector.redact(&text, &tokens)?;
+    print(&json!({
+        "hits": hits,
+        "counts": redacted.counts,
+        "text": redacted.text,
+    }));
+    Ok(0)
+}
+
+fn reveal(rules: &std::path::Path, role: &str, keys: &Keys) -> Result<u8, Error> {
+    let policy = Policy::from_path(rules)?;
+    let classes = role_classes(&policy, role)?;
+    let (_, tokens) = tokens(&policy, keys)?;
+    let text = stdin_text();
+    let (out, n) = tokens.reveal(&text, classes)?;
+    print(&json!({ "text": out, "revealed": n }));
+    Ok(0)
 }
 
 fn lint(source: &Source) -> Result<u8, Error> {

@@ -1,0 +1,334 @@
+//! Tokens: keyed, deterministic, reversible stand-ins for protected values.
+//!
+//! A token is written with the policy's `token_format`, by default
+//! `<{class}_{token}>`, e.g. `<person_K7Q2M9XA>`. The same value of the same
+//! class always gets the same token under one key; another key gives another.
+//!
+//! - `hash` mode (default): the code is the HMAC-SHA256 of the value under the
+//!   class's subkey, truncated to 8 base32 characters. A [`TokenVault`]
+//!   records code → value when a token is issued; a collision (two values, one
+//!   code) is resolved by a longer code for the newcomer, never merged.
+//! - `sealed` mode: the code is the value encrypted with AES-256-GCM under a
+//!   synthetic nonce (the HMAC of the value), so anyone with the key can
+//!   reverse it without a vault. Codes are longer.
+//!
+//! Keys come from one [`MasterKey`]; every class has its own subkeys, derived
+//! with HKDF-SHA256.
+
+mod hash;
+mod key;
+mod sealed;
+mod vault;
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+use regex::Regex;
+use ring::{aead, hmac};
+
+pub use self::key::{MasterKey, KEY_ENV};
+pub use self::vault::{FileVault, Insert, MemoryVault, TokenVault};
+use crate::error::{Error, ErrorKind};
+use crate::guard::{ResolvedToken, TokenResolver};
+use crate::rules::{Policy, TokenClass, TokenMode};
+
+struct ClassKeys {
+    mac: hmac::Key,
+    enc: Option<aead::LessSafeKey>,
+}
+
+/// The token format, split around its placeholders.
+#[derive(Debug, Clone)]
+struct Format {
+    prefix: String,
+    middle: String,
+    suffix: String,
+    class_first: bool,
+    /// Finds tokens in text: groups `class` and `code`.
+    find: Regex,
+}
+
+impl Format {
+    fn parse(f: &str) -> Result<Format, Error> {
+        let bad = || Error::rules(None, format!("token format `{f}` is malformed"));
+        let c = f.find("{class}").ok_or_else(bad)?;
+        let t = f.find("{token}").ok_or_else(bad)?;
+        let class_first = c < t;
+        let (first, second) = if class_first { (c, t) } else { (t, c) };
+        let prefix = f[..first].to_string();
+        let middle = f[first + 7..second].to_string();
+        let suffix = f[second + 7..].to_string();
+        let class_re = "(?P<class>[a-z][a-z0-9_]*)";
+        let code_re = "(?P<code>[A-Z2-7]{8,})";
+        let (a, b) = if class_first {
+            (class_re, code_re)
+        } else {
+            (code_re, class_re)
+        };
+        let pat = format!(
+            "{}{a}{}{b}{}",
+            regex::escape(&prefix),
+            regex::escape(&middle),
+            regex::escape(&suffix)
+        );
+        let find = Regex::new(&pat).map_err(|_| bad())?;
+        Ok(Format {
+            prefix,
+            middle,
+            suffix,
+            class_first,
+            find,
+        })
+    }
+
+    fn write(&self, class: &str, code: &str) -> String {
+        let (a, b) = if self.class_first {
+            (class, code)
+        } else {
+            (code, class)
+        };
+        let mut s = String::with_capacity(
+            self.prefix.len() + a.len() + self.middle.len() + b.len() + self.suffix.len(),
+        );
+        s.push_str(&self.prefix);
+        s.push_str(a);
+        s.push_str(&self.middle);
+        s.push_str(b);
+        s.push_str(&self.suffix);
+        s
+    }
+}
+
+/// Issues, resolves and reveals tokens for one policy and one key.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+///
+/// let policy = Policy::from_toml_str(r#"
+///     version = 1
+///     [tables.people.columns]
+///     name = { action = "tokenize", class = "person" }
+///     [roles.support]
+///     reveal = ["person"]
+/// "#)?;
+/// let key = MasterKey::parse(&"11".repeat(32))?;
+/// let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new())))?;
+///
+/// let person = TokenClass::new("person")?;
+/// let t = tokens.issue(&person, "Ada Lovelace")?;
+/// assert!(t.starts_with("<person_"));
+/// assert_eq!(tokens.issue(&person, "Ada Lovelace")?, t); // deterministic
+///
+/// let answer = format!("The customer is {t}.");
+/// let support = policy.role("support").unwrap();
+/// assert_eq!(tokens.reveal(&answer, support)?.0, "The customer is Ada Lovelace.");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Tokens {
+    key: MasterKey,
+    mode: TokenMode,
+    format: Format,
+    vault: Option<Arc<dyn TokenVault>>,
+    keys: RwLock<HashMap<String, Arc<ClassKeys>>>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("mode", &self.mode)
+            .field("format", &self.format.find.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Tokens for a policy's token mode and format.
+    ///
+    /// # Errors
+    /// `hash` mode without a vault.
+    pub fn new(
+        policy: &Policy,
+        key: MasterKey,
+        vault: Option<Arc<dyn TokenVault>>,
+    ) -> Result<Tokens, Error> {
+        let mode = policy.defaults().tokens;
+        if mode == TokenMode::Hash && vault.is_none() {
+            return Err(Error::usage(
+                "hash tokens need a vault to be revealed: give a vault file (--vault FILE), or set tokens = \"sealed\" in the rules",
+            ));
+        }
+        Ok(Tokens {
+            key,
+            mode,
+            format: Format::parse(&policy.defaults().token_format)?,
+            vault,
+            keys: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The token mode.
+    pub fn mode(&self) -> TokenMode {
+        self.mode
+    }
+
+    fn class_keys(&self, class: &str) -> Result<Arc<ClassKeys>, Error> {
+        if let Some(k) = self.keys.read().ok().and_then(|m| m.get(class).cloned()) {
+            return Ok(k);
+        }
+        let keys = Arc::new(match self.mode {
+            TokenMode::Hash => ClassKeys {
+                mac: self.key.hmac_key("token-hash", class)?,
+                enc: None,
+            },
+            _ => ClassKeys {
+                mac: self.key.hmac_key("token-sealed-nonce", class)?,
+                enc: Some(self.key.aead_key("token-sealed", class)?),
+            },
+        });
+        if let Ok(mut m) = self.keys.write() {
+            m.insert(class.to_string(), keys.clone());
+        }
+        Ok(keys)
+    }
+
+    /// The code of a value (the part of the token after the class).
+    fn code(&self, class: &str, value: &str) -> Result<String, Error> {
+        let keys = self.class_keys(class)?;
+        match (&self.mode, &keys.enc, &self.vault) {
+            (TokenMode::Hash, _, Some(vault)) => {
+                let full = hash::full_code(&keys.mac, value);
+                for len in hash::CODE_LENGTHS {
+                    let code = &full[..len.min(full.len())];
+                    match vault.insert(class, code, value)? {
+                        Insert::New | Insert::Existing => return Ok(code.to_string()),
+                        Insert::Collision => continue,
+                    }
+                }
+                Err(Error::crypto())
+            }
+            (_, Some(enc), _) => sealed::seal(enc, &keys.mac, class, value),
+            _ => Err(Error::usage("hash tokens need a vault")),
+        }
+    }
+
+    /// The token of a value of a class.
+    ///
+    /// # Errors
+    /// The vault cannot be written.
+    pub fn issue(&self, class: &TokenClass, value: &str) -> Result<String, Error> {
+        self.issue_str(class.as_str(), value)
+    }
+
+    pub(crate) fn issue_str(&self, class: &str, value: &str) -> Result<String, Error> {
+        let code = self.code(class, value)?;
+        Ok(self.format.write(class, &code))
+    }
+
+    fn lookup(&self, class: &str, code: &str) -> Result<Option<String>, Error> {
+        match self.mode {
+            TokenMode::Hash => match &self.vault {
+                Some(v) => v.get(class, code),
+                None => Ok(None),
+            },
+            _ => {
+                let keys = self.class_keys(class)?;
+                Ok(keys
+                    .enc
+                    .as_ref()
+                    .and_then(|enc| sealed::open(enc, class, code)))
+            }
+        }
+    }
+
+    /// The class and value of a whole-string token, if sqlveil issued it.
+    ///
+    /// # Errors
+    /// The vault cannot be read.
+    pub fn resolve_token(&self, token: &str) -> Result<Option<ResolvedToken>, Error> {
+        let Some(c) = self.format.find.captures(token) else {
+            return Ok(None);
+        };
+        let whole = c.get(0).map(|m| m.as_str().len()) == Some(token.len());
+        let (Some(class), Some(code)) = (c.name("class"), c.name("code")) else {
+            return Ok(None);
+        };
+        if !whole {
+            return Ok(None);
+        }
+        let Ok(class) = TokenClass::new(class.as_str()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .lookup(class.as_str(), code.as_str())?
+            .map(|value| ResolvedToken { class, value }))
+    }
+
+    /// Replaces the tokens in `text` whose class is in `classes` with their
+    /// values. Other tokens, unknown tokens and forged tokens stay as they
+    /// are. Returns the text and how many tokens were revealed.
+    ///
+    /// # Errors
+    /// The vault cannot be read.
+    pub fn reveal(
+        &self,
+        text: &str,
+        classes: &BTreeSet<TokenClass>,
+    ) -> Result<(String, usize), Error> {
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        let mut n = 0;
+        for c in self.format.find.captures_iter(text) {
+            let (Some(m), Some(class), Some(code)) = (c.get(0), c.name("class"), c.name("code"))
+            else {
+                continue;
+            };
+            if !classes.iter().any(|k| k.as_str() == class.as_str()) {
+                continue;
+            }
+            if let Some(value) = self.lookup(class.as_str(), code.as_str())? {
+                out.push_str(&text[last..m.start()]);
+                out.push_str(&value);
+                last = m.end();
+                n += 1;
+            }
+        }
+        out.push_str(&text[last..]);
+        Ok((out, n))
+    }
+
+    /// The tokens found in a text: (byte range, class).
+    pub fn find<'t>(&self, text: &'t str) -> Vec<(std::ops::Range<usize>, Cow<'t, str>)> {
+        self.format
+            .find
+            .captures_iter(text)
+            .filter_map(|c| Some((c.get(0)?.range(), Cow::Borrowed(c.name("class")?.as_str()))))
+            .collect()
+    }
+}
+
+impl TokenResolver for Tokens {
+    fn resolve(&self, token: &str) -> Result<Option<ResolvedToken>, Error> {
+        self.resolve_token(token)
+    }
+}
+
+/// Reads a role's classes from the policy, as an error for unknown roles.
+///
+/// # Errors
+/// The role is not in the policy.
+pub fn role_classes<'p>(policy: &'p Policy, role: &str) -> Result<&'p BTreeSet<TokenClass>, Error> {
+    policy.role(role).ok_or_else(|| {
+        let known: Vec<&str> = policy.roles().collect();
+        Error::new(ErrorKind::Usage(format!(
+            "role `{role}` is not in the rules (roles: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )))
+    })
+}
