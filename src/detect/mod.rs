@@ -62,7 +62,7 @@ struct Dictionary {
 /// "#)?;
 /// let d = Detector::new(&policy)?;
 /// let text = "Mail ada@example.com, card 4111 1111 1111 1111, not 4111 1111 1111 1112.";
-/// let hits: Vec<&str> = d.find(text).iter().map(|h| h.detector.as_str()).collect();
+/// let hits: Vec<String> = d.find(text).into_iter().map(|h| h.detector).collect();
 /// assert_eq!(hits, ["email", "credit_card"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
