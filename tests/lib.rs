@@ -3,7 +3,10 @@
 mod util;
 
 mod cli;
+mod detect;
 mod engine;
 mod guard;
 mod leaks;
+mod protect;
 mod rules;
+mod tokens;

@@ -48,7 +48,8 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     },
     Builtin {
         name: "credit_card",
-        regex: r"(?-u:\b)[2-6][0-9]{3}(?:[ -]?[0-9]{4}){2}[ -]?[0-9]{1,4}(?:[ -]?[0-9]{1,3})?(?-u:\b)",
+        // 4-4-4-4 groups, Amex 4-6-5, or 13 to 19 digits in one run.
+        regex: r"(?-u:\b)(?:[2-6][0-9]{3}(?:[ -][0-9]{4}){3}|3[47][0-9]{2}[ -][0-9]{6}[ -][0-9]{5}|[2-6][0-9]{12,18})(?-u:\b)",
         check: Some(|t, r| validate::luhn(&t[r.clone()])),
         specificity: 4,
     },
@@ -62,6 +63,13 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         name: "ipv4",
         regex: r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)",
         check: Some(validate::ipv4),
+        specificity: 2,
+    },
+    Builtin {
+        // An IPv4 address in IPv6 form: ::ffff:192.0.2.1.
+        name: "ipv6",
+        regex: r"(?i)(?:[0-9a-f]{0,4}:){2,6}(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?-u:\b)",
+        check: Some(|t, r| validate::ipv6(&t[r.clone()])),
         specificity: 2,
     },
     Builtin {

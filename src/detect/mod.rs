@@ -170,10 +170,20 @@ impl Detector {
         if !self.patterns.is_empty() {
             for i in self.set.matches(text).iter() {
                 let p = &self.patterns[i];
-                for m in p.regex.find_iter(text) {
+                // When a match fails its check, search again from the next
+                // character, so that a failed long match cannot hide a valid
+                // one that starts inside it.
+                let mut at = 0;
+                while let Some(m) = p.regex.find_at(text, at) {
                     let r = m.range();
                     if p.check.is_none_or(|c| c(text, &r)) {
+                        at = r.end.max(r.start + 1);
                         cands.push((r, p.specificity, p.detector.clone(), p.class.clone()));
+                    } else {
+                        at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
+                    }
+                    if at > text.len() {
+                        break;
                     }
                 }
             }

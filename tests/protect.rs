@@ -1,0 +1,335 @@
+//! Protection leak tests: known values planted in every protected column of
+//! a test data set never reach the rows the model sees.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+use sqlveil::{
+    Detector, Engine, Guard, MasterKey, MemoryVault, PolarsEngine, Policy, Protector, Reason,
+    Tokens,
+};
+
+use crate::util::{cells, tempdir_with};
+
+const RULES: &str = r#"
+version = 1
+[defaults]
+max_rows = 500
+[tables.people]
+subject = "id"
+[tables.people.columns]
+id      = { action = "tokenize", class = "person_id" }
+name    = { action = "tokenize", class = "person" }
+email   = { action = "mask", mask = "email", filter = "equality" }
+phone   = { action = "mask", mask = "last4" }
+card    = { action = "mask", mask = "first4" }
+secret  = { action = "deny" }
+passport = { action = "mask", mask = "full" }
+badge   = { action = "mask", mask = "hash" }
+born    = { action = "generalize", to = "year" }
+joined  = { action = "generalize", to = "month" }
+zip     = { action = "generalize", to = "prefix:2" }
+age     = { action = "generalize", to = "bucket:10" }
+salary  = { action = "aggregate", functions = ["avg", "sum", "count"], min_group_size = 5 }
+notes   = { action = "scan" }
+city    = { action = "allow" }
+team    = { action = "allow" }
+[detectors]
+builtin = ["email", "phone", "ssn", "credit_card", "iban"]
+[roles.support]
+reveal = ["person"]
+"#;
+
+struct Planted {
+    /// (column, value, the part of it the action shows by design)
+    values: Vec<(&'static str, String, String)>,
+    csv: String,
+}
+
+fn plant() -> Planted {
+    let mut csv = String::from("id,name,email,phone,card,secret,passport,badge,born,joined,zip,age,salary,notes,city,team\n");
+    let mut values = Vec::new();
+    let cities = ["Oslo", "Bergen", "Tromsø"];
+    for i in 0..60 {
+        let name = format!("Quillon Vandermeer{i:02}x");
+        let email = format!("quillon.secret{i:02}@plantedmail.test");
+        let phone = format!("+1 415 555 {:04}", 3000 + i);
+        let card = format!("9{:015}", 713_000_000 + i * 7919);
+        let secret = format!("TOPSECRET-{i:04}-ZX");
+        let passport = format!("PXQ{:06}", 481_516 + i);
+        let badge = format!("BADGE-{:05}-K", 27_182 + i);
+        let born = format!("19{:02}-0{}-1{}", 50 + i % 40, 1 + i % 9, i % 9);
+        let joined = format!("20{:02}-1{}-2{}", 10 + i % 10, i % 3, i % 9);
+        let zip = format!("{}", 71_000 + i * 13);
+        let age = 20 + i;
+        let salary = 913_000 + (i * i * 7919 + i * 104_729) % 86_243;
+        let note_email = format!("leak.{i:02}@notesmail.test");
+        let notes = format!(
+            "Called from +44 20 7946 {:04}; wrote from {note_email} about card 4111 1111 1111 1111",
+            1000 + i
+        );
+        csv.push_str(&format!(
+            "{i},{name},{email},{phone},{card},{secret},{passport},{badge},{born},{joined},{zip},{age},{salary},\"{notes}\",{},{}\n",
+            cities[i % 3],
+            if i % 2 == 0 { "red" } else { "blue" }
+        ));
+        let domain = "@plantedmail.test".to_string();
+        values.push(("name", name, String::new()));
+        values.push(("email", email.clone(), domain));
+        values.push(("phone", phone.clone(), phone[phone.len() - 4..].to_string()));
+        values.push(("card", card.clone(), card[..4].to_string()));
+        values.push(("secret", secret, String::new()));
+        values.push(("passport", passport, String::new()));
+        values.push(("badge", badge, String::new()));
+        values.push(("born", born.clone(), born[..4].to_string()));
+        values.push(("joined", joined.clone(), joined[..7].to_string()));
+        values.push(("zip", zip.clone(), zip[..2].to_string()));
+        values.push(("salary", salary.to_string(), String::new()));
+        values.push(("notes", note_email, String::new()));
+        values.push((
+            "notes",
+            format!("+44 20 7946 {:04}", 1000 + i),
+            String::new(),
+        ));
+        values.push(("notes", "4111 1111 1111 1111".to_string(), String::new()));
+    }
+    Planted { values, csv }
+}
+
+/// Queries of many shapes that the guard allows.
+const QUERIES: &[&str] = &[
+    "SELECT * FROM people",
+    "SELECT p.* FROM people p ORDER BY p.city",
+    "SELECT name, email, phone, card, passport, badge, born, joined, zip, age, notes, city FROM people",
+    "WITH t AS (SELECT * FROM people) SELECT * FROM t",
+    "SELECT * FROM (SELECT name, email, city FROM people WHERE team = 'red') x",
+    "SELECT name FROM people UNION ALL SELECT name FROM people",
+    "SELECT CASE WHEN city = 'Oslo' THEN name END AS n FROM people",
+    "SELECT city, COUNT(*) AS n, COUNT(DISTINCT name) AS names FROM people GROUP BY city",
+    "SELECT name, COUNT(*) AS n FROM people GROUP BY name",
+    "SELECT city, AVG(salary) AS a, SUM(salary) AS s, COUNT(salary) AS c FROM people GROUP BY city",
+    "SELECT team, city, AVG(salary) AS a FROM people GROUP BY team, city",
+    "SELECT a.name, b.name AS other FROM people a JOIN people b ON a.id = b.id",
+    "SELECT email, COUNT(*) AS n FROM people GROUP BY email",
+    "SELECT notes FROM people WHERE city = 'Bergen'",
+    "SELECT DISTINCT name FROM people",
+];
+
+#[test]
+fn planted_values_never_reach_the_model() {
+    let planted = plant();
+    let dir = tempdir_with(&[("people.csv", &planted.csv)]);
+    let policy = Policy::from_toml_str(RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let key = MasterKey::from_bytes(&[42; 32]);
+    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
+    let detector = Detector::new(&policy).unwrap();
+    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+
+    // Text the model sees anyway: the allowed columns, and the parts of
+    // protected values their actions show by design (an email's domain, the
+    // last four of a phone, a year), which short digit runs of other planted
+    // values can share.
+    let mut allowed: Vec<String> = ["Oslo", "Bergen", "Tromsø", "red", "blue"]
+        .map(String::from)
+        .to_vec();
+    allowed.extend(
+        planted
+            .values
+            .iter()
+            .map(|v| v.2.clone())
+            .filter(|d| !d.is_empty()),
+    );
+    // Every leaked substring of four characters or more holds a window of
+    // four (six for digit runs, which bucketed ages and aggregates share by
+    // chance): the windows of planted values that the model may not see.
+    let mut secret = std::collections::HashMap::new();
+    for (col, v, by_design) in &planted.values {
+        let chars: Vec<char> = v.chars().collect();
+        for len in [4, 6] {
+            for w in chars.windows(len) {
+                let sub: String = w.iter().collect();
+                let digits = sub.chars().all(|c| c.is_ascii_digit());
+                if (len == 4) == digits {
+                    continue;
+                }
+                if by_design.contains(&sub) || allowed.iter().any(|a| a.contains(&sub)) {
+                    continue;
+                }
+                secret.insert(sub, *col);
+            }
+        }
+    }
+    assert!(secret.len() > 1_000, "{}", secret.len());
+    let mut checked = 0;
+    for sql in QUERIES {
+        let q = guard
+            .check_with(sql, &tokens)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let rows = engine.run(&q).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let out = protector.protect(rows, &q).unwrap();
+        let shown = cells(&out.frame);
+        assert!(!shown.is_empty(), "{sql}: no rows");
+        for cell in &shown {
+            let chars: Vec<char> = cell.chars().collect();
+            for len in [4, 6] {
+                for w in chars.windows(len) {
+                    checked += 1;
+                    let sub: String = w.iter().collect();
+                    if let Some(col) = secret.get(&sub) {
+                        panic!("{sql}: a part of a planted {col} value reached the model: {sub:?} in {cell:?}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100_000);
+}
+
+#[test]
+fn aggregates_show_only_large_groups() {
+    let planted = plant();
+    let dir = tempdir_with(&[("people.csv", &planted.csv)]);
+    let policy = Policy::from_toml_str(RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    // Grouped by person: every group has one subject and is removed.
+    let q = guard
+        .check("SELECT name, AVG(salary) AS a FROM people GROUP BY name")
+        .unwrap();
+    assert_eq!(engine.run(&q).unwrap().height(), 0);
+    // Grouped by age bucket through a column the model may not compute on.
+    let e = guard
+        .check("SELECT age, AVG(salary) AS a FROM people GROUP BY age")
+        .unwrap_err();
+    assert_eq!(e.refusal().unwrap().reason(), Reason::FilterNotAllowed);
+}
+
+#[test]
+fn token_literals_resolve_only_through_the_guard() {
+    let planted = plant();
+    let dir = tempdir_with(&[("people.csv", &planted.csv)]);
+    let policy = Policy::from_toml_str(RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let key = MasterKey::from_bytes(&[42; 32]);
+    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
+    let detector = Detector::new(&policy).unwrap();
+    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+
+    // The model saw a token for person 7 in an earlier result.
+    let q = guard
+        .check_with("SELECT name, city FROM people", &tokens)
+        .unwrap();
+    let first = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let token = first
+        .frame
+        .column("name")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(7)
+        .unwrap()
+        .to_string();
+    assert!(token.starts_with("<person_"));
+
+    // It may filter by that token: the rewrite turns it into the value.
+    let sql = format!("SELECT city, team FROM people WHERE name = '{token}'");
+    let q = guard.check_with(&sql, &tokens).unwrap();
+    assert!(q.sql().contains("Quillon Vandermeer07x"));
+    let rows = engine.run(&q).unwrap();
+    assert_eq!(rows.height(), 1);
+    let q = guard
+        .check_with(
+            &format!("SELECT COUNT(*) AS n FROM people WHERE name IN ('{token}')"),
+            &tokens,
+        )
+        .unwrap();
+    assert_eq!(cells(&engine.run(&q).unwrap()), ["1"]);
+
+    // A raw value there stays refused, and so does a forged token, a token
+    // of another class, and a token used as an identifier.
+    let cases = [
+        (
+            "SELECT city FROM people WHERE name = 'Quillon Vandermeer07x'",
+            Reason::RawLiteral,
+        ),
+        (
+            "SELECT city FROM people WHERE name = '<person_AAAAAAAA>'",
+            Reason::UnresolvedToken,
+        ),
+        (
+            "SELECT city FROM people WHERE id = 'TOKEN'",
+            Reason::RawLiteral,
+        ),
+    ];
+    for (sql, want) in cases {
+        let e = guard.check_with(sql, &tokens).unwrap_err();
+        assert_eq!(e.refusal().unwrap().reason(), want, "{sql}");
+    }
+    let id_token = tokens
+        .issue(&sqlveil::TokenClass::new("person_id").unwrap(), "7")
+        .unwrap();
+    let e = guard
+        .check_with(
+            &format!("SELECT city FROM people WHERE name = '{id_token}'"),
+            &tokens,
+        )
+        .unwrap_err();
+    assert_eq!(e.refusal().unwrap().reason(), Reason::TokenClassMismatch);
+    // An issued id token for a numeric column becomes a number.
+    let q = guard
+        .check_with(
+            &format!("SELECT city FROM people WHERE id = '{id_token}'"),
+            &tokens,
+        )
+        .unwrap();
+    assert_eq!(engine.run(&q).unwrap().height(), 1);
+    // Tokens are resolved inside string literals only, never as names.
+    let e = guard
+        .check_with(&format!("SELECT \"{token}\" FROM people"), &tokens)
+        .unwrap_err();
+    assert_eq!(e.refusal().unwrap().reason(), Reason::UnknownColumn);
+}
+
+#[test]
+fn every_type_is_protected_and_nulls_stay_null() {
+    let csv = "id,name,email,phone,card,secret,passport,badge,born,joined,zip,age,salary,notes,city,team\n\
+        1,,,,,,,,,,,,,,,\n\
+        2,Ann,a@b.test,5551234567,4111111111111111,s,p,b,1990-05-01,2020-01-02,12345,33,10,hi,Oslo,red\n";
+    let dir = tempdir_with(&[("people.csv", csv)]);
+    let policy = Policy::from_toml_str(RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let key = MasterKey::from_bytes(&[1; 32]);
+    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
+    let detector = Detector::new(&policy).unwrap();
+    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+    let q = guard.check("SELECT * FROM people").unwrap();
+    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let f = &out.frame;
+    // Row 0 is all NULL but its id: NULL stays NULL through every action.
+    for c in f.columns().iter().skip(1) {
+        assert!(c.get(0).unwrap().is_null(), "{}", c.name());
+    }
+    let first = |c: &str| f.column(c).unwrap().get(1).unwrap().to_string();
+    assert_eq!(f.column("name").unwrap().null_count(), 1);
+    assert!(first("id").contains("<person_id_"));
+    assert_eq!(first("born"), "1990");
+    assert_eq!(first("joined"), "\"2020-01\"");
+    assert_eq!(first("zip"), "\"12\"");
+    assert_eq!(first("age"), "30.0");
+    assert_eq!(first("card"), "\"4111************\"");
+    assert_eq!(first("phone"), "\"******4567\"");
+    assert_eq!(
+        out.columns
+            .iter()
+            .find(|c| c.column == "name")
+            .unwrap()
+            .values,
+        1
+    );
+    assert_eq!(f.get_column_names().len(), 14);
+    let _ = DataType::String;
+}
