@@ -4,12 +4,30 @@ use std::process::Command;
 
 use crate::util::{root, tempdir_with};
 
+const TEST_KEY: &str = "5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f";
+
 fn sqlveil(args: &[&str]) -> (i32, serde_json::Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sqlveil"))
-        .args(args)
+    sqlveil_with(args, Some(TEST_KEY), "")
+}
+
+/// Runs the binary with a key in the environment (or none) and stdin text.
+fn sqlveil_with(args: &[&str], key: Option<&str>, stdin: &str) -> (i32, serde_json::Value, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sqlveil"));
+    cmd.args(args)
         .current_dir(root())
-        .output()
-        .expect("run sqlveil");
+        .env_remove("SQLVEIL_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(k) = key {
+        cmd.env("SQLVEIL_KEY", k);
+    }
+    let mut child = cmd.spawn().expect("run sqlveil");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("run sqlveil");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let json = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
     (
@@ -125,4 +143,80 @@ fn rules_lint_reports_drift() {
         json["tables"][0]["unlisted_columns"][0]["treated_as"],
         "deny"
     );
+}
+
+fn query(vault: &str, sql: &str) -> (i32, serde_json::Value, String) {
+    let mut a = vec!["query"];
+    a.extend(DATA);
+    a.extend(["--vault", vault, "--sql", sql]);
+    sqlveil(&a)
+}
+
+#[test]
+fn query_prints_protected_rows_and_reveal_gives_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.jsonl");
+    let v = vault.to_str().unwrap();
+    let (code, json, err) = query(v, "SELECT full_name, email, city FROM customers WHERE customer_id IN (SELECT customer_id FROM orders WHERE order_id = 10001)");
+    assert_eq!(code, 0, "{err}");
+    let row = &json["rows"][0];
+    let name = row["full_name"].as_str().unwrap().to_string();
+    assert!(name.starts_with("<person_"), "{row}");
+    assert!(row["email"].as_str().unwrap().contains("***@"), "{row}");
+    assert_eq!(json["columns"][0]["action"], "tokenize");
+
+    // Reveal in another process, from the vault file.
+    let text = format!("The customer is {name}.");
+    let (code, json, err) = sqlveil_with(&["reveal", "--rules", "rules/sample.toml", "--role", "support", "--vault", v], Some(TEST_KEY), &text);
+    assert_eq!(code, 0, "{err}");
+    let revealed = json["text"].as_str().unwrap();
+    assert!(!revealed.contains("<person_"), "{revealed}");
+    assert_eq!(json["revealed"], 1);
+    // A role that may not see people gets the token back.
+    let (_, json, _) = sqlveil_with(&["reveal", "--rules", "rules/sample.toml", "--role", "analyst", "--vault", v], Some(TEST_KEY), &text);
+    assert_eq!(json["text"], text);
+
+    // The token, used as a filter in another process, finds the same person.
+    let (code, json, err) = query(v, &format!("SELECT city FROM customers WHERE full_name = '{name}'"));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["row_count"], 1);
+}
+
+#[test]
+fn tokens_are_the_same_in_two_processes_and_differ_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "Write to ada@example.com or call (415) 555-0134.";
+    let scan = |vault: &str, key: &str| {
+        sqlveil_with(&["scan", "--rules", "rules/sample.toml", "--vault", vault], Some(key), text)
+    };
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("b.jsonl");
+    let (c1, j1, _) = scan(a.to_str().unwrap(), TEST_KEY);
+    let (c2, j2, _) = scan(b.to_str().unwrap(), TEST_KEY);
+    assert_eq!((c1, c2), (0, 0));
+    assert_eq!(j1["text"], j2["text"]);
+    assert!(!j1["text"].as_str().unwrap().contains("ada@example.com"));
+    assert_eq!(j1["counts"]["email"], 1);
+    assert_eq!(j1["counts"]["phone"], 1);
+    let other = "6".repeat(64);
+    let (_, j3, _) = scan(dir.path().join("c.jsonl").to_str().unwrap(), &other);
+    assert_ne!(j1["text"], j3["text"]);
+}
+
+#[test]
+fn missing_or_bad_keys_are_one_sentence_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v.jsonl");
+    let args = ["scan", "--rules", "rules/sample.toml", "--vault", v.to_str().unwrap()];
+    let (code, _, err) = sqlveil_with(&args, None, "x");
+    assert_eq!(code, 2);
+    assert!(err.contains("SQLVEIL_KEY"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1);
+    let (code, _, err) = sqlveil_with(&args, Some("abcd"), "x");
+    assert_eq!(code, 2);
+    assert!(!err.contains("abcd"), "the key is never echoed: {err}");
+    // Hash tokens without a vault.
+    let (code, _, err) = sqlveil_with(&["scan", "--rules", "rules/sample.toml"], Some(TEST_KEY), "x");
+    assert_eq!(code, 2);
+    assert!(err.contains("--vault"), "{err}");
 }
