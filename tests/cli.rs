@@ -167,17 +167,44 @@ fn query_prints_protected_rows_and_reveal_gives_them_back() {
 
     // Reveal in another process, from the vault file.
     let text = format!("The customer is {name}.");
-    let (code, json, err) = sqlveil_with(&["reveal", "--rules", "rules/sample.toml", "--role", "support", "--vault", v], Some(TEST_KEY), &text);
+    let (code, json, err) = sqlveil_with(
+        &[
+            "reveal",
+            "--rules",
+            "rules/sample.toml",
+            "--role",
+            "support",
+            "--vault",
+            v,
+        ],
+        Some(TEST_KEY),
+        &text,
+    );
     assert_eq!(code, 0, "{err}");
     let revealed = json["text"].as_str().unwrap();
     assert!(!revealed.contains("<person_"), "{revealed}");
     assert_eq!(json["revealed"], 1);
     // A role that may not see people gets the token back.
-    let (_, json, _) = sqlveil_with(&["reveal", "--rules", "rules/sample.toml", "--role", "analyst", "--vault", v], Some(TEST_KEY), &text);
+    let (_, json, _) = sqlveil_with(
+        &[
+            "reveal",
+            "--rules",
+            "rules/sample.toml",
+            "--role",
+            "analyst",
+            "--vault",
+            v,
+        ],
+        Some(TEST_KEY),
+        &text,
+    );
     assert_eq!(json["text"], text);
 
     // The token, used as a filter in another process, finds the same person.
-    let (code, json, err) = query(v, &format!("SELECT city FROM customers WHERE full_name = '{name}'"));
+    let (code, json, err) = query(
+        v,
+        &format!("SELECT city FROM customers WHERE full_name = '{name}'"),
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["row_count"], 1);
 }
@@ -187,7 +214,11 @@ fn tokens_are_the_same_in_two_processes_and_differ_by_key() {
     let dir = tempfile::tempdir().unwrap();
     let text = "Write to ada@example.com or call (415) 555-0134.";
     let scan = |vault: &str, key: &str| {
-        sqlveil_with(&["scan", "--rules", "rules/sample.toml", "--vault", vault], Some(key), text)
+        sqlveil_with(
+            &["scan", "--rules", "rules/sample.toml", "--vault", vault],
+            Some(key),
+            text,
+        )
     };
     let a = dir.path().join("a.jsonl");
     let b = dir.path().join("b.jsonl");
@@ -207,7 +238,13 @@ fn tokens_are_the_same_in_two_processes_and_differ_by_key() {
 fn missing_or_bad_keys_are_one_sentence_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let v = dir.path().join("v.jsonl");
-    let args = ["scan", "--rules", "rules/sample.toml", "--vault", v.to_str().unwrap()];
+    let args = [
+        "scan",
+        "--rules",
+        "rules/sample.toml",
+        "--vault",
+        v.to_str().unwrap(),
+    ];
     let (code, _, err) = sqlveil_with(&args, None, "x");
     assert_eq!(code, 2);
     assert!(err.contains("SQLVEIL_KEY"), "{err}");
@@ -216,7 +253,11 @@ fn missing_or_bad_keys_are_one_sentence_and_exit_2() {
     assert_eq!(code, 2);
     assert!(!err.contains("abcd"), "the key is never echoed: {err}");
     // Hash tokens without a vault.
-    let (code, _, err) = sqlveil_with(&["scan", "--rules", "rules/sample.toml"], Some(TEST_KEY), "x");
+    let (code, _, err) = sqlveil_with(
+        &["scan", "--rules", "rules/sample.toml"],
+        Some(TEST_KEY),
+        "x",
+    );
     assert_eq!(code, 2);
     assert!(err.contains("--vault"), "{err}");
 }

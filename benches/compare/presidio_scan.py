@@ -58,7 +58,7 @@ What is measured
     and the hits scored by tests/data/detect/score.py (a hit is correct if it
     overlaps a gold span of the same label; a gold span is found if some hit
     of its label overlaps it).  Presidio's engine default is a score
-    threshold of 0 (every hit counts); ``--min-scores`` (default "0,0.5")
+    threshold of 0 (every hit counts); ``--min-scores`` (default "0,0.4")
     also reports the figures keeping only hits scoring at least each value.
     ``--dump-predictions PATH`` writes the hits (byte offsets, plus Presidio's
     entity and score) in score.py's input format.
@@ -291,7 +291,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="timed runs (median reported)")
     ap.add_argument("--breakdown", action="store_true",
                     help="also time each recognizer alone on the whole text")
-    ap.add_argument("--min-scores", default="0,0.5",
+    ap.add_argument("--min-scores", default="0,0.4",
                     help="comma-separated score thresholds to report accuracy at")
     ap.add_argument("--no-throughput", action="store_true", help="accuracy only")
     ap.add_argument("--no-accuracy", action="store_true", help="throughput only")
