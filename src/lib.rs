@@ -62,6 +62,7 @@
 // Doc examples compile without warnings.
 #![doc(test(attr(deny(warnings))))]
 
+pub mod audit;
 pub mod detect;
 pub mod engine;
 mod error;

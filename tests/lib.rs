@@ -2,6 +2,7 @@
 
 mod util;
 
+mod audit;
 mod cli;
 mod detect;
 mod engine;

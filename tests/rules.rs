@@ -10,7 +10,11 @@ fn err(text: &str) -> sqlveil::Error {
 
 #[test]
 fn shipped_rule_files_parse() {
-    for f in ["rules/sample.toml", "rules/reference.toml"] {
+    for f in [
+        "rules/sample.toml",
+        "rules/reference.toml",
+        "rules/detectors.toml",
+    ] {
         Policy::from_path(root().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
 }

@@ -499,7 +499,9 @@ fn parse_refusal(message: &str) -> Refusal {
     )
 }
 
-fn check_operator_runs<'a>(tokens: impl Iterator<Item = &'a Token>) -> Result<(), Refusal> {
+pub(crate) fn check_operator_runs<'a>(
+    tokens: impl Iterator<Item = &'a Token>,
+) -> Result<(), Refusal> {
     // One counter per parenthesis level, reset by commas.
     let mut runs: Vec<usize> = vec![0];
     for t in tokens {

@@ -32,12 +32,64 @@ pub(crate) struct Keys {
     pub(crate) vault: Option<PathBuf>,
 }
 
+#[derive(Debug, Args, Default)]
+pub(crate) struct AuditArgs {
+    /// Append a hash-chained audit event for this request to FILE (the request fails if it cannot be written).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit: Option<PathBuf>,
+    /// Who is asking, for the audit log.
+    #[arg(long, value_name = "NAME", default_value = "cli")]
+    pub(crate) actor: String,
+    /// The request id for the audit log (default: generated).
+    #[arg(long, value_name = "ID")]
+    pub(crate) request_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the hash chain: report the first edited, removed, inserted or reordered line (exit 1).
+    Verify {
+        /// The log's files, oldest first (FILE.1, FILE.2, …, FILE).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The key file of a keyed log (default: SQLVEIL_KEY if set, else plain SHA-256).
+        #[arg(long, value_name = "FILE")]
+        key_file: Option<PathBuf>,
+        /// Verify as a plain SHA-256 chain even if SQLVEIL_KEY is set.
+        #[arg(long)]
+        unkeyed: bool,
+        /// The expected hash of the last line, kept elsewhere: detects a cut tail.
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+    },
+    /// Count events per decision, refusal kind, column and action, detector and actor.
+    Summary {
+        /// The log's files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Only events at or after this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only events before this RFC 3339 time.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only this actor's events.
+        #[arg(long, value_name = "NAME")]
+        actor: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Guard only: print the verdict, the rewritten SQL and the output columns' actions as JSON.
     Check {
         #[command(flatten)]
         source: Source,
+        #[command(flatten)]
+        audit: AuditArgs,
         /// The SQL to check (it may start with `--`, an SQL comment).
         #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: String,
@@ -46,6 +98,8 @@ pub(crate) enum Command {
     Query {
         #[command(flatten)]
         source: Source,
+        #[command(flatten)]
+        audit: AuditArgs,
         #[command(flatten)]
         keys: Keys,
         /// The SQL to run (it may start with `--`, an SQL comment).
@@ -58,6 +112,8 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         rules: PathBuf,
         #[command(flatten)]
+        audit: AuditArgs,
+        #[command(flatten)]
         keys: Keys,
     },
     /// Turn tokens in text on stdin back into values, for the classes a role may see.
@@ -69,7 +125,14 @@ pub(crate) enum Command {
         #[arg(long, value_name = "ROLE")]
         role: String,
         #[command(flatten)]
+        audit: AuditArgs,
+        #[command(flatten)]
         keys: Keys,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Rule file tools.
     Rules {

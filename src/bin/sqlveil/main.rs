@@ -21,7 +21,12 @@ use sqlveil::{
     Protector, TokenVault, Tokens,
 };
 
-use crate::args::{Cli, Command, Keys, RulesCommand, Source};
+use sqlveil::audit::{
+    summarize, verify_head, AuditEvent, AuditLog, AuditLogBuilder, AuditSink, Decision, Digester,
+    Reasons, Redaction, Revealed, SummaryFilter,
+};
+
+use crate::args::{AuditArgs, AuditCommand, Cli, Command, Keys, RulesCommand, Source};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -91,10 +96,30 @@ fn action_json(a: &sqlveil::ColumnPolicy) -> Value {
 
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Check { source, sql } => {
+        Command::Check { source, audit, sql } => {
             let (policy, engine) = open(&source)?;
+            let key = MasterKey::from_env().ok();
+            let auditor = Auditor::new(&audit, "check", key.as_ref(), &policy)?;
             let guard = Guard::new(&policy, engine.catalog())?;
-            match guard.check(&sql) {
+            let result = guard.check(&sql);
+            let mut ev = auditor.event(Some(&sql), None);
+            match &result {
+                Ok(q) => {
+                    ev.decision = Some(Decision::Allowed);
+                    ev.redactions = q
+                        .columns()
+                        .iter()
+                        .map(|c| Redaction {
+                            column: c.name.clone(),
+                            action: c.action.action.as_tag().to_string(),
+                            count: 0,
+                        })
+                        .collect();
+                }
+                Err(e) => auditor.failed(&mut ev, e),
+            }
+            auditor.record(ev)?;
+            match result {
                 Ok(q) => {
                     let columns: Vec<Value> = q
                         .columns()
@@ -138,12 +163,23 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 },
             }
         }
+        Command::Audit { command } => audit_command(command),
         Command::Rules {
             command: RulesCommand::Lint { source },
         } => lint(&source),
-        Command::Query { source, keys, sql } => query(&source, &keys, &sql),
-        Command::Scan { rules, keys } => scan(&rules, &keys),
-        Command::Reveal { rules, role, keys } => reveal(&rules, &role, &keys),
+        Command::Query {
+            source,
+            audit,
+            keys,
+            sql,
+        } => query(&source, &audit, &keys, &sql),
+        Command::Scan { rules, audit, keys } => scan(&rules, &audit, &keys),
+        Command::Reveal {
+            rules,
+            role,
+            audit,
+            keys,
+        } => reveal(&rules, &role, &audit, &keys),
     }
 }
 
@@ -208,15 +244,41 @@ fn rows_json(df: &DataFrame) -> Vec<Value> {
         .collect()
 }
 
-fn query(source: &Source, keys: &Keys, sql: &str) -> Result<u8, Error> {
+fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u8, Error> {
     let (policy, engine) = open(source)?;
     let (key, tokens) = tokens(&policy, keys)?;
+    let auditor = Auditor::new(audit, "query", Some(&key), &policy)?;
     let detector = Detector::new(&policy)?;
     let guard = Guard::new(&policy, engine.catalog())?;
-    let q = guard.check_with(sql, &tokens)?;
-    let rows = engine.run(&q)?;
-    let protector = Protector::new(&tokens, &detector, &key)?;
-    let out = protector.protect(rows, &q)?;
+    let result = guard.check_with(sql, &tokens).and_then(|q| {
+        let rows = engine.run(&q)?;
+        let protector = Protector::new(&tokens, &detector, &key)?;
+        Ok((protector.protect(rows, &q)?, q))
+    });
+    let mut ev = auditor.event(Some(sql), None);
+    match &result {
+        Ok((out, _)) => {
+            ev.decision = Some(Decision::Allowed);
+            ev.rows = Some(out.frame.height() as u64);
+            ev.redactions = out
+                .columns
+                .iter()
+                .map(|c| Redaction {
+                    column: c.column.clone(),
+                    action: c.action.to_string(),
+                    count: c.values as u64,
+                })
+                .collect();
+            ev.detector_hits = out
+                .detector_hits
+                .iter()
+                .map(|(k, v)| (k.clone(), *v as u64))
+                .collect();
+        }
+        Err(e) => auditor.failed(&mut ev, e),
+    }
+    auditor.record(ev)?;
+    let (out, q) = result?;
     let columns: Vec<Value> = q
         .columns()
         .iter()
@@ -235,9 +297,10 @@ fn query(source: &Source, keys: &Keys, sql: &str) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn scan(rules: &std::path::Path, keys: &Keys) -> Result<u8, Error> {
+fn scan(rules: &std::path::Path, audit: &AuditArgs, keys: &Keys) -> Result<u8, Error> {
     let policy = Policy::from_path(rules)?;
-    let (_, tokens) = tokens(&policy, keys)?;
+    let (key, tokens) = tokens(&policy, keys)?;
+    let auditor = Auditor::new(audit, "scan", Some(&key), &policy)?;
     let detector = Detector::new(&policy)?;
     let text = stdin_text();
     let hits: Vec<Value> = detector
@@ -245,7 +308,21 @@ fn scan(rules: &std::path::Path, keys: &Keys) -> Result<u8, Error> {
         .into_iter()
         .map(|h| json!({"start": h.range.start, "end": h.range.end, "detector": h.detector, "class": h.class}))
         .collect();
-    let redacted = detector.redact(&text, &tokens)?;
+    let result = detector.redact(&text, &tokens);
+    let mut ev = auditor.event(None, Some(&text));
+    match &result {
+        Ok(r) => {
+            ev.decision = Some(Decision::Allowed);
+            ev.detector_hits = r
+                .counts
+                .iter()
+                .map(|(k, v)| (k.clone(), *v as u64))
+                .collect();
+        }
+        Err(e) => auditor.failed(&mut ev, e),
+    }
+    auditor.record(ev)?;
+    let redacted = result?;
     print(&json!({
         "hits": hits,
         "counts": redacted.counts,
@@ -254,14 +331,198 @@ fn scan(rules: &std::path::Path, keys: &Keys) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn reveal(rules: &std::path::Path, role: &str, keys: &Keys) -> Result<u8, Error> {
+fn reveal(
+    rules: &std::path::Path,
+    role: &str,
+    audit: &AuditArgs,
+    keys: &Keys,
+) -> Result<u8, Error> {
     let policy = Policy::from_path(rules)?;
     let classes = role_classes(&policy, role)?;
-    let (_, tokens) = tokens(&policy, keys)?;
+    let (key, tokens) = tokens(&policy, keys)?;
+    let auditor = Auditor::new(audit, "reveal", Some(&key), &policy)?;
     let text = stdin_text();
-    let (out, n) = tokens.reveal(&text, classes)?;
+    let result = tokens.reveal(&text, classes);
+    let mut ev = auditor.event(None, None);
+    ev.role = Some(role.to_string());
+    match &result {
+        Ok((_, n)) => {
+            ev.decision = Some(Decision::Allowed);
+            ev.revealed = Some(Revealed {
+                classes: classes.iter().map(|c| c.as_str().to_string()).collect(),
+                tokens: *n as u64,
+            });
+        }
+        Err(e) => auditor.failed(&mut ev, e),
+    }
+    auditor.record(ev)?;
+    let (out, n) = result?;
     print(&json!({ "text": out, "revealed": n }));
     Ok(0)
+}
+
+/// Builds and records this request's audit event, when `--audit` is given.
+struct Auditor {
+    log: Option<AuditLog>,
+    digester: Option<Digester>,
+    kind: &'static str,
+    actor: String,
+    request_id: String,
+    start: std::time::Instant,
+}
+
+impl Auditor {
+    fn new(
+        args: &AuditArgs,
+        kind: &'static str,
+        key: Option<&MasterKey>,
+        policy: &Policy,
+    ) -> Result<Auditor, Error> {
+        let log = match &args.audit {
+            Some(path) => Some(AuditLogBuilder::new().open(path, key)?),
+            None => None,
+        };
+        let digester = match key {
+            Some(k) => Some(Digester::new(k, &policy.defaults().token_format)?),
+            None => None,
+        };
+        let request_id = args.request_id.clone().unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("{:x}-{:x}", t, std::process::id())
+        });
+        Ok(Auditor {
+            log,
+            digester,
+            kind,
+            actor: args.actor.clone(),
+            request_id,
+            start: std::time::Instant::now(),
+        })
+    }
+
+    fn event(&self, sql: Option<&str>, text: Option<&str>) -> AuditEvent {
+        AuditEvent {
+            kind: self.kind.to_string(),
+            actor: self.actor.clone(),
+            request_id: self.request_id.clone(),
+            sql: match (sql, &self.digester) {
+                (Some(s), Some(d)) => Some(d.sql(s)),
+                _ => None,
+            },
+            question_digest: match (text, &self.digester) {
+                (Some(t), Some(d)) => Some(d.digest(t)),
+                _ => None,
+            },
+            ..AuditEvent::default()
+        }
+    }
+
+    fn failed(&self, ev: &mut AuditEvent, e: &Error) {
+        ev.decision = Some(if e.refusal().is_some() {
+            Decision::Refused
+        } else {
+            Decision::Error
+        });
+        ev.reason = Some(Reasons {
+            code: e.code().to_string(),
+            column: e
+                .refusal()
+                .and_then(|r| r.column_name().map(str::to_string)),
+            construct: e
+                .refusal()
+                .and_then(|r| r.construct_name().map(str::to_string)),
+        });
+    }
+
+    /// Records the event; a request whose event cannot be written fails.
+    fn record(&self, mut ev: AuditEvent) -> Result<(), Error> {
+        ev.duration_ms = self.start.elapsed().as_secs_f64() * 1000.0;
+        match &self.log {
+            Some(log) => log.record(ev),
+            None => Ok(()),
+        }
+    }
+}
+
+fn audit_command(command: AuditCommand) -> Result<u8, Error> {
+    match command {
+        AuditCommand::Verify {
+            files,
+            key_file,
+            unkeyed,
+            head,
+        } => {
+            let key = match (&key_file, unkeyed) {
+                (_, true) => None,
+                (Some(f), false) => Some(MasterKey::from_file(f)?),
+                (None, false) => match std::env::var(sqlveil::tokens::KEY_ENV) {
+                    Ok(_) => Some(MasterKey::from_env()?),
+                    Err(_) => None,
+                },
+            };
+            let v = verify_head(&files, key.as_ref(), head.as_deref())?;
+            let broken = v.broken.as_ref().map(|(f, line, what)| {
+                json!({"file": f.display().to_string(), "line": line, "what": what})
+            });
+            print(&json!({
+                "intact": v.is_intact(),
+                "lines": v.lines,
+                "head": v.head,
+                "keyed": key.is_some(),
+                "broken": broken,
+            }));
+            if let Some((f, line, what)) = &v.broken {
+                eprintln!(
+                    "sqlveil: the audit chain breaks at {}:{line} ({what:?})",
+                    f.display()
+                );
+                return Ok(1);
+            }
+            Ok(0)
+        }
+        AuditCommand::Summary {
+            files,
+            since,
+            until,
+            actor,
+            json,
+        } => {
+            let s = summarize(
+                &files,
+                &SummaryFilter {
+                    since,
+                    until,
+                    actor,
+                },
+            )?;
+            if json {
+                print(&serde_json::to_value(&s).unwrap_or(Value::Null));
+            } else {
+                let mut out = format!("events: {}\n", s.events);
+                for (title, map) in [
+                    ("decision", &s.decisions),
+                    ("reason", &s.reasons),
+                    ("column/action", &s.redactions),
+                    ("detector", &s.detectors),
+                    ("actor", &s.actors),
+                    ("kind", &s.kinds),
+                ] {
+                    if map.is_empty() {
+                        continue;
+                    }
+                    out.push_str(&format!("\n{title:<32} count\n"));
+                    for (k, v) in map {
+                        out.push_str(&format!("{k:<32} {v}\n"));
+                    }
+                }
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(out.as_bytes());
+            }
+            Ok(0)
+        }
+    }
 }
 
 fn lint(source: &Source) -> Result<u8, Error> {
