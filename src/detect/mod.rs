@@ -67,6 +67,11 @@ struct Dictionary {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Detector {
+    /// Built-in patterns, which never match across a line break: searched
+    /// line by line, so that the set skips most lines of sparse text.
+    line_set: RegexSet,
+    line_patterns: Vec<Pattern>,
+    /// Rule file patterns, searched over the whole text.
     set: RegexSet,
     patterns: Vec<Pattern>,
     dictionaries: Vec<Dictionary>,
@@ -77,7 +82,10 @@ pub struct Detector {
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Detector")
-            .field("patterns", &self.patterns.len())
+            .field(
+                "patterns",
+                &(self.line_patterns.len() + self.patterns.len()),
+            )
             .field("dictionaries", &self.dict_names.len())
             .finish_non_exhaustive()
     }
@@ -105,10 +113,10 @@ impl Detector {
     /// for the automaton.
     pub fn new(policy: &Policy) -> Result<Detector, Error> {
         let d = policy.detectors();
-        let mut patterns = Vec::new();
+        let mut line_patterns = Vec::new();
         for b in BUILTINS {
             if d.builtin.iter().any(|n| n == b.name) {
-                patterns.push(Pattern {
+                line_patterns.push(Pattern {
                     detector: b.name.to_string(),
                     class: b.name.to_string(),
                     regex: compile(b.regex)?,
@@ -117,6 +125,7 @@ impl Detector {
                 });
             }
         }
+        let mut patterns = Vec::new();
         for p in &d.patterns {
             patterns.push(Pattern {
                 detector: p.name.clone(),
@@ -126,12 +135,16 @@ impl Detector {
                 specificity: 3,
             });
         }
-        let set = RegexSetBuilder::new(patterns.iter().map(|p| p.regex.as_str()))
-            .size_limit(REGEX_SIZE_LIMIT * 4)
-            .build()
-            .map_err(|e| {
-                Error::rules(None, format!("the detectors do not compile together: {e}"))
-            })?;
+        let set_of = |ps: &[Pattern]| {
+            RegexSetBuilder::new(ps.iter().map(|p| p.regex.as_str()))
+                .size_limit(REGEX_SIZE_LIMIT * 4)
+                .build()
+                .map_err(|e| {
+                    Error::rules(None, format!("the detectors do not compile together: {e}"))
+                })
+        };
+        let line_set = set_of(&line_patterns)?;
+        let set = set_of(&patterns)?;
         let mut dict_names = Vec::new();
         let mut dictionaries = Vec::new();
         for ci in [false, true] {
@@ -156,6 +169,8 @@ impl Detector {
             dictionaries.push(Dictionary { automaton, owners });
         }
         Ok(Detector {
+            line_set,
+            line_patterns,
             set,
             patterns,
             dictionaries,
@@ -165,28 +180,23 @@ impl Detector {
 
     /// The hits in a text, in order, without overlaps.
     pub fn find(&self, text: &str) -> Vec<Hit> {
-        // (range, specificity, pattern-or-dictionary owner)
+        // (range, specificity, detector, class)
         let mut cands: Vec<(Range<usize>, u8, String, String)> = Vec::new();
-        if !self.patterns.is_empty() {
-            for i in self.set.matches(text).iter() {
-                let p = &self.patterns[i];
-                // When a match fails its check, search again from the next
-                // character, so that a failed long match cannot hide a valid
-                // one that starts inside it.
-                let mut at = 0;
-                while let Some(m) = p.regex.find_at(text, at) {
-                    let r = m.range();
-                    if p.check.is_none_or(|c| c(text, &r)) {
-                        at = r.end.max(r.start + 1);
-                        cands.push((r, p.specificity, p.detector.clone(), p.class.clone()));
-                    } else {
-                        at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
-                    }
-                    if at > text.len() {
-                        break;
-                    }
-                }
+        if !self.line_patterns.is_empty() {
+            let mut offset = 0;
+            for line in text.split_inclusive('\n') {
+                search(
+                    &self.line_set,
+                    &self.line_patterns,
+                    line,
+                    offset,
+                    &mut cands,
+                );
+                offset += line.len();
             }
+        }
+        if !self.patterns.is_empty() {
+            search(&self.set, &self.patterns, text, 0, &mut cands);
         }
         for d in &self.dictionaries {
             for m in d.automaton.find_iter(text) {
@@ -225,6 +235,41 @@ impl Detector {
     }
 }
 
+/// Runs the patterns that the set says occur in `text`, adding their checked
+/// hits (shifted by `offset`).
+fn search(
+    set: &RegexSet,
+    patterns: &[Pattern],
+    text: &str,
+    offset: usize,
+    cands: &mut Vec<(Range<usize>, u8, String, String)>,
+) {
+    for i in set.matches(text).iter() {
+        let p = &patterns[i];
+        // When a match fails its check, search again from the next
+        // character, so that a failed long match cannot hide a valid one
+        // that starts inside it.
+        let mut at = 0;
+        while let Some(m) = p.regex.find_at(text, at) {
+            let r = m.range();
+            if p.check.is_none_or(|c| c(text, &r)) {
+                at = r.end.max(r.start + 1);
+                cands.push((
+                    r.start + offset..r.end + offset,
+                    p.specificity,
+                    p.detector.clone(),
+                    p.class.clone(),
+                ));
+            } else {
+                at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
+            }
+            if at > text.len() {
+                break;
+            }
+        }
+    }
+}
+
 fn compile(re: &str) -> Result<Regex, Error> {
     RegexBuilder::new(re)
         .size_limit(REGEX_SIZE_LIMIT)
@@ -235,15 +280,20 @@ fn compile(re: &str) -> Result<Regex, Error> {
 /// Keeps the longest hit, then the most specific, among overlapping ones.
 fn resolve(mut cands: Vec<(Range<usize>, u8, String, String)>) -> Vec<Hit> {
     cands.sort_by(|a, b| (b.0.len(), b.1, a.0.start).cmp(&(a.0.len(), a.1, b.0.start)));
+    // Kept hits are disjoint: a candidate overlaps one of them exactly when
+    // it overlaps the kept hit with the greatest start before its end.
+    let mut spans: BTreeMap<usize, usize> = BTreeMap::new();
     let mut kept: Vec<(Range<usize>, String, String)> = Vec::new();
     for (r, _, det, class) in cands {
         if r.is_empty()
-            || kept
-                .iter()
-                .any(|(k, _, _)| k.start < r.end && r.start < k.end)
+            || spans
+                .range(..r.end)
+                .next_back()
+                .is_some_and(|(_, &end)| end > r.start)
         {
             continue;
         }
+        spans.insert(r.start, r.end);
         kept.push((r, det, class));
     }
     kept.sort_by_key(|k| k.0.start);
