@@ -62,6 +62,11 @@
 // Doc examples compile without warnings.
 #![doc(test(attr(deny(warnings))))]
 
+// The README's Rust example is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod audit;
 pub mod detect;
 pub mod engine;
