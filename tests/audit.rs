@@ -74,7 +74,7 @@ fn tampering_is_found_at_the_right_line() {
     let mut l = orig.clone();
     l.swap(2, 3);
     rewrite(&path, &l);
-    assert_eq!(broken_at(&path, Some(&key)), Some((3, Break::Removed)));
+    assert_eq!(broken_at(&path, Some(&key)), Some((3, Break::Reordered)));
 
     // The tail cut in the middle of the last line.
     let mut l = orig.clone();

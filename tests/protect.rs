@@ -333,3 +333,23 @@ fn every_type_is_protected_and_nulls_stay_null() {
     assert_eq!(f.get_column_names().len(), 14);
     let _ = DataType::String;
 }
+
+#[test]
+fn text_dates_in_ndjson_are_generalized() {
+    let (policy, engine, guard) = crate::util::sample_guard();
+    let key = MasterKey::from_bytes(&[2; 32]);
+    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
+    let detector = Detector::new(&policy).unwrap();
+    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+    let q = guard
+        .check("SELECT opened_at, body FROM tickets WHERE ticket_id = 5002")
+        .unwrap();
+    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let shown = cells(&out.frame);
+    assert_eq!(shown[0].len(), 7, "{shown:?}"); // YYYY-MM
+    assert!(
+        !shown[1].contains("DE22 7397 9074 1914 6090 05"),
+        "{shown:?}"
+    );
+    assert_eq!(out.detector_hits.get("iban"), Some(&1));
+}

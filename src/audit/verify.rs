@@ -24,7 +24,7 @@ pub enum Break {
     Edited,
     /// Lines are missing before this one.
     Removed,
-    /// This line is out of order or was inserted.
+    /// This line is out of order, or was inserted.
     Reordered,
     /// The last line is not the expected head: the tail was cut.
     Truncated,
@@ -75,50 +75,71 @@ pub fn verify_head(
     head: Option<&str>,
 ) -> Result<Verification, Error> {
     let chain = ChainKey::from_key(key)?;
+    // All lines first, so that a gap can be told from a swap by looking ahead.
+    let mut all: Vec<(&PathBuf, u64, Vec<u8>)> = Vec::new();
+    for f in files {
+        let file = File::open(f).map_err(|e| io_err(f, e))?;
+        for (i, l) in BufReader::new(file).split(b'\n').enumerate() {
+            let raw = l.map_err(|e| io_err(f, e))?;
+            if !raw.is_empty() {
+                all.push((f, i as u64 + 1, raw));
+            }
+        }
+    }
+    let seq_of = |raw: &[u8]| {
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(|t| serde_json::from_str::<LineIn>(t).ok())
+            .map(|r| r.seq)
+    };
     let mut expect_seq = None::<u64>;
     let mut prev = GENESIS.to_string();
     let mut lines = 0;
     let mut last_at = None;
-    for f in files {
-        let file = File::open(f).map_err(|e| io_err(f, e))?;
-        for (i, l) in BufReader::new(file).split(b'\n').enumerate() {
-            let n = i as u64 + 1;
-            let raw = l.map_err(|e| io_err(f, e))?;
-            let broken = |b| Verification {
-                lines,
-                head: prev.clone(),
-                broken: Some((f.clone(), n, b)),
-            };
-            let Ok(text) = std::str::from_utf8(&raw) else {
-                return Ok(broken(Break::Malformed));
-            };
-            if text.is_empty() {
-                continue;
+    for (idx, (f, n, raw)) in all.iter().enumerate() {
+        let broken = |b| Verification {
+            lines,
+            head: prev.clone(),
+            broken: Some(((*f).clone(), *n, b)),
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return Ok(broken(Break::Malformed));
+        };
+        let Ok(rec) = serde_json::from_str::<LineIn>(text) else {
+            return Ok(broken(Break::Malformed));
+        };
+        let Some(cut) = text.rfind(",\"hash\":\"") else {
+            return Ok(broken(Break::Malformed));
+        };
+        if chain.hash(&text.as_bytes()[..cut]) != rec.hash || rec.kind != "request" {
+            return Ok(broken(Break::Edited));
+        }
+        // The first line may continue an older, archived log: its seq and
+        // prev are accepted as the start.
+        if let Some(want) = expect_seq {
+            if rec.seq > want {
+                let later = all[idx + 1..]
+                    .iter()
+                    .any(|(_, _, r)| seq_of(r) == Some(want));
+                return Ok(broken(if later {
+                    Break::Reordered
+                } else {
+                    Break::Removed
+                }));
             }
-            let Ok(rec) = serde_json::from_str::<LineIn>(text) else {
-                return Ok(broken(Break::Malformed));
-            };
-            let Some(cut) = text.rfind(",\"hash\":\"") else {
-                return Ok(broken(Break::Malformed));
-            };
-            if chain.hash(&text.as_bytes()[..cut]) != rec.hash || rec.kind != "request" {
+            if rec.seq < want {
+                return Ok(broken(Break::Reordered));
+            }
+            if rec.prev != prev {
+                // The right place in the sequence, a valid hash, the wrong
+                // link: a line rebuilt by someone who could hash it.
                 return Ok(broken(Break::Edited));
             }
-            // The first line of the first file may continue an older,
-            // archived log: accept its seq and prev as the start.
-            if let Some(want) = expect_seq {
-                if rec.seq > want {
-                    return Ok(broken(Break::Removed));
-                }
-                if rec.seq < want || rec.prev != prev {
-                    return Ok(broken(Break::Reordered));
-                }
-            }
-            expect_seq = Some(rec.seq + 1);
-            prev = rec.hash;
-            lines += 1;
-            last_at = Some((f.clone(), n));
         }
+        expect_seq = Some(rec.seq + 1);
+        prev = rec.hash;
+        lines += 1;
+        last_at = Some(((*f).clone(), *n));
     }
     if let Some(h) = head {
         if h != prev {

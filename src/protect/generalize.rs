@@ -12,34 +12,57 @@ fn err(column: &str, what: &str) -> Error {
     ))
 }
 
-/// A column as dates or datetimes: dates and datetimes as they are; text
-/// parsed as dates, failing when any value does not parse.
-fn temporal(c: &Column, name: &str, what: &str) -> Result<Column, Error> {
-    match c.dtype() {
-        DataType::Date | DataType::Datetime(..) => Ok(c.clone()),
-        DataType::String => {
-            let d = c.cast(&DataType::Date).map_err(|_| err(name, what))?;
-            if d.null_count() != c.null_count() {
-                return Err(err(name, what));
-            }
-            Ok(d)
-        }
-        _ => Err(err(name, what)),
+/// The year and month of a text date (`2024-03-05`, `2024-03-05 10:20:30`,
+/// `2024-03-05T10:20:30Z`): the date must be valid and anything after it
+/// must start a time.
+fn text_year_month(v: &str) -> Option<(i32, i8)> {
+    let day = v.get(..10)?;
+    let rest = &v[10..];
+    if !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('T')) {
+        return None;
     }
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    use chrono::Datelike;
+    Some((d.year(), i8::try_from(d.month()).ok()?))
 }
 
 fn year_month(c: &Column, name: &str, what: &str) -> Result<(Int32Chunked, Int8Chunked), Error> {
-    let c = temporal(c, name, what)?;
     let s = c.as_materialized_series();
     match s.dtype() {
         DataType::Date => {
             let d = s.date().map_err(|_| err(name, what))?;
             Ok((d.year(), d.month()))
         }
-        _ => {
+        DataType::Datetime(..) => {
             let d = s.datetime().map_err(|_| err(name, what))?;
             Ok((d.year(), d.month()))
         }
+        DataType::String => {
+            let ca = s.str().map_err(|_| err(name, what))?;
+            let mut years = Vec::with_capacity(ca.len());
+            let mut months = Vec::with_capacity(ca.len());
+            for v in ca.iter() {
+                match v {
+                    None => {
+                        years.push(None);
+                        months.push(None);
+                    }
+                    Some(v) => {
+                        // A value that is not a date fails the whole column:
+                        // showing it raw, or dropping it silently, would not
+                        // be a generalization.
+                        let (y, m) = text_year_month(v.trim()).ok_or_else(|| err(name, what))?;
+                        years.push(Some(y));
+                        months.push(Some(m));
+                    }
+                }
+            }
+            Ok((
+                Int32Chunked::from_iter(years),
+                Int8Chunked::from_iter(months),
+            ))
+        }
+        _ => Err(err(name, what)),
     }
 }
 
@@ -103,4 +126,33 @@ pub(crate) fn generalize(c: &Column, g: Generalization) -> Result<Column, Error>
             out.with_name(name).into_column()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_dates() {
+        assert_eq!(text_year_month("2024-03-05"), Some((2024, 3)));
+        assert_eq!(text_year_month("2024-03-05 10:20:30"), Some((2024, 3)));
+        assert_eq!(text_year_month("2024-03-05T10:20:30Z"), Some((2024, 3)));
+        assert_eq!(text_year_month("2024-13-05"), None);
+        assert_eq!(text_year_month("2024-03-05x"), None);
+        assert_eq!(text_year_month("Harriet"), None);
+    }
+
+    #[test]
+    fn datetimes_and_bad_text() {
+        let s = Series::new("t".into(), [Some(0i64), None, Some(86_400_000 * 40)])
+            .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+            .unwrap()
+            .into_column();
+        let y = generalize(&s, Generalization::Month).unwrap();
+        let v: Vec<Option<&str>> = y.str().unwrap().iter().collect();
+        assert_eq!(v, [Some("1970-01"), None, Some("1970-02")]);
+        let bad = Series::new("t".into(), ["2024-01-01", "secret"]).into_column();
+        let e = generalize(&bad, Generalization::Year).unwrap_err();
+        assert!(!e.to_string().contains("secret"));
+    }
 }
