@@ -232,6 +232,19 @@ fn the_log_holds_no_planted_value() {
         a.extend(["--audit", l, "--sql", sql]);
         cli(&a, "");
     }
+    // Typed literals, aliases, quoted names and token look-alikes that carry
+    // data, and comments.
+    for sql in [
+        "SELECT city AS \"Harriet Cromusshaw\" FROM customers WHERE signup_date = DATE '1977-06-14'",
+        "SELECT \"630-58-3958\" FROM customers -- 6011429100800650",
+        "SELECT city FROM customers WHERE city = '<x_630-58-3958>' OR city = '<a_CROMUSSHAW>'",
+        "SELECT 1 FROM \"h.cromusshaw6@icloud.com\"",
+    ] {
+        let mut a = vec!["check"];
+        a.extend(data);
+        a.extend(["--audit", l, "--sql", sql]);
+        cli(&a, "");
+    }
     let question = "Did Harriet Cromusshaw (h.cromusshaw6@icloud.com, 630-58-3958, card 6011429100800650) from Denver order?";
     cli(
         &[

@@ -151,6 +151,23 @@ class = "project"
 }
 
 #[test]
+fn emails_in_any_script_are_found_whole() {
+    let d = builtin_detector();
+    for (text, email) in [
+        (
+            "write to jörg.müller@example.de today",
+            "jörg.müller@example.de",
+        ),
+        ("o'brien@example.com wrote", "o'brien@example.com"),
+        ("jane@münchen.de", "jane@münchen.de"),
+    ] {
+        let hits = d.find(text);
+        assert_eq!(hits.len(), 1, "{text}: {hits:?}");
+        assert_eq!(&text[hits[0].range.clone()], email);
+    }
+}
+
+#[test]
 fn overlapping_hits_keep_the_longest() {
     let d = builtin_detector();
     // The digits inside an IBAN can pass Luhn; the IBAN wins.

@@ -194,3 +194,39 @@ fn engine_errors_withhold_values() {
     let detail = err.engine_detail_less_safe().unwrap_or_default();
     assert!(!detail.is_empty());
 }
+
+/// Columns a mask or a prefix reads are text: `02134` keeps its zero, so
+/// `prefix:3` shows `021`, not `213`.
+#[test]
+fn masked_and_prefixed_csv_columns_are_read_as_text() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,zip,phone\n1,02134,5551234567\n2,00501,5559876543\n",
+    )]);
+    let rules = "version = 1\n[tables.people.columns]\nid = { action = \"allow\" }\nzip = { action = \"generalize\", to = \"prefix:3\" }\nphone = { action = \"mask\", mask = \"last4\" }\n";
+    let policy = Policy::from_toml_str(rules).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let t = engine.catalog().table("people").unwrap();
+    assert!(
+        t.columns
+            .iter()
+            .all(|c| c.name == "id" || c.ty == ColumnType::Text),
+        "{t:?}"
+    );
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let key = sqlveil::MasterKey::from_bytes(&[1; 32]);
+    let tokens = sqlveil::Tokens::new(
+        &policy,
+        key.clone(),
+        Some(std::sync::Arc::new(sqlveil::MemoryVault::new())),
+    )
+    .unwrap();
+    let detector = sqlveil::Detector::new(&policy).unwrap();
+    let protector = sqlveil::Protector::new(&tokens, &detector, &key).unwrap();
+    let q = guard.check("SELECT zip, phone FROM people").unwrap();
+    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    assert_eq!(
+        crate::util::cells(&out.frame),
+        ["021", "005", "******4567", "******6543"]
+    );
+}

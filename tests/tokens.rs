@@ -96,6 +96,17 @@ fn deterministic_per_key_and_class() {
     }
 }
 
+/// Sealed tokens tell a value's length only to within 16 bytes.
+#[test]
+fn sealed_tokens_hide_the_exact_length() {
+    let s = sealed_tokens(key(2));
+    let lens: Vec<usize> = ["Bo", "Ann Lee", "Ada Lovelace"]
+        .iter()
+        .map(|v| s.issue(&person(), v).unwrap().len())
+        .collect();
+    assert!(lens.windows(2).all(|w| w[0] == w[1]), "{lens:?}");
+}
+
 #[test]
 fn reveal_only_for_the_role_and_never_forged() {
     let p = policy("hash");

@@ -13,10 +13,12 @@ mod chain;
 mod record;
 mod verify;
 
+use std::collections::HashSet;
+
 use ring::hmac;
-use sqlparser::ast::{visit_expressions_mut, Expr, Value};
 use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use self::chain::{AuditLog, AuditLogBuilder, AuditSink, Fsync};
 pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed};
@@ -24,12 +26,16 @@ pub use self::verify::{
     summarize, verify, verify_head, Break, Summary, SummaryFilter, Verification,
 };
 use crate::error::Error;
+use crate::guard::TokenResolver;
+use crate::rules::Policy;
 use crate::tokens::MasterKey;
 
-/// Keyed digests for the log: of questions and of SQL literals.
+/// Keyed digests for the log: of questions, of SQL literals and of names
+/// that are not the policy's.
 pub struct Digester {
     key: hmac::Key,
-    token: regex::Regex,
+    /// Policy table and column names, lowercased: kept in logged SQL.
+    known: HashSet<String>,
 }
 
 impl std::fmt::Debug for Digester {
@@ -39,15 +45,22 @@ impl std::fmt::Debug for Digester {
 }
 
 impl Digester {
-    /// A digester keyed from the master key; `token_format` tells which
-    /// literals are tokens (kept as they are).
+    /// A digester keyed from the master key, which keeps the policy's table
+    /// and column names readable.
     ///
     /// # Errors
-    /// The key cannot be derived or the format is malformed.
-    pub fn new(key: &MasterKey, token_format: &str) -> Result<Digester, Error> {
+    /// The key cannot be derived.
+    pub fn new(key: &MasterKey, policy: &Policy) -> Result<Digester, Error> {
+        let mut known = HashSet::new();
+        for t in policy.tables() {
+            known.insert(t.name.to_lowercase());
+            for c in &t.columns {
+                known.insert(c.name.to_lowercase());
+            }
+        }
         Ok(Digester {
             key: key.hmac_key("audit-digest", "")?,
-            token: crate::guard::token_regex(token_format)?,
+            known,
         })
     }
 
@@ -57,52 +70,79 @@ impl Digester {
         data_encoding::HEXLOWER.encode(&tag.as_ref()[..16])
     }
 
-    /// The SQL with every literal replaced: tokens stay, other strings and
-    /// numbers become `'<lit_…>'` keyed digests. SQL that does not parse is
-    /// logged as a digest of the whole text.
-    pub fn sql(&self, sql: &str) -> String {
-        // SQL the guard would not even walk (too long, operator chains that
-        // build trees too deep to visit) is logged as a digest.
-        let walkable = sql.len() <= 64 * 1024
-            && sqlparser::tokenizer::Tokenizer::new(&GenericDialect {}, sql)
-                .tokenize()
-                .is_ok_and(|t| crate::guard::check_operator_runs(t.iter()).is_ok());
-        if !walkable {
-            return format!("<unparsed_{}>", &self.digest(sql)[..16]);
+    /// A name as logged: the policy's own names as they are, anything else
+    /// (an alias or unknown name the model wrote, which could hold anything)
+    /// as a keyed digest.
+    pub fn name(&self, name: &str) -> String {
+        let bare = name.trim_matches('"');
+        if self.known.contains(&bare.to_lowercase()) {
+            bare.to_string()
+        } else {
+            format!("<id_{}>", &self.digest(bare)[..16])
         }
-        let Ok(mut stmts) = Parser::new(&GenericDialect {})
-            .with_recursion_limit(64)
-            .try_with_sql(sql)
-            .and_then(|mut p| p.parse_statements())
-        else {
+    }
+
+    /// A SQL construct as logged: kept when every word in it is a SQL
+    /// keyword or a policy name (`ORDER BY`, `JOIN … USING`), else digested.
+    pub fn construct(&self, c: &str) -> String {
+        let plain = c
+            .split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+            .filter(|w| !w.is_empty())
+            .all(|w| {
+                sqlparser::keywords::ALL_KEYWORDS.contains(&w.to_uppercase().as_str())
+                    || self.known.contains(&w.to_lowercase())
+            });
+        if plain {
+            c.to_string()
+        } else {
+            self.name(c)
+        }
+    }
+
+    /// The SQL as logged, token by token: keywords and the policy's names
+    /// stay; every other name becomes `<id_…>`; every string, typed string
+    /// and number becomes `'<lit_…>'`, except tokens that `resolver` says
+    /// sqlveil issued; comments are dropped. SQL that cannot be tokenized is
+    /// logged as one digest.
+    pub fn sql(&self, sql: &str, resolver: Option<&dyn TokenResolver>) -> String {
+        let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
             return format!("<unparsed_{}>", &self.digest(sql)[..16]);
         };
-        let _ = visit_expressions_mut(&mut stmts, |e| {
-            if let Expr::Value(v) = e {
-                let text = match &v.value {
-                    Value::SingleQuotedString(s)
-                    | Value::DoubleQuotedString(s)
-                    | Value::EscapedStringLiteral(s)
-                    | Value::NationalStringLiteral(s) => Some(s.clone()),
-                    Value::Number(n, _) => Some(n.to_string()),
-                    Value::Null | Value::Boolean(_) => None,
-                    other => Some(other.to_string()),
-                };
-                if let Some(t) = text {
-                    if !self.token.is_match(&t) {
-                        *e = Expr::Value(
-                            Value::SingleQuotedString(format!("<lit_{}>", &self.digest(&t)[..16]))
-                                .with_empty_span(),
-                        );
-                    }
-                }
+        let lit = |s: &str| {
+            let issued = resolver.is_some_and(|r| matches!(r.resolve(s), Ok(Some(_))));
+            if issued {
+                Token::SingleQuotedString(s.to_string())
+            } else {
+                Token::SingleQuotedString(format!("<lit_{}>", &self.digest(s)[..16]))
             }
-            std::ops::ControlFlow::<()>::Continue(())
-        });
-        stmts
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
+        };
+        let mut out = String::with_capacity(sql.len());
+        for t in tokens {
+            let t = match t {
+                Token::Word(w) if w.quote_style.is_none() && w.keyword != Keyword::NoKeyword => {
+                    Token::Word(w)
+                }
+                Token::Word(w) => Token::make_word(&self.name(&w.value), None),
+                Token::Number(n, _) => lit(&n),
+                Token::SingleQuotedString(s)
+                | Token::DoubleQuotedString(s)
+                | Token::NationalStringLiteral(s)
+                | Token::EscapedStringLiteral(s)
+                | Token::UnicodeStringLiteral(s)
+                | Token::TripleSingleQuotedString(s)
+                | Token::TripleDoubleQuotedString(s)
+                | Token::SingleQuotedByteStringLiteral(s)
+                | Token::DoubleQuotedByteStringLiteral(s)
+                | Token::HexStringLiteral(s) => lit(&s),
+                Token::DollarQuotedString(d) => lit(&d.value),
+                Token::Whitespace(Whitespace::SingleLineComment { .. })
+                | Token::Whitespace(Whitespace::MultiLineComment(_)) => {
+                    Token::Whitespace(Whitespace::Space)
+                }
+                other => other,
+            };
+            out.push_str(&t.to_string());
+        }
+        out
     }
 }

@@ -21,7 +21,9 @@ pub(crate) struct Builtin {
 pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "email",
-        regex: r"(?i)[a-z0-9._%+-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,24}(?-u:\b)",
+        // Local parts and domains may hold letters of any script
+        // (jörg.müller@example.de, o'brien@example.com, jane@münchen.de).
+        regex: r"(?i)[\p{L}\p{N}._%+'-]+@[\p{L}\p{N}][\p{L}\p{N}-]*(?:\.[\p{L}\p{N}][\p{L}\p{N}-]*)*\.\p{L}{2,24}\b",
         check: None,
         specificity: 3,
     },

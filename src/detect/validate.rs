@@ -31,7 +31,11 @@ pub(crate) fn luhn(s: &str) -> bool {
 
 /// The ISO 13616 mod-97 check of an IBAN (spaces skipped).
 pub(crate) fn iban(s: &str) -> bool {
-    let compact: Vec<u8> = s.bytes().filter(|b| *b != b' ').collect();
+    let compact: Vec<u8> = s
+        .bytes()
+        .filter(|b| *b != b' ')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
     if compact.len() < 15 || compact.len() > 34 {
         return false;
     }

@@ -3,16 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use polars::prelude::{
-    DataFrame, DataType, LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader,
-    PlRefPath, PolarsError, ScanArgsParquet,
+    DataFrame, DataType, Field, LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader,
+    PlRefPath, PolarsError, ScanArgsParquet, Schema,
 };
 use polars::sql::SQLContext;
 
 use super::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::Dialect;
-use crate::rules::Policy;
+use crate::rules::{Action, Generalization, Policy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -115,11 +117,47 @@ impl PolarsEngine {
                     String::new(),
                 ));
             }
-            let frame = scan(&path, format)?;
-            let schema = frame
-                .clone()
-                .collect_schema()
-                .map_err(|e| Error::data_file(&path, "its schema cannot be read; the file is malformed or not of its extension's format", e.to_string()))?;
+            // Columns whose action works on text (masks, prefixes) are read
+            // as text from CSV: inferring `02134` as the number 2134 would
+            // lose the leading zero and shift what a prefix shows.
+            let text_columns: Vec<String> = policy
+                .table(stem)
+                .map(|t| {
+                    t.columns
+                        .iter()
+                        .filter(|c| {
+                            matches!(
+                                c.action,
+                                Action::Mask(_) | Action::Generalize(Generalization::Prefix(_))
+                            )
+                        })
+                        .map(|c| c.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let schema_of = |frame: &LazyFrame| {
+                frame.clone().collect_schema().map_err(|e| {
+                    Error::data_file(
+                        &path,
+                        "its schema cannot be read; the file is malformed or not of its extension's format",
+                        e.to_string(),
+                    )
+                })
+            };
+            let mut frame = scan(&path, format, &[])?;
+            let mut schema = schema_of(&frame)?;
+            let retype: Vec<String> = text_columns
+                .into_iter()
+                .filter(|c| {
+                    schema
+                        .get(c.as_str())
+                        .is_some_and(|t| *t != DataType::String)
+                })
+                .collect();
+            if format == Format::Csv && !retype.is_empty() {
+                frame = scan(&path, format, &retype)?;
+                schema = schema_of(&frame)?;
+            }
             let columns = schema
                 .iter()
                 .map(|(name, dt)| CatalogColumn {
@@ -168,17 +206,27 @@ impl PolarsEngine {
     }
 }
 
-fn scan(path: &Path, format: Format) -> Result<LazyFrame, Error> {
+fn scan(path: &Path, format: Format, text_columns: &[String]) -> Result<LazyFrame, Error> {
     let p = path
         .to_str()
         .map(PlRefPath::new)
         .ok_or_else(|| Error::data_file(path, "its path is not valid UTF-8", String::new()))?;
     let r = match format {
-        Format::Csv => LazyCsvReader::new(p)
-            .with_has_header(true)
-            .with_try_parse_dates(true)
-            .with_infer_schema_length(Some(1000))
-            .finish(),
+        Format::Csv => {
+            let overwrite = (!text_columns.is_empty()).then(|| {
+                Arc::new(Schema::from_iter(
+                    text_columns
+                        .iter()
+                        .map(|c| Field::new(c.as_str().into(), DataType::String)),
+                ))
+            });
+            LazyCsvReader::new(p)
+                .with_has_header(true)
+                .with_try_parse_dates(true)
+                .with_infer_schema_length(Some(1000))
+                .with_dtype_overwrite(overwrite)
+                .finish()
+        }
         Format::Parquet => LazyFrame::scan_parquet(p, ScanArgsParquet::default()),
         Format::Ndjson => LazyJsonLineReader::new(p)
             .with_infer_schema_length(std::num::NonZeroUsize::new(1000))

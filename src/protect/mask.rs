@@ -36,11 +36,11 @@ fn stars(n: usize, out: &mut String) {
     out.extend(std::iter::repeat_n(STAR, n));
 }
 
-/// Keeps four characters at one end; values of four characters or fewer are
-/// masked whole (keeping them would show them entirely).
+/// Keeps four characters at one end. Values shorter than eight characters
+/// are masked whole: four of them would be most of the value.
 fn keep(v: &str, first: bool, out: &mut String) {
     let n = v.chars().count();
-    if n <= 4 {
+    if n < 8 {
         stars(n, out);
         return;
     }
@@ -74,6 +74,7 @@ mod tests {
         assert_eq!(m(MaskKind::Last4, "(678) 555-0132"), "**********0132");
         assert_eq!(m(MaskKind::First4, "4111111111111111"), "4111************");
         assert_eq!(m(MaskKind::Last4, "abc"), "***");
+        assert_eq!(m(MaskKind::Last4, "12345"), "*****");
         assert_eq!(m(MaskKind::Full, "x"), "********");
         assert_eq!(m(MaskKind::Hash, "x").len(), 16);
         assert_ne!(m(MaskKind::Hash, "x"), m(MaskKind::Hash, "y"));

@@ -1,6 +1,10 @@
 //! `sealed` tokens: deterministic authenticated encryption of the value
 //! (AES-256-GCM with a synthetic nonce, the HMAC of the value), reversible by
 //! anyone holding the key, with no vault.
+//!
+//! The value is padded to a multiple of 16 bytes before it is sealed (a
+//! 4-byte length, the value, zeros), so that a token tells the value's length
+//! only to within 16 bytes.
 
 use ring::{aead, hmac};
 
@@ -16,7 +20,7 @@ pub(crate) fn seal(
     let tag = hmac::sign(mac, value.as_bytes());
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&tag.as_ref()[..12]);
-    let mut buf = value.as_bytes().to_vec();
+    let mut buf = pad(value.as_bytes())?;
     enc.seal_in_place_append_tag(
         aead::Nonce::assume_unique_for_key(nonce),
         aead::Aad::from(class.as_bytes()),
@@ -47,5 +51,27 @@ pub(crate) fn open(enc: &aead::LessSafeKey, class: &str, code: &str) -> Option<S
             &mut buf,
         )
         .ok()?;
-    Some(std::str::from_utf8(plain).ok()?.to_string())
+    let value = unpad(plain)?;
+    Some(std::str::from_utf8(value).ok()?.to_string())
+}
+
+const BLOCK: usize = 16;
+
+fn pad(value: &[u8]) -> Result<Vec<u8>, Error> {
+    let len = u32::try_from(value.len()).map_err(|_| Error::crypto())?;
+    let total = (4 + value.len()).div_ceil(BLOCK) * BLOCK;
+    let mut buf = Vec::with_capacity(total + aead::AES_256_GCM.tag_len());
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(value);
+    buf.resize(total, 0);
+    Ok(buf)
+}
+
+fn unpad(plain: &[u8]) -> Option<&[u8]> {
+    let (len, rest) = plain.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+    let value = rest.get(..len)?;
+    // The padding must be zeros and no longer than a block.
+    let pad = &rest[len..];
+    (pad.len() < BLOCK && pad.iter().all(|&b| b == 0)).then_some(value)
 }

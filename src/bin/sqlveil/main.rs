@@ -18,7 +18,7 @@ use polars::prelude::{AnyValue, DataFrame};
 use sqlveil::tokens::role_classes;
 use sqlveil::{
     Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, MasterKey, PolarsEngine, Policy,
-    Protector, TokenVault, Tokens,
+    Protector, TokenResolver, TokenVault, Tokens,
 };
 
 use sqlveil::audit::{
@@ -102,7 +102,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let auditor = Auditor::new(&audit, "check", key.as_ref(), &policy)?;
             let guard = Guard::new(&policy, engine.catalog())?;
             let result = guard.check(&sql);
-            let mut ev = auditor.event(Some(&sql), None);
+            let mut ev = auditor.event(Some(&sql), None, None);
             match &result {
                 Ok(q) => {
                     ev.decision = Some(Decision::Allowed);
@@ -255,7 +255,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
         let protector = Protector::new(&tokens, &detector, &key)?;
         Ok((protector.protect(rows, &q)?, q))
     });
-    let mut ev = auditor.event(Some(sql), None);
+    let mut ev = auditor.event(Some(sql), None, Some(&tokens));
     match &result {
         Ok((out, _)) => {
             ev.decision = Some(Decision::Allowed);
@@ -309,7 +309,7 @@ fn scan(rules: &std::path::Path, audit: &AuditArgs, keys: &Keys) -> Result<u8, E
         .map(|h| json!({"start": h.range.start, "end": h.range.end, "detector": h.detector, "class": h.class}))
         .collect();
     let result = detector.redact(&text, &tokens);
-    let mut ev = auditor.event(None, Some(&text));
+    let mut ev = auditor.event(None, Some(&text), None);
     match &result {
         Ok(r) => {
             ev.decision = Some(Decision::Allowed);
@@ -343,7 +343,7 @@ fn reveal(
     let auditor = Auditor::new(audit, "reveal", Some(&key), &policy)?;
     let text = stdin_text();
     let result = tokens.reveal(&text, classes);
-    let mut ev = auditor.event(None, None);
+    let mut ev = auditor.event(None, None, None);
     ev.role = Some(role.to_string());
     match &result {
         Ok((_, n)) => {
@@ -383,7 +383,7 @@ impl Auditor {
             None => None,
         };
         let digester = match key {
-            Some(k) => Some(Digester::new(k, &policy.defaults().token_format)?),
+            Some(k) => Some(Digester::new(k, policy)?),
             None => None,
         };
         let request_id = args.request_id.clone().unwrap_or_else(|| {
@@ -402,13 +402,18 @@ impl Auditor {
         })
     }
 
-    fn event(&self, sql: Option<&str>, text: Option<&str>) -> AuditEvent {
+    fn event(
+        &self,
+        sql: Option<&str>,
+        text: Option<&str>,
+        resolver: Option<&dyn TokenResolver>,
+    ) -> AuditEvent {
         AuditEvent {
             kind: self.kind.to_string(),
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
             sql: match (sql, &self.digester) {
-                (Some(s), Some(d)) => Some(d.sql(s)),
+                (Some(s), Some(d)) => Some(d.sql(s, resolver)),
                 _ => None,
             },
             question_digest: match (text, &self.digester) {
@@ -425,14 +430,22 @@ impl Auditor {
         } else {
             Decision::Error
         });
+        // Names in a refusal come from the model's SQL: logged through the
+        // digester (policy names as they are, others digested), or not at
+        // all without a key.
+        let d = self.digester.as_ref();
+        let column = e.refusal().and_then(|r| r.column_name());
+        let construct = e.refusal().and_then(|r| r.construct_name());
         ev.reason = Some(Reasons {
             code: e.code().to_string(),
-            column: e
-                .refusal()
-                .and_then(|r| r.column_name().map(str::to_string)),
-            construct: e
-                .refusal()
-                .and_then(|r| r.construct_name().map(str::to_string)),
+            // A `table.column` name is logged part by part.
+            column: column.zip(d).map(|(c, d)| {
+                c.split('.')
+                    .map(|p| d.name(p))
+                    .collect::<Vec<_>>()
+                    .join(".")
+            }),
+            construct: construct.zip(d).map(|(c, d)| d.construct(c)),
         });
     }
 
