@@ -23,7 +23,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         name: "email",
         // Local parts and domains may hold letters of any script
         // (jörg.müller@example.de, o'brien@example.com, jane@münchen.de).
-        regex: r"(?i)[\p{L}\p{N}._%+'-]+@[\p{L}\p{N}][\p{L}\p{N}-]*(?:\.[\p{L}\p{N}][\p{L}\p{N}-]*)*\.\p{L}{2,24}\b",
+        regex: r"(?i)[\p{L}\p{N}._%+'-]+@[\p{L}\p{N}][\p{L}\p{N}-]*(?:\.[\p{L}\p{N}][\p{L}\p{N}-]*)*\.\p{L}{2,24}",
         check: None,
         specificity: 3,
     },
