@@ -1,15 +1,12 @@
 //! The audit log: no raw PII, tamper evidence, concurrency, fail-closed.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use sqlveil::audit::{
     verify, verify_head, AuditEvent, AuditLogBuilder, AuditSink, Break, Decision,
 };
 use sqlveil::MasterKey;
-
-use crate::util::root;
 
 fn event(i: usize) -> AuditEvent {
     AuditEvent {
@@ -165,25 +162,7 @@ fn many_threads_make_one_chain() {
 const KEY: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
 
 fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sqlveil"))
-        .args(args)
-        .current_dir(root())
-        .env("SQLVEIL_KEY", KEY)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin.as_bytes());
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    crate::util::run_cli(args, Some(KEY), stdin)
 }
 
 /// Planted values from every protected column of the sample data, in the

@@ -1,8 +1,6 @@
 //! The `sqlveil` binary: JSON on stdout, one sentence on stderr, exit codes.
 
-use std::process::Command;
-
-use crate::util::{root, tempdir_with};
+use crate::util::tempdir_with;
 
 const TEST_KEY: &str = "5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f";
 
@@ -10,31 +8,12 @@ fn sqlveil(args: &[&str]) -> (i32, serde_json::Value, String) {
     sqlveil_with(args, Some(TEST_KEY), "")
 }
 
-/// Runs the binary with a key in the environment (or none) and stdin text.
+/// Runs the binary with a key in the environment (or none) and stdin text;
+/// stdout parsed as JSON.
 fn sqlveil_with(args: &[&str], key: Option<&str>, stdin: &str) -> (i32, serde_json::Value, String) {
-    use std::io::Write;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sqlveil"));
-    cmd.args(args)
-        .current_dir(root())
-        .env_remove("SQLVEIL_KEY")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    if let Some(k) = key {
-        cmd.env("SQLVEIL_KEY", k);
-    }
-    let mut child = cmd.spawn().expect("run sqlveil");
-    if let Some(mut i) = child.stdin.take() {
-        let _ = i.write_all(stdin.as_bytes());
-    }
-    let out = child.wait_with_output().expect("run sqlveil");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (code, stdout, stderr) = crate::util::run_cli(args, key, stdin);
     let json = serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    (code, json, stderr)
 }
 
 const DATA: [&str; 4] = ["--data", "examples/data", "--rules", "rules/sample.toml"];

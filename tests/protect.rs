@@ -40,6 +40,37 @@ builtin = ["email", "phone", "ssn", "credit_card", "iban"]
 reveal = ["person"]
 "#;
 
+/// The test data set's engine, guard, tokens and detectors.
+struct Env {
+    engine: PolarsEngine,
+    guard: Guard,
+    tokens: Tokens,
+    detector: Detector,
+    key: MasterKey,
+}
+
+impl Env {
+    fn open(dir: &std::path::Path, key: u8) -> Env {
+        let policy = Policy::from_toml_str(RULES).unwrap();
+        let engine = PolarsEngine::open(dir, &policy).unwrap();
+        let guard = Guard::new(&policy, engine.catalog()).unwrap();
+        let key = MasterKey::from_bytes(&[key; 32]);
+        let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
+        let detector = Detector::new(&policy).unwrap();
+        Env {
+            engine,
+            guard,
+            tokens,
+            detector,
+            key,
+        }
+    }
+
+    fn protector(&self) -> Protector<'_> {
+        Protector::new(&self.tokens, &self.detector, &self.key).unwrap()
+    }
+}
+
 struct Planted {
     /// (column, value, the part of it the action shows by design)
     values: Vec<(&'static str, String, String)>,
@@ -119,13 +150,9 @@ const QUERIES: &[&str] = &[
 fn planted_values_never_reach_the_model() {
     let planted = plant();
     let dir = tempdir_with(&[("people.csv", &planted.csv)]);
-    let policy = Policy::from_toml_str(RULES).unwrap();
-    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
-    let guard = Guard::new(&policy, engine.catalog()).unwrap();
-    let key = MasterKey::from_bytes(&[42; 32]);
-    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
-    let detector = Detector::new(&policy).unwrap();
-    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+    let env = Env::open(dir.path(), 42);
+    let (engine, guard, tokens) = (&env.engine, &env.guard, &env.tokens);
+    let protector = env.protector();
 
     // Text the model sees anyway: the allowed columns, and the parts of
     // protected values their actions show by design (an email's domain, the
@@ -165,7 +192,7 @@ fn planted_values_never_reach_the_model() {
     let mut checked = 0;
     for sql in QUERIES {
         let q = guard
-            .check_with(sql, &tokens)
+            .check_with(sql, tokens)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let rows = engine.run(&q).unwrap_or_else(|e| panic!("{sql}: {e}"));
         let out = protector.protect(rows, &q).unwrap();
@@ -210,17 +237,13 @@ fn aggregates_show_only_large_groups() {
 fn token_literals_resolve_only_through_the_guard() {
     let planted = plant();
     let dir = tempdir_with(&[("people.csv", &planted.csv)]);
-    let policy = Policy::from_toml_str(RULES).unwrap();
-    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
-    let guard = Guard::new(&policy, engine.catalog()).unwrap();
-    let key = MasterKey::from_bytes(&[42; 32]);
-    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
-    let detector = Detector::new(&policy).unwrap();
-    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+    let env = Env::open(dir.path(), 42);
+    let (engine, guard, tokens) = (&env.engine, &env.guard, &env.tokens);
+    let protector = env.protector();
 
     // The model saw a token for person 7 in an earlier result.
     let q = guard
-        .check_with("SELECT name, city FROM people", &tokens)
+        .check_with("SELECT name, city FROM people", tokens)
         .unwrap();
     let first = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
     let token = first
@@ -236,14 +259,14 @@ fn token_literals_resolve_only_through_the_guard() {
 
     // It may filter by that token: the rewrite turns it into the value.
     let sql = format!("SELECT city, team FROM people WHERE name = '{token}'");
-    let q = guard.check_with(&sql, &tokens).unwrap();
+    let q = guard.check_with(&sql, tokens).unwrap();
     assert!(q.sql().contains("Quillon Vandermeer07x"));
     let rows = engine.run(&q).unwrap();
     assert_eq!(rows.height(), 1);
     let q = guard
         .check_with(
             &format!("SELECT COUNT(*) AS n FROM people WHERE name IN ('{token}')"),
-            &tokens,
+            tokens,
         )
         .unwrap();
     assert_eq!(cells(&engine.run(&q).unwrap()), ["1"]);
@@ -265,7 +288,7 @@ fn token_literals_resolve_only_through_the_guard() {
         ),
     ];
     for (sql, want) in cases {
-        let e = guard.check_with(sql, &tokens).unwrap_err();
+        let e = guard.check_with(sql, tokens).unwrap_err();
         assert_eq!(e.refusal().unwrap().reason(), want, "{sql}");
     }
     let id_token = tokens
@@ -274,7 +297,7 @@ fn token_literals_resolve_only_through_the_guard() {
     let e = guard
         .check_with(
             &format!("SELECT city FROM people WHERE name = '{id_token}'"),
-            &tokens,
+            tokens,
         )
         .unwrap_err();
     assert_eq!(e.refusal().unwrap().reason(), Reason::TokenClassMismatch);
@@ -282,13 +305,13 @@ fn token_literals_resolve_only_through_the_guard() {
     let q = guard
         .check_with(
             &format!("SELECT city FROM people WHERE id = '{id_token}'"),
-            &tokens,
+            tokens,
         )
         .unwrap();
     assert_eq!(engine.run(&q).unwrap().height(), 1);
     // Tokens are resolved inside string literals only, never as names.
     let e = guard
-        .check_with(&format!("SELECT \"{token}\" FROM people"), &tokens)
+        .check_with(&format!("SELECT \"{token}\" FROM people"), tokens)
         .unwrap_err();
     assert_eq!(e.refusal().unwrap().reason(), Reason::UnknownColumn);
 }
@@ -299,13 +322,9 @@ fn every_type_is_protected_and_nulls_stay_null() {
         1,,,,,,,,,,,,,,,\n\
         2,Ann,a@b.test,5551234567,4111111111111111,s,p,b,1990-05-01,2020-01-02,12345,33,10,hi,Oslo,red\n";
     let dir = tempdir_with(&[("people.csv", csv)]);
-    let policy = Policy::from_toml_str(RULES).unwrap();
-    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
-    let guard = Guard::new(&policy, engine.catalog()).unwrap();
-    let key = MasterKey::from_bytes(&[1; 32]);
-    let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
-    let detector = Detector::new(&policy).unwrap();
-    let protector = Protector::new(&tokens, &detector, &key).unwrap();
+    let env = Env::open(dir.path(), 1);
+    let (engine, guard) = (&env.engine, &env.guard);
+    let protector = env.protector();
     let q = guard.check("SELECT * FROM people").unwrap();
     let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
     let f = &out.frame;

@@ -70,3 +70,29 @@ macro_rules! eqnice {
         }
     }};
 }
+
+/// Runs the `sqlveil` binary in the crate root with `key` as SQLVEIL_KEY (or
+/// none) and `stdin` as its input: (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], key: Option<&str>, stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sqlveil"));
+    cmd.args(args)
+        .current_dir(root())
+        .env_remove("SQLVEIL_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(k) = key {
+        cmd.env("SQLVEIL_KEY", k);
+    }
+    let mut child = cmd.spawn().expect("run sqlveil");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("run sqlveil");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}

@@ -269,11 +269,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
                     count: c.values as u64,
                 })
                 .collect();
-            ev.detector_hits = out
-                .detector_hits
-                .iter()
-                .map(|(k, v)| (k.clone(), *v as u64))
-                .collect();
+            ev.detector_hits = counts(&out.detector_hits);
         }
         Err(e) => auditor.failed(&mut ev, e),
     }
@@ -313,11 +309,7 @@ fn scan(rules: &std::path::Path, audit: &AuditArgs, keys: &Keys) -> Result<u8, E
     match &result {
         Ok(r) => {
             ev.decision = Some(Decision::Allowed);
-            ev.detector_hits = r
-                .counts
-                .iter()
-                .map(|(k, v)| (k.clone(), *v as u64))
-                .collect();
+            ev.detector_hits = counts(&r.counts);
         }
         Err(e) => auditor.failed(&mut ev, e),
     }
@@ -359,6 +351,12 @@ fn reveal(
     let (out, n) = result?;
     print(&json!({ "text": out, "revealed": n }));
     Ok(0)
+}
+
+fn counts(
+    m: &std::collections::BTreeMap<String, usize>,
+) -> std::collections::BTreeMap<String, u64> {
+    m.iter().map(|(k, v)| (k.clone(), *v as u64)).collect()
 }
 
 /// Builds and records this request's audit event, when `--audit` is given.
