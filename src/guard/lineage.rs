@@ -181,9 +181,9 @@ pub(crate) struct Walker<'g> {
     checks: Vec<PendingCheck>,
     read: BTreeSet<usize>,
     cur_fn: Option<String>,
-    /// Every alias, derived-table and CTE name of the statement (folded), with
-    /// the base table of table aliases.
-    names: Vec<(String, Option<u32>)>,
+    /// Every alias, derived-table and CTE name of the statement, folded to
+    /// lowercase.
+    names: Vec<String>,
 }
 
 /// Unquoted identifiers match case-insensitively; quoted ones exactly.
@@ -379,7 +379,7 @@ impl<'g> Walker<'g> {
             .iter()
             .enumerate()
             .any(|(i, t)| t.name.to_lowercase() == folded && base != Some(i as u32));
-        if table_clash || self.names.iter().any(|(n, _)| *n == folded) {
+        if table_clash || self.names.contains(&folded) {
             return Err(Refusal::new(
                 Reason::AmbiguousColumn,
                 format!(
@@ -389,7 +389,7 @@ impl<'g> Walker<'g> {
             )
             .construct(name.value.clone()));
         }
-        self.names.push((folded, base));
+        self.names.push(folded);
         Ok(())
     }
 
@@ -1375,13 +1375,12 @@ impl<'g> Walker<'g> {
             .collect();
         let idx = match hits.as_slice() {
             [i] => *i,
-            [first, ..] if hits.iter().any(|&i| self.g.tables[i].name == wanted) => {
-                let _ = first;
-                hits.iter()
-                    .copied()
-                    .find(|&i| self.g.tables[i].name == wanted)
-                    .unwrap_or(*first)
-            }
+            // Several tables differ only in case: the exact name wins.
+            _ if hits.iter().any(|&i| self.g.tables[i].name == wanted) => hits
+                .iter()
+                .copied()
+                .find(|&i| self.g.tables[i].name == wanted)
+                .unwrap_or_default(),
             _ => {
                 return Err(Refusal::new(
                     Reason::UnknownTable,
@@ -2251,9 +2250,8 @@ impl<'g> Walker<'g> {
             match q {
                 Side::Lit => self.literal_for(q_expr, ps, op)?,
                 Side::Col(qlin) => self.equality_between(plin, qlin, op)?,
-                Side::Other(qlin) => {
+                Side::Other => {
                     if self.policy(ps).filter != Filter::Any {
-                        let _ = qlin;
                         return Err(Refusal::new(
                             Reason::JoinMismatch,
                             format!(
@@ -2284,8 +2282,8 @@ impl<'g> Walker<'g> {
         if is_literal(e) {
             return Ok(Side::Lit);
         }
-        let i = self.expr(e, Ctx::CompPred, scope)?;
-        Ok(Side::Other(i.lin))
+        self.expr(e, Ctx::CompPred, scope)?;
+        Ok(Side::Other)
     }
 
     fn function(&mut self, f: &mut Function, ctx: Ctx, scope: &Scope<'_>) -> Result<Info, Error> {
@@ -2321,8 +2319,8 @@ impl<'g> Walker<'g> {
         if is_window && f.over.is_none() {
             return Err(unsupported(format!("{name} without OVER")).into());
         }
-        let (distinct, args): (bool, Vec<&mut FunctionArg>) = match &mut f.args {
-            FunctionArguments::None => (false, vec![]),
+        let args: Vec<&mut FunctionArg> = match &mut f.args {
+            FunctionArguments::None => vec![],
             FunctionArguments::Subquery(_) => {
                 return Err(unsupported(format!("{name} over a bare subquery")).into())
             }
@@ -2340,10 +2338,9 @@ impl<'g> Walker<'g> {
                 if distinct && !is_agg {
                     return Err(unsupported(format!("DISTINCT in {name}")).into());
                 }
-                (distinct, list.args.iter_mut().collect())
+                list.args.iter_mut().collect()
             }
         };
-        let _ = distinct;
         let mut exprs: Vec<&mut Expr> = Vec::new();
         let mut star = false;
         for a in args {
@@ -2477,7 +2474,7 @@ impl<'g> Walker<'g> {
             let r = self.leaf(&found.lin, ctx.comp(), true);
             self.cur_fn = saved;
             r?;
-            return self.function_rest(f, ctx, scope, found.lin, &name);
+            return self.function_rest(f, scope, found.lin, &name);
         }
         let saved = self.cur_fn.replace(format!("{name}(…)"));
         let mut lin = Lin::default();
@@ -2499,19 +2496,17 @@ impl<'g> Walker<'g> {
         }
         self.cur_fn = saved;
         res?;
-        self.function_rest(f, ctx, scope, lin, &name)
+        self.function_rest(f, scope, lin, &name)
     }
 
     /// FILTER and OVER of a function whose arguments passed.
     fn function_rest(
         &mut self,
         f: &mut Function,
-        ctx: Ctx,
         scope: &Scope<'_>,
         lin: Lin,
         name: &str,
     ) -> Result<Info, Error> {
-        let _ = ctx;
         if let Some(flt) = &mut f.filter {
             self.expr(flt, Ctx::Pred, scope)?;
         }
@@ -2562,7 +2557,8 @@ impl<'g> Walker<'g> {
 enum Side {
     Col(Lin),
     Lit,
-    Other(Lin),
+    /// A computed value (already checked as a computation inside a predicate).
+    Other,
 }
 
 fn is_column(e: &Expr) -> bool {
