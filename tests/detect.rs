@@ -23,20 +23,15 @@ struct Line {
     byte_spans: Vec<Span>,
 }
 
-const LABELS: [&str; 7] = [
-    "email",
-    "phone",
-    "ssn",
-    "credit_card",
-    "iban",
-    "ipv4",
-    "ipv6",
-];
+/// The labels are the built-in detectors' names.
+const LABELS: &[&str] = sqlveil::rules::BUILTIN_DETECTORS;
 
 fn builtin_detector() -> Detector {
-    let p = Policy::from_toml_str(
-        "version = 1\n[detectors]\nbuiltin = [\"email\", \"phone\", \"ssn\", \"credit_card\", \"iban\", \"ipv4\", \"ipv6\"]\n",
-    )
+    let names: Vec<String> = LABELS.iter().map(|l| format!("{l:?}")).collect();
+    let p = Policy::from_toml_str(&format!(
+        "version = 1\n[detectors]\nbuiltin = [{}]\n",
+        names.join(", ")
+    ))
     .unwrap();
     Detector::new(&p).unwrap()
 }

@@ -94,6 +94,13 @@ fn action_json(a: &sqlveil::ColumnPolicy) -> Value {
     v
 }
 
+/// An output column's name and action, as `check` and `query` print it.
+fn column_json(c: &sqlveil::OutputColumn) -> Value {
+    let mut v = action_json(&c.action);
+    v["name"] = json!(c.name);
+    v
+}
+
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Check { source, audit, sql } => {
@@ -125,8 +132,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                         .columns()
                         .iter()
                         .map(|c| {
-                            let mut v = action_json(&c.action);
-                            v["name"] = json!(c.name);
+                            let mut v = column_json(c);
                             v["sources"] =
                                 json!(c.sources.iter().map(|s| s.to_string()).collect::<Vec<_>>());
                             v
@@ -275,15 +281,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     }
     auditor.record(ev)?;
     let (out, q) = result?;
-    let columns: Vec<Value> = q
-        .columns()
-        .iter()
-        .map(|c| {
-            let mut v = action_json(&c.action);
-            v["name"] = json!(c.name);
-            v
-        })
-        .collect();
+    let columns: Vec<Value> = q.columns().iter().map(column_json).collect();
     print(&json!({
         "columns": columns,
         "rows": rows_json(&out.frame),
