@@ -86,6 +86,12 @@ pub enum ErrorKind {
     /// is given, since detail can be a side channel.
     #[error("a cryptographic operation failed (wrong key or tampered data)")]
     Crypto,
+    /// The language model failed to answer.
+    #[error("{0}")]
+    Model(crate::llm::ModelError),
+    /// The model's answer held no SQL statement, after every repair attempt.
+    #[error("the model's answer holds no SQL statement")]
+    NoSql,
     /// A token vault could not be read or written.
     #[error("token vault {}: {message}", path.display())]
     Vault {
@@ -210,7 +216,7 @@ impl Error {
 
     /// A stable, machine-readable code for the error's kind: the refusal's
     /// reason code for refusals, else one of `rules`, `data_file`, `engine`,
-    /// `io`, `usage`, `key`, `crypto`, `vault`.
+    /// `io`, `usage`, `key`, `crypto`, `vault`, `model`, `no_sql`.
     pub fn code(&self) -> &'static str {
         match &*self.kind {
             ErrorKind::Rules { .. } => "rules",
@@ -222,7 +228,15 @@ impl Error {
             ErrorKind::Key(_) => "key",
             ErrorKind::Crypto => "crypto",
             ErrorKind::Vault { .. } => "vault",
+            ErrorKind::Model(_) => "model",
+            ErrorKind::NoSql => "no_sql",
         }
+    }
+}
+
+impl From<crate::llm::ModelError> for Error {
+    fn from(e: crate::llm::ModelError) -> Error {
+        Error::new(ErrorKind::Model(e))
     }
 }
 

@@ -68,14 +68,17 @@
 struct ReadmeDoctests;
 
 pub mod audit;
+pub mod chat;
 pub mod detect;
 pub mod engine;
 mod error;
 pub mod guard;
+pub mod llm;
 pub mod protect;
 pub mod rules;
 pub mod tokens;
 
+pub use crate::chat::{Chat, ChatAnswer, ChatBuilder, Context};
 pub use crate::detect::{Detector, Hit, Redacted};
 pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
 pub use crate::error::{Error, ErrorKind};
@@ -83,6 +86,7 @@ pub use crate::guard::{
     ColumnRef, Dialect, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn,
     Reason, Refusal, ResolvedToken, TokenResolver,
 };
+pub use crate::llm::{LanguageModel, ModelError, ScriptedModel};
 pub use crate::protect::{ColumnReport, Protected, Protector};
 pub use crate::rules::{
     Action, AggregateFunction, ColumnPolicy, Filter, Generalization, MaskKind, Policy, TokenClass,

@@ -1,13 +1,17 @@
 //! sqlveil's integration tests: one binary, so one link step.
 
+mod mock_server;
+mod planted;
 mod util;
 
 mod audit;
+mod chat;
 mod cli;
 mod detect;
 mod engine;
 mod guard;
 mod leaks;
+mod llm;
 mod protect;
 mod rules;
 mod tokens;

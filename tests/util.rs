@@ -79,6 +79,8 @@ pub fn run_cli(args: &[&str], key: Option<&str>, stdin: &str) -> (i32, String, S
     cmd.args(args)
         .current_dir(root())
         .env_remove("SQLVEIL_KEY")
+        .env_remove("SQLVEIL_MODEL_URL")
+        .env_remove("SQLVEIL_MODEL")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

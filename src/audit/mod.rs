@@ -22,6 +22,33 @@ use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use self::chain::{AuditLog, AuditLogBuilder, AuditSink, Fsync};
 pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed};
+
+impl AuditEvent {
+    /// Records a failed request: the decision (`refused` for a guard
+    /// refusal, else `error`) and the reason's code, with the refused column
+    /// and construct logged through the digester (policy names as they are,
+    /// other names digested), or left out without one.
+    pub fn set_failure(&mut self, e: &Error, digester: Option<&Digester>) {
+        self.decision = Some(if e.refusal().is_some() {
+            Decision::Refused
+        } else {
+            Decision::Error
+        });
+        let column = e.refusal().and_then(|r| r.column_name());
+        let construct = e.refusal().and_then(|r| r.construct_name());
+        self.reason = Some(Reasons {
+            code: e.code().to_string(),
+            // A `table.column` name is logged part by part.
+            column: column.zip(digester).map(|(c, d)| {
+                c.split('.')
+                    .map(|p| d.name(p))
+                    .collect::<Vec<_>>()
+                    .join(".")
+            }),
+            construct: construct.zip(digester).map(|(c, d)| d.construct(c)),
+        });
+    }
+}
 pub use self::verify::{
     summarize, verify, verify_head, Break, Summary, SummaryFilter, Verification,
 };

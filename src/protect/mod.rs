@@ -82,7 +82,7 @@ impl std::fmt::Debug for Protector<'_> {
     }
 }
 
-fn texts(c: &Column) -> Result<StringChunked, Error> {
+pub(crate) fn texts(c: &Column) -> Result<StringChunked, Error> {
     let t = c
         .cast(&DataType::String)
         .map_err(|_| Error::usage(format!("column `{}` cannot be read as text", c.name())))?;
@@ -93,7 +93,7 @@ fn texts(c: &Column) -> Result<StringChunked, Error> {
 }
 
 /// Maps every distinct non-null value of a text column once.
-fn map_text(
+pub(crate) fn map_text(
     ca: &StringChunked,
     mut f: impl FnMut(&str) -> Result<String, Error>,
 ) -> Result<(StringChunked, usize), Error> {

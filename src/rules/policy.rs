@@ -188,6 +188,7 @@ pub struct Policy {
     detectors: Detectors,
     roles: BTreeMap<String, BTreeSet<TokenClass>>,
     path: Option<PathBuf>,
+    digest: String,
 }
 
 impl Policy {
@@ -229,6 +230,12 @@ impl Policy {
             Error::rules_at(path, at, e.message().trim().replace('\n', " "))
         })?;
         Validator { text, path }.policy(file)
+    }
+
+    /// The SHA-256 of the rule file's text, in hex: names this version of the
+    /// rules (the chat pipeline keys its SQL cache with it).
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     /// The defaults.
@@ -344,6 +351,8 @@ impl Validator<'_> {
             detectors,
             roles: BTreeMap::new(),
             path: self.path.map(Path::to_path_buf),
+            digest: data_encoding::HEXLOWER
+                .encode(ring::digest::digest(&ring::digest::SHA256, self.text.as_bytes()).as_ref()),
         };
         let known = policy.classes();
         for (name, role) in file.roles {

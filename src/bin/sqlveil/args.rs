@@ -106,6 +106,36 @@ pub(crate) enum Command {
         #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: String,
     },
+    /// The whole pipeline: a question to the model, its SQL guarded and run, the answer written from protected rows, as JSON.
+    Ask {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        audit: AuditArgs,
+        #[command(flatten)]
+        keys: Keys,
+        /// The question, in natural language.
+        #[arg(long, value_name = "TEXT")]
+        question: String,
+        /// Reveal tokens in the answer and rows for this role's classes (default: reveal nothing).
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+        /// An OpenAI-compatible endpoint, up to `/v1` (default: SQLVEIL_MODEL_URL). The API key, if any, comes from SQLVEIL_MODEL_API_KEY or OPENAI_API_KEY.
+        #[arg(long, value_name = "URL")]
+        model_url: Option<String>,
+        /// The model id (default: SQLVEIL_MODEL).
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+        /// Seconds one model call may take.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        timeout: u64,
+        /// How many times a refused or failing query goes back to the model.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        max_repairs: u32,
+        /// Stop at the rows: no second call to write the answer.
+        #[arg(long)]
+        no_answer: bool,
+    },
     /// Find personal data in text on stdin: hits and the redacted text as JSON.
     Scan {
         /// The rule file (its detectors and token format).

@@ -15,6 +15,8 @@ use std::io::Read;
 use std::sync::Arc;
 
 use polars::prelude::{AnyValue, DataFrame};
+use sqlveil::chat::{Chat, Context};
+use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::role_classes;
 use sqlveil::{
     Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, MasterKey, PolarsEngine, Policy,
@@ -23,7 +25,7 @@ use sqlveil::{
 
 use sqlveil::audit::{
     summarize, verify_head, AuditEvent, AuditLog, AuditLogBuilder, AuditSink, Decision, Digester,
-    Reasons, Redaction, Revealed, SummaryFilter,
+    Redaction, Revealed, SummaryFilter,
 };
 
 use crate::args::{AuditArgs, AuditCommand, Cli, Command, Keys, RulesCommand, Source};
@@ -51,6 +53,7 @@ fn exit_code(e: &Error) -> u8 {
         ErrorKind::Refused(_) => 1,
         ErrorKind::Engine { .. } => 3,
         ErrorKind::Vault { .. } | ErrorKind::Crypto => 3,
+        ErrorKind::Model(_) | ErrorKind::NoSql => 3,
         _ => 2,
     }
 }
@@ -180,6 +183,31 @@ fn run(cli: Cli) -> Result<u8, Error> {
             sql,
         } => query(&source, &audit, &keys, &sql),
         Command::Scan { rules, audit, keys } => scan(&rules, &audit, &keys),
+        Command::Ask {
+            source,
+            audit,
+            keys,
+            question,
+            role,
+            model_url,
+            model,
+            timeout,
+            max_repairs,
+            no_answer,
+        } => ask(
+            &source,
+            &audit,
+            &keys,
+            &AskArgs {
+                question,
+                role,
+                model_url,
+                model,
+                timeout,
+                max_repairs,
+                no_answer,
+            },
+        ),
         Command::Reveal {
             rules,
             role,
@@ -287,6 +315,99 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
         "rows": rows_json(&out.frame),
         "row_count": out.frame.height(),
         "detector_hits": out.detector_hits,
+    }));
+    Ok(0)
+}
+
+struct AskArgs {
+    question: String,
+    role: Option<String>,
+    model_url: Option<String>,
+    model: Option<String>,
+    timeout: u64,
+    max_repairs: u32,
+    no_answer: bool,
+}
+
+fn env_or(value: &Option<String>, var: &str) -> Option<String> {
+    value
+        .clone()
+        .or_else(|| std::env::var(var).ok())
+        .filter(|v| !v.is_empty())
+}
+
+fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Result<u8, Error> {
+    let Some(url) = env_or(&args.model_url, "SQLVEIL_MODEL_URL") else {
+        eprintln!("sqlveil: no model is given: pass --model-url URL (an OpenAI-compatible endpoint such as http://127.0.0.1:8080/v1) and --model NAME, or set SQLVEIL_MODEL_URL and SQLVEIL_MODEL");
+        return Ok(2);
+    };
+    let Some(name) = env_or(&args.model, "SQLVEIL_MODEL") else {
+        eprintln!("sqlveil: no model name is given: pass --model NAME (the server's model id) or set SQLVEIL_MODEL");
+        return Ok(2);
+    };
+    let mut builder = OpenAiModel::builder(url, name)
+        .timeout(std::time::Duration::from_secs(args.timeout.max(1)));
+    if let Some(k) = ["SQLVEIL_MODEL_API_KEY", "OPENAI_API_KEY"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
+    {
+        builder = builder.api_key(k);
+    }
+    let model = Arc::new(builder.build()?);
+    let (policy, engine) = open(source)?;
+    let key = match &keys.key_file {
+        Some(f) => MasterKey::from_file(f)?,
+        None => MasterKey::from_env()?,
+    };
+    let mut chat = Chat::builder(policy, Arc::new(engine), model, key.clone())
+        .max_repairs(args.max_repairs)
+        .write_answer(!args.no_answer);
+    if let Some(path) = &keys.vault {
+        chat = chat.vault(Arc::new(FileVault::open(path, &key)?));
+    }
+    if let Some(path) = &audit.audit {
+        chat = chat.audit(Arc::new(AuditLogBuilder::new().open(path, Some(&key))?));
+    }
+    let chat = chat.build()?;
+    let mut ctx = Context::new(audit.actor.clone());
+    if let Some(r) = &args.role {
+        ctx = ctx.role(r.clone());
+    }
+    if let Some(id) = &audit.request_id {
+        ctx = ctx.request_id(id.clone());
+    }
+    let a = chat.ask(&args.question, &ctx)?;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let attempts: Vec<Value> = a
+        .attempts
+        .iter()
+        .map(|t| {
+            json!({
+                "sql": t.sql,
+                "error": t.error.as_ref().map(|e| json!({"code": e.code, "feedback": e.feedback})),
+            })
+        })
+        .collect();
+    print(&json!({
+        "answer": a.answer,
+        "model_answer": a.model_answer,
+        "question_sent": a.question_sent,
+        "sql": a.sql,
+        "cached": a.cached,
+        "columns": a.columns.iter().map(column_json).collect::<Vec<_>>(),
+        "rows": rows_json(&a.rows),
+        "model_rows": rows_json(&a.model_rows),
+        "row_count": a.rows.height(),
+        "revealed": a.revealed,
+        "attempts": attempts,
+        "model_calls": a.model_calls,
+        "usage": {"prompt_tokens": a.usage.prompt_tokens, "completion_tokens": a.usage.completion_tokens},
+        "detector_hits": a.detector_hits,
+        "timings_ms": {
+            "total": ms(a.timings.total),
+            "model": ms(a.timings.model),
+            "overhead": ms(a.timings.overhead()),
+        },
     }));
     Ok(0)
 }
@@ -421,28 +542,9 @@ impl Auditor {
     }
 
     fn failed(&self, ev: &mut AuditEvent, e: &Error) {
-        ev.decision = Some(if e.refusal().is_some() {
-            Decision::Refused
-        } else {
-            Decision::Error
-        });
         // Names in a refusal come from the model's SQL: logged through the
-        // digester (policy names as they are, others digested), or not at
-        // all without a key.
-        let d = self.digester.as_ref();
-        let column = e.refusal().and_then(|r| r.column_name());
-        let construct = e.refusal().and_then(|r| r.construct_name());
-        ev.reason = Some(Reasons {
-            code: e.code().to_string(),
-            // A `table.column` name is logged part by part.
-            column: column.zip(d).map(|(c, d)| {
-                c.split('.')
-                    .map(|p| d.name(p))
-                    .collect::<Vec<_>>()
-                    .join(".")
-            }),
-            construct: construct.zip(d).map(|(c, d)| d.construct(c)),
-        });
+        // digester, or not at all without a key.
+        ev.set_failure(e, self.digester.as_ref());
     }
 
     /// Records the event; a request whose event cannot be written fails.

@@ -1,0 +1,928 @@
+//! The chat pipeline: a question in, an answer out, the model never seeing a
+//! protected value.
+//!
+//! [`Chat::ask`] runs, for one question and one end user's [`Context`]:
+//!
+//! 1. **scrub**: the question's PII becomes tokens ([`Detector::redact`]);
+//! 2. **prompt**: the schema the model may see (no `deny` column, how each
+//!    column is shown, within a token budget), the engine's SQL dialect and
+//!    the scrubbed question;
+//! 3. **model** → **SQL**: the first statement of the answer, fenced or bare;
+//! 4. **guard** (which turns tokens the question carried back into values) →
+//!    **engine** → **protect**; a refusal or an engine error goes back to the
+//!    model, stripped of literals and scanned, for a bounded number of repair
+//!    attempts, and every repaired query passes the guard again;
+//! 5. **answer**: optionally, a second call writes the answer from the
+//!    protected rows;
+//! 6. **reveal**: tokens in the answer and rows become values for the classes
+//!    the user's role may see;
+//! 7. **audit**: one hash-chained record, with no raw value.
+//!
+//! The same scrubbed question, prompt version and rules give the same SQL: a
+//! cache keyed by them answers repeated questions without a model call (and
+//! the cached SQL still passes the guard).
+
+mod extract;
+mod prompt;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use polars::prelude::{AnyValue, DataFrame, DataType, IntoColumn};
+
+use self::extract::{extract_sql, strip_literals};
+pub use self::prompt::PROMPT_VERSION;
+use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
+use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
+use crate::detect::Detector;
+use crate::engine::{ColumnType, Engine};
+use crate::error::{Error, ErrorKind};
+use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
+use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
+use crate::protect::{map_text, texts, Protected, Protector};
+use crate::rules::{Action, Policy, TokenClass};
+use crate::tokens::{role_classes, MasterKey, TokenVault, Tokens};
+
+/// Who is asking: the end user on whose behalf the backend calls
+/// [`Chat::ask`].
+///
+/// # Example
+/// ```
+/// use sqlveil::chat::Context;
+/// let ctx = Context::new("alice@support").role("support").request_id("req-42");
+/// assert_eq!(ctx.role_name(), Some("support"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    actor: String,
+    role: Option<String>,
+    request_id: Option<String>,
+}
+
+impl Context {
+    /// A context for an actor (a user id, as the audit log should name it).
+    /// Without a role, no token is revealed.
+    pub fn new(actor: impl Into<String>) -> Context {
+        Context {
+            actor: actor.into(),
+            ..Context::default()
+        }
+    }
+
+    /// The role whose `reveal` classes the answer is revealed for.
+    pub fn role(mut self, role: impl Into<String>) -> Context {
+        self.role = Some(role.into());
+        self
+    }
+
+    /// The request's id in the backend's logs (one is made up when absent).
+    pub fn request_id(mut self, id: impl Into<String>) -> Context {
+        self.request_id = Some(id.into());
+        self
+    }
+
+    /// The role, if any.
+    pub fn role_name(&self) -> Option<&str> {
+        self.role.as_deref()
+    }
+}
+
+/// One try at a query: the SQL the model wrote, and why it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The SQL extracted from the model's answer (`None` when it held none).
+    /// It carries tokens, never the values behind them.
+    pub sql: Option<String>,
+    /// Why it was not accepted: the error's code and the text the model was
+    /// sent for repair; `None` for the accepted attempt.
+    pub error: Option<AttemptError>,
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptError {
+    /// The error's code ([`Error::code`]): a refusal reason, `engine`, `no_sql`.
+    pub code: &'static str,
+    /// The text sent back to the model: literals stripped, detectors run.
+    pub feedback: String,
+}
+
+/// Where the time of a request went.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Scrubbing the question.
+    pub scrub: Duration,
+    /// Building the prompt.
+    pub prompt: Duration,
+    /// Waiting for the model (every call).
+    pub model: Duration,
+    /// The guard (every attempt).
+    pub guard: Duration,
+    /// The engine (every attempt).
+    pub engine: Duration,
+    /// Protecting the rows.
+    pub protect: Duration,
+    /// Revealing the answer and rows for the role.
+    pub reveal: Duration,
+    /// The whole request.
+    pub total: Duration,
+}
+
+impl Timings {
+    /// The pipeline's own time: everything but the model's.
+    pub fn overhead(&self) -> Duration {
+        self.total.saturating_sub(self.model)
+    }
+}
+
+/// The outcome of [`Chat::ask`].
+#[derive(Debug, Clone)]
+pub struct ChatAnswer {
+    /// The answer for the user, tokens revealed for their role; `None` when
+    /// answer writing is off.
+    pub answer: Option<String>,
+    /// The answer as the model wrote it (tokens, no protected value).
+    pub model_answer: Option<String>,
+    /// The question as the model saw it.
+    pub question_sent: String,
+    /// The accepted SQL as the model wrote it (tokens, not values).
+    pub sql: String,
+    /// The output columns and their actions.
+    pub columns: Vec<OutputColumn>,
+    /// The rows as the model saw them (protected).
+    pub model_rows: DataFrame,
+    /// The rows for the user: tokens revealed for their role.
+    pub rows: DataFrame,
+    /// Every query attempt, the accepted one last (empty when the SQL came
+    /// from the cache).
+    pub attempts: Vec<Attempt>,
+    /// Whether the SQL came from the cache.
+    pub cached: bool,
+    /// Model calls made.
+    pub model_calls: u32,
+    /// Tokens used by every model call.
+    pub usage: Usage,
+    /// Detector hits in the question and the rows, per detector.
+    pub detector_hits: BTreeMap<String, usize>,
+    /// How many tokens were revealed.
+    pub revealed: usize,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// Builds a [`Chat`]. See [`Chat::builder`].
+pub struct ChatBuilder {
+    policy: Policy,
+    engine: Arc<dyn Engine>,
+    model: Arc<dyn LanguageModel>,
+    key: MasterKey,
+    vault: Option<Arc<dyn TokenVault>>,
+    detector: Option<Arc<Detector>>,
+    audit: Option<Arc<dyn AuditSink>>,
+    options: Options,
+}
+
+impl std::fmt::Debug for ChatBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatBuilder")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    max_repairs: u32,
+    write_answer: bool,
+    cache: usize,
+    schema_budget: usize,
+    sample_values: usize,
+    answer_rows: usize,
+    sql_max_tokens: u32,
+    answer_max_tokens: u32,
+}
+
+impl ChatBuilder {
+    /// The vault that keeps `hash` tokens' values (required for `hash`
+    /// tokens; `sealed` tokens need none).
+    pub fn vault(mut self, vault: Arc<dyn TokenVault>) -> ChatBuilder {
+        self.vault = Some(vault);
+        self
+    }
+
+    /// The detector for questions, `scan` columns and repair texts (default:
+    /// the policy's detectors).
+    pub fn detector(mut self, detector: Arc<Detector>) -> ChatBuilder {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// Where every request's audit event goes. A request whose event cannot
+    /// be written fails.
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> ChatBuilder {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// How many times a refused or failing query is sent back to the model
+    /// (default 2, so at most 3 queries per question).
+    pub fn max_repairs(mut self, n: u32) -> ChatBuilder {
+        self.options.max_repairs = n;
+        self
+    }
+
+    /// Whether a second model call writes the answer from the protected rows
+    /// (default on). Off, [`ChatAnswer::answer`] is `None` and the rows are
+    /// the result.
+    pub fn write_answer(mut self, yes: bool) -> ChatBuilder {
+        self.options.write_answer = yes;
+        self
+    }
+
+    /// How many question → SQL pairs the cache keeps (default 1,024; 0 turns
+    /// the cache off).
+    pub fn cache_capacity(mut self, n: usize) -> ChatBuilder {
+        self.options.cache = n;
+        self
+    }
+
+    /// The schema's share of the prompt, in tokens (estimated at 4 bytes a
+    /// token; default 2,000). A larger schema is cut to the tables and
+    /// columns most relevant to the question.
+    pub fn schema_budget(mut self, tokens: usize) -> ChatBuilder {
+        self.options.schema_budget = tokens;
+        self
+    }
+
+    /// Shows up to `n` distinct values of each `allow` text column in the
+    /// schema, after the detectors have run over them (default 0: none, since
+    /// sample rows can carry both PII and injected instructions).
+    pub fn sample_values(mut self, n: usize) -> ChatBuilder {
+        self.options.sample_values = n;
+        self
+    }
+
+    /// How many result rows the answer-writing call sees (default 50).
+    pub fn answer_rows(mut self, n: usize) -> ChatBuilder {
+        self.options.answer_rows = n;
+        self
+    }
+
+    /// Builds the pipeline: the guard for the engine's dialect, the tokens,
+    /// the detectors and the schema text.
+    ///
+    /// # Errors
+    /// `hash` tokens without a vault, a key that cannot be derived, an engine
+    /// failure while reading sample values.
+    pub fn build(self) -> Result<Chat, Error> {
+        let guard = GuardBuilder::new()
+            .dialect(self.engine.dialect())
+            .build(&self.policy, self.engine.catalog())?;
+        let tokens = Tokens::new(&self.policy, self.key.clone(), self.vault)?;
+        let detector = match self.detector {
+            Some(d) => d,
+            None => Arc::new(Detector::new(&self.policy)?),
+        };
+        let samples = samples(
+            &self.policy,
+            &guard,
+            self.engine.as_ref(),
+            &detector,
+            &tokens,
+            self.options.sample_values,
+        )?;
+        let schema = Schema::new(&self.policy, &guard, &samples);
+        // Names an error text may keep: the rules' tables and columns (a
+        // refusal names the denied column the model used).
+        let mut names = BTreeSet::new();
+        for t in self.policy.tables() {
+            names.insert(t.name.to_lowercase());
+            for c in &t.columns {
+                names.insert(c.name.to_lowercase());
+            }
+        }
+        let digester = Digester::new(&self.key, &self.policy)?;
+        Ok(Chat {
+            protector_key: self.key,
+            policy: self.policy,
+            engine: self.engine,
+            model: self.model,
+            guard,
+            tokens,
+            detector,
+            audit: self.audit,
+            digester,
+            schema,
+            names,
+            options: self.options,
+            cache: Mutex::new(Cache::default()),
+        })
+    }
+}
+
+/// Reads and scans sample values of `allow` text columns.
+fn samples(
+    policy: &Policy,
+    guard: &Guard,
+    engine: &dyn Engine,
+    detector: &Detector,
+    tokens: &Tokens,
+    n: usize,
+) -> Result<SampleValues, Error> {
+    let mut out = SampleValues::new();
+    if n == 0 {
+        return Ok(out);
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    for t in policy.tables() {
+        for (c, p, ty) in guard.visible_columns(&t.name) {
+            if p.action != Action::Allow || *ty != ColumnType::Text {
+                continue;
+            }
+            let sql = format!(
+                "SELECT DISTINCT {c} AS v FROM {t} WHERE {c} IS NOT NULL ORDER BY v LIMIT {n}",
+                c = quote(c),
+                t = quote(&t.name)
+            );
+            let df = engine.execute(&sql, n as u64)?;
+            let Some(col) = df.columns().first() else {
+                continue;
+            };
+            let mut values = Vec::new();
+            for v in texts(col)?.iter().flatten() {
+                let v: String = v.chars().take(40).collect();
+                values.push(detector.redact(&v, tokens)?.text);
+            }
+            out.insert((t.name.clone(), c.to_string()), values);
+        }
+    }
+    Ok(out)
+}
+
+/// A bounded question → SQL cache, oldest out first.
+#[derive(Debug, Default)]
+struct Cache {
+    map: HashMap<String, String>,
+    order: VecDeque<String>,
+}
+
+impl Cache {
+    fn get(&self, key: &str) -> Option<String> {
+        self.map.get(key).cloned()
+    }
+
+    fn put(&mut self, key: String, sql: String, capacity: usize) {
+        if capacity == 0 {
+            return;
+        }
+        if self.map.insert(key.clone(), sql).is_none() {
+            self.order.push_back(key);
+        }
+        while self.map.len() > capacity {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.map.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.map.remove(key);
+        self.order.retain(|k| k != key);
+    }
+}
+
+/// The chat pipeline. `Send + Sync`: one `Chat` serves concurrent requests.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use sqlveil::chat::{Chat, Context};
+/// use sqlveil::llm::ScriptedModel;
+/// use sqlveil::{MasterKey, MemoryVault, PolarsEngine, Policy};
+///
+/// let policy = Policy::from_path("rules/sample.toml")?;
+/// let engine = Arc::new(PolarsEngine::open("examples/data", &policy)?);
+/// let model = Arc::new(ScriptedModel::new([
+///     "```sql\nSELECT segment, COUNT(*) AS customers FROM customers GROUP BY segment ORDER BY segment\n```",
+///     "There are three segments.",
+/// ]));
+/// let key = MasterKey::from_bytes(&[7; 32]);
+/// let chat = Chat::builder(policy, engine, model.clone(), key)
+///     .vault(Arc::new(MemoryVault::new()))
+///     .build()?;
+///
+/// let a = chat.ask("How many customers per segment?", &Context::new("demo").role("analyst"))?;
+/// assert_eq!(a.answer.as_deref(), Some("There are three segments."));
+/// assert_eq!(a.rows.height(), 3);
+/// // The model was asked twice: for the SQL, then for the answer.
+/// assert_eq!(model.requests().len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Chat {
+    policy: Policy,
+    engine: Arc<dyn Engine>,
+    model: Arc<dyn LanguageModel>,
+    guard: Guard,
+    tokens: Tokens,
+    detector: Arc<Detector>,
+    protector_key: MasterKey,
+    audit: Option<Arc<dyn AuditSink>>,
+    digester: Digester,
+    schema: Schema,
+    names: BTreeSet<String>,
+    options: Options,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chat")
+            .field("model", &self.model.name())
+            .field("dialect", &self.guard.dialect())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a request did, kept for its audit event even when it fails.
+#[derive(Debug, Default)]
+struct Trace {
+    usage: Usage,
+    calls: u32,
+    last_sql: Option<String>,
+    attempts: Vec<Attempt>,
+    timings: Timings,
+    hits: BTreeMap<String, usize>,
+}
+
+impl Chat {
+    /// A builder from the rules, an engine, a model and the master key.
+    pub fn builder(
+        policy: Policy,
+        engine: Arc<dyn Engine>,
+        model: Arc<dyn LanguageModel>,
+        key: MasterKey,
+    ) -> ChatBuilder {
+        ChatBuilder {
+            policy,
+            engine,
+            model,
+            key,
+            vault: None,
+            detector: None,
+            audit: None,
+            options: Options {
+                max_repairs: 2,
+                write_answer: true,
+                cache: 1024,
+                schema_budget: 2000,
+                sample_values: 0,
+                answer_rows: 50,
+                sql_max_tokens: 512,
+                answer_max_tokens: 512,
+            },
+        }
+    }
+
+    /// The rules.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The tokens the pipeline issues and reveals.
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// The guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The system prompt the model receives for a (scrubbed) question.
+    pub fn sql_prompt(&self, scrubbed_question: &str) -> String {
+        let schema = self
+            .schema
+            .render(scrubbed_question, self.options.schema_budget);
+        fill(
+            SQL_PROMPT,
+            &[
+                ("dialect", self.guard.dialect().name()),
+                ("max_rows", &self.policy.defaults().max_rows.to_string()),
+                ("schema", schema.trim_end()),
+            ],
+        )
+    }
+
+    /// Answers a question for the user `ctx` describes.
+    ///
+    /// # Errors
+    /// An unknown role; a model failure; the last attempt's refusal, engine
+    /// error or missing SQL when no attempt was accepted; a vault failure; an
+    /// audit event that cannot be written.
+    pub fn ask(&self, question: &str, ctx: &Context) -> Result<ChatAnswer, Error> {
+        let start = Instant::now();
+        let mut trace = Trace::default();
+        let result = self.run(question, ctx, &mut trace);
+        trace.timings.total = start.elapsed();
+        if let Some(sink) = &self.audit {
+            let ev = self.event(question, ctx, &trace, &result, start.elapsed());
+            sink.record(ev)?;
+        }
+        result.map(|mut a| {
+            a.timings = trace.timings;
+            a.usage = trace.usage;
+            a.model_calls = trace.calls;
+            a.attempts = trace.attempts;
+            a.detector_hits = trace.hits;
+            a
+        })
+    }
+
+    fn event(
+        &self,
+        question: &str,
+        ctx: &Context,
+        trace: &Trace,
+        result: &Result<ChatAnswer, Error>,
+        elapsed: Duration,
+    ) -> AuditEvent {
+        let request_id = ctx.request_id.clone().unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("{t:x}-{:x}", std::process::id())
+        });
+        let mut ev = AuditEvent {
+            kind: "ask".to_string(),
+            actor: ctx.actor.clone(),
+            request_id,
+            role: ctx.role.clone(),
+            question_digest: Some(self.digester.digest(question)),
+            sql: trace
+                .last_sql
+                .as_deref()
+                .map(|s| self.digester.sql(s, Some(&self.tokens))),
+            model: Some(ModelUsage {
+                calls: trace.calls,
+                prompt_tokens: trace.usage.prompt_tokens,
+                completion_tokens: trace.usage.completion_tokens,
+            }),
+            detector_hits: trace
+                .hits
+                .iter()
+                .map(|(k, v)| (k.clone(), *v as u64))
+                .collect(),
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            ..AuditEvent::default()
+        };
+        match result {
+            Ok(a) => {
+                ev.decision = Some(Decision::Allowed);
+                ev.rows = Some(a.model_rows.height() as u64);
+                ev.redactions = a
+                    .columns
+                    .iter()
+                    .map(|c| Redaction {
+                        column: c.name.clone(),
+                        action: c.action.action.as_tag().to_string(),
+                        count: 0,
+                    })
+                    .collect();
+                if let Some(role) = &ctx.role {
+                    let classes = self.policy.role(role).into_iter().flatten();
+                    ev.revealed = Some(Revealed {
+                        classes: classes.map(|c| c.as_str().to_string()).collect(),
+                        tokens: a.revealed as u64,
+                    });
+                }
+            }
+            Err(e) => ev.set_failure(e, Some(&self.digester)),
+        }
+        ev
+    }
+
+    fn run(&self, question: &str, ctx: &Context, trace: &mut Trace) -> Result<ChatAnswer, Error> {
+        let classes = match &ctx.role {
+            Some(r) => Some(role_classes(&self.policy, r)?),
+            None => None,
+        };
+
+        let t = Instant::now();
+        let scrubbed = self.detector.redact(question, &self.tokens)?;
+        add_hits(&mut trace.hits, &scrubbed.counts);
+        trace.timings.scrub = t.elapsed();
+
+        let t = Instant::now();
+        let system = self.sql_prompt(&scrubbed.text);
+        let mut messages = vec![Message::user(format!("Question: {}", scrubbed.text))];
+        let cache_key = self.cache_key(&scrubbed.text);
+        trace.timings.prompt = t.elapsed();
+
+        let mut accepted = None;
+        let mut cached = false;
+        let hit = self.cache.lock().ok().and_then(|c| c.get(&cache_key));
+        if let Some(sql) = hit {
+            trace.last_sql = Some(sql.clone());
+            match self.execute(&sql, trace) {
+                Ok(done) => {
+                    cached = true;
+                    accepted = Some((sql, done));
+                }
+                // The data or the catalog changed under the cached SQL: ask
+                // the model again.
+                Err(_) => {
+                    if let Ok(mut c) = self.cache.lock() {
+                        c.remove(&cache_key);
+                    }
+                }
+            }
+        }
+
+        let mut last_error = None;
+        if accepted.is_none() {
+            for _ in 0..=self.options.max_repairs {
+                let reply = self.call(
+                    system.clone(),
+                    messages.clone(),
+                    self.options.sql_max_tokens,
+                    trace,
+                )?;
+                let sql = extract_sql(&reply);
+                trace.last_sql.clone_from(&sql);
+                let outcome = match &sql {
+                    Some(s) => self.execute(s, trace),
+                    None => Err(Error::new(ErrorKind::NoSql)),
+                };
+                match outcome {
+                    Ok(done) => {
+                        trace.attempts.push(Attempt {
+                            sql: sql.clone(),
+                            error: None,
+                        });
+                        accepted = sql.map(|s| (s, done));
+                        break;
+                    }
+                    Err(e) if repairable(&e) => {
+                        let feedback = self.feedback(&e, sql.as_deref())?;
+                        trace.attempts.push(Attempt {
+                            sql,
+                            error: Some(AttemptError {
+                                code: e.code(),
+                                feedback: feedback.clone(),
+                            }),
+                        });
+                        messages.push(Message::assistant(reply));
+                        messages.push(Message::user(fill(
+                            REPAIR_PROMPT,
+                            &[("error", feedback.as_str())],
+                        )));
+                        last_error = Some(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let Some((sql, (query, protected))) = accepted else {
+            return Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NoSql)));
+        };
+        if !cached {
+            if let Ok(mut c) = self.cache.lock() {
+                c.put(cache_key, sql.clone(), self.options.cache);
+            }
+        }
+        add_hits(&mut trace.hits, &protected.detector_hits);
+
+        let model_answer = if self.options.write_answer {
+            let user = self.answer_message(&scrubbed.text, &sql, &protected.frame);
+            Some(self.call(
+                ANSWER_PROMPT.to_string(),
+                vec![Message::user(user)],
+                self.options.answer_max_tokens,
+                trace,
+            )?)
+        } else {
+            None
+        };
+
+        let t = Instant::now();
+        let mut revealed = 0;
+        let answer = match (&model_answer, classes) {
+            (Some(text), Some(classes)) => {
+                let (text, n) = self.tokens.reveal(text, classes)?;
+                revealed += n;
+                Some(text)
+            }
+            (text, _) => text.clone(),
+        };
+        let rows = match classes {
+            Some(classes) => {
+                let (rows, n) = self.reveal_frame(&protected.frame, &query, classes)?;
+                revealed += n;
+                rows
+            }
+            None => protected.frame.clone(),
+        };
+        trace.timings.reveal = t.elapsed();
+
+        Ok(ChatAnswer {
+            answer,
+            model_answer,
+            question_sent: scrubbed.text,
+            sql,
+            columns: query.columns().to_vec(),
+            model_rows: protected.frame,
+            rows,
+            attempts: Vec::new(),
+            cached,
+            model_calls: 0,
+            usage: Usage::default(),
+            detector_hits: BTreeMap::new(),
+            revealed,
+            timings: Timings::default(),
+        })
+    }
+
+    fn cache_key(&self, scrubbed: &str) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [
+            PROMPT_VERSION,
+            self.policy.digest(),
+            self.guard.dialect().name(),
+            self.model.name(),
+            scrubbed,
+        ] {
+            ctx.update(&(part.len() as u64).to_le_bytes());
+            ctx.update(part.as_bytes());
+        }
+        data_encoding::HEXLOWER.encode(ctx.finish().as_ref())
+    }
+
+    /// One model call, timed and counted.
+    fn call(
+        &self,
+        system: String,
+        messages: Vec<Message>,
+        max_tokens: u32,
+        trace: &mut Trace,
+    ) -> Result<String, Error> {
+        let request = ModelRequest {
+            system,
+            messages,
+            stop: Vec::new(),
+            max_tokens,
+            temperature: 0.0,
+        };
+        let t = Instant::now();
+        let r = self.model.complete(&request);
+        trace.timings.model += t.elapsed();
+        trace.calls += 1;
+        let r = r?;
+        trace.usage += r.usage;
+        Ok(r.text)
+    }
+
+    /// Guard, engine, protect.
+    fn execute(&self, sql: &str, trace: &mut Trace) -> Result<(GuardedQuery, Protected), Error> {
+        let t = Instant::now();
+        let q = self.guard.check_with(sql, &self.tokens);
+        trace.timings.guard += t.elapsed();
+        let q = q?;
+        let t = Instant::now();
+        let rows = self.engine.run(&q);
+        trace.timings.engine += t.elapsed();
+        let rows = rows?;
+        let t = Instant::now();
+        let protector = Protector::new(&self.tokens, &self.detector, &self.protector_key)?;
+        let out = protector.protect(rows, &q);
+        trace.timings.protect += t.elapsed();
+        Ok((q, out?))
+    }
+
+    /// The text a failed attempt sends back to the model: no literal, no
+    /// detector hit.
+    fn feedback(&self, e: &Error, sql: Option<&str>) -> Result<String, Error> {
+        let raw = match e.kind() {
+            ErrorKind::Engine { category } => match e.engine_detail_less_safe() {
+                Some(d) => format!("the engine failed ({category} error): {d}"),
+                None => e.to_string(),
+            },
+            _ => e.to_string(),
+        };
+        // Names the model wrote itself (identifiers of its SQL, never its
+        // string literals, which the guard may have turned into values) and
+        // the schema's names may stay in the text.
+        let mut names = self.names.clone();
+        if let Some(sql) = sql {
+            names.extend(identifiers(sql));
+        }
+        let stripped = strip_literals(&raw, &names);
+        Ok(self.detector.redact(&stripped, &self.tokens)?.text)
+    }
+
+    fn answer_message(&self, question: &str, sql: &str, rows: &DataFrame) -> String {
+        let shown = rows.height().min(self.options.answer_rows);
+        let mut out = format!("Question: {question}\n\nSQL:\n{sql}\n\nResult: ");
+        if shown < rows.height() {
+            out.push_str(&format!(
+                "{} rows, the first {shown} shown\n",
+                rows.height()
+            ));
+        } else {
+            out.push_str(&format!("{} rows\n", rows.height()));
+        }
+        let names: Vec<String> = rows
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        out.push_str(&names.join(" | "));
+        out.push('\n');
+        for i in 0..shown {
+            let cells: Vec<String> = rows
+                .columns()
+                .iter()
+                .map(|c| c.get(i).map(cell_text).unwrap_or_default())
+                .collect();
+            out.push_str(&cells.join(" | "));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The rows with tokens revealed, in `tokenize` and `scan` columns.
+    fn reveal_frame(
+        &self,
+        frame: &DataFrame,
+        query: &GuardedQuery,
+        classes: &BTreeSet<TokenClass>,
+    ) -> Result<(DataFrame, usize), Error> {
+        if classes.is_empty() {
+            return Ok((frame.clone(), 0));
+        }
+        let mut out = frame.clone();
+        let mut total = 0;
+        for col in query.columns() {
+            if !matches!(col.action.action, Action::Tokenize { .. } | Action::Scan) {
+                continue;
+            }
+            let Ok(c) = frame.column(&col.name) else {
+                continue;
+            };
+            if c.dtype() != &DataType::String {
+                continue;
+            }
+            let ca = texts(c)?;
+            let (revealed, _) = map_text(&ca, |v| {
+                let (text, n) = self.tokens.reveal(v, classes)?;
+                total += n;
+                Ok(text)
+            })?;
+            out.with_column(revealed.with_name(c.name().clone()).into_column())
+                .map_err(|_| Error::usage("the revealed column does not fit the rows"))?;
+        }
+        Ok((out, total))
+    }
+}
+
+/// The identifiers of a SQL text, lowercased.
+fn identifiers(sql: &str) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::GenericDialect {};
+    Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.value.to_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn add_hits(into: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>) {
+    for (k, v) in from {
+        *into.entry(k.clone()).or_insert(0) += v;
+    }
+}
+
+/// Failures the model may be able to fix by writing another query.
+fn repairable(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Refused(_) | ErrorKind::Engine { .. } | ErrorKind::NoSql
+    )
+}
+
+fn cell_text(v: AnyValue<'_>) -> String {
+    match v {
+        AnyValue::Null => "NULL".to_string(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}

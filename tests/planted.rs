@@ -1,0 +1,152 @@
+//! A test data set with known values planted in every protected column, and
+//! the check that no part of them reaches a model.
+
+use std::collections::HashMap;
+
+pub const RULES: &str = r#"
+version = 1
+[defaults]
+max_rows = 500
+[tables.people]
+subject = "id"
+[tables.people.columns]
+id      = { action = "tokenize", class = "person_id" }
+name    = { action = "tokenize", class = "person" }
+email   = { action = "mask", mask = "email", filter = "equality" }
+phone   = { action = "mask", mask = "last4" }
+card    = { action = "mask", mask = "first4" }
+secret  = { action = "deny" }
+passport = { action = "mask", mask = "full" }
+badge   = { action = "mask", mask = "hash" }
+born    = { action = "generalize", to = "year" }
+joined  = { action = "generalize", to = "month" }
+zip     = { action = "generalize", to = "prefix:2" }
+age     = { action = "generalize", to = "bucket:10" }
+salary  = { action = "aggregate", functions = ["avg", "sum", "count"], min_group_size = 5 }
+notes   = { action = "scan" }
+city    = { action = "allow" }
+team    = { action = "allow" }
+[detectors]
+builtin = ["email", "phone", "ssn", "credit_card", "iban"]
+[roles.support]
+reveal = ["person"]
+"#;
+
+pub struct Planted {
+    /// (column, value, the part of it the action shows by design)
+    pub values: Vec<(&'static str, String, String)>,
+    pub csv: String,
+}
+
+pub fn plant() -> Planted {
+    let mut csv = String::from("id,name,email,phone,card,secret,passport,badge,born,joined,zip,age,salary,notes,city,team\n");
+    let mut values = Vec::new();
+    let cities = ["Oslo", "Bergen", "Tromsø"];
+    for i in 0..60 {
+        let name = format!("Quillon Vandermeer{i:02}x");
+        let email = format!("quillon.secret{i:02}@plantedmail.test");
+        let phone = format!("+1 415 555 {:04}", 3000 + i);
+        let card = format!("9{:015}", 713_000_000 + i * 7919);
+        let secret = format!("TOPSECRET-{i:04}-ZX");
+        let passport = format!("PXQ{:06}", 481_516 + i);
+        let badge = format!("BADGE-{:05}-K", 27_182 + i);
+        let born = format!("19{:02}-0{}-1{}", 50 + i % 40, 1 + i % 9, i % 9);
+        let joined = format!("20{:02}-1{}-2{}", 10 + i % 10, i % 3, i % 9);
+        let zip = format!("{}", 71_000 + i * 13);
+        let age = 20 + i;
+        let salary = 913_000 + (i * i * 7919 + i * 104_729) % 86_243;
+        let note_email = format!("leak.{i:02}@notesmail.test");
+        let notes = format!(
+            "Called from +44 20 7946 {:04}; wrote from {note_email} about card 4111 1111 1111 1111",
+            1000 + i
+        );
+        csv.push_str(&format!(
+            "{i},{name},{email},{phone},{card},{secret},{passport},{badge},{born},{joined},{zip},{age},{salary},\"{notes}\",{},{}\n",
+            cities[i % 3],
+            if i % 2 == 0 { "red" } else { "blue" }
+        ));
+        let domain = "@plantedmail.test".to_string();
+        values.push(("name", name, String::new()));
+        values.push(("email", email.clone(), domain));
+        values.push(("phone", phone.clone(), phone[phone.len() - 4..].to_string()));
+        values.push(("card", card.clone(), card[..4].to_string()));
+        values.push(("secret", secret, String::new()));
+        values.push(("passport", passport, String::new()));
+        values.push(("badge", badge, String::new()));
+        values.push(("born", born.clone(), born[..4].to_string()));
+        values.push(("joined", joined.clone(), joined[..7].to_string()));
+        values.push(("zip", zip.clone(), zip[..2].to_string()));
+        values.push(("salary", salary.to_string(), String::new()));
+        values.push(("notes", note_email, String::new()));
+        values.push((
+            "notes",
+            format!("+44 20 7946 {:04}", 1000 + i),
+            String::new(),
+        ));
+        values.push(("notes", "4111 1111 1111 1111".to_string(), String::new()));
+    }
+    Planted { values, csv }
+}
+
+/// The windows of planted values that a model may not see: every leaked
+/// substring of four characters or more holds a window of four (six for
+/// digit runs, which bucketed ages and aggregates share by chance). Parts
+/// that the actions show by design (an email's domain, the last four of a
+/// phone, a year) and the allowed columns' values are left out.
+pub fn secret_windows(planted: &Planted) -> HashMap<String, &'static str> {
+    let mut allowed: Vec<String> = ["Oslo", "Bergen", "Tromsø", "red", "blue"]
+        .map(String::from)
+        .to_vec();
+    allowed.extend(
+        planted
+            .values
+            .iter()
+            .map(|v| v.2.clone())
+            .filter(|d| !d.is_empty()),
+    );
+    let mut secret = HashMap::new();
+    for (col, v, by_design) in &planted.values {
+        let chars: Vec<char> = v.chars().collect();
+        for len in [4, 6] {
+            for w in chars.windows(len) {
+                let sub: String = w.iter().collect();
+                let digits = sub.chars().all(|c| c.is_ascii_digit());
+                if (len == 4) == digits {
+                    continue;
+                }
+                // Windows of mostly spaces and punctuation (" 20 ") say
+                // nothing about a value.
+                if sub.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+                    continue;
+                }
+                if by_design.contains(&sub) || allowed.iter().any(|a| a.contains(&sub)) {
+                    continue;
+                }
+                secret.insert(sub, *col);
+            }
+        }
+    }
+    assert!(secret.len() > 1_000, "{}", secret.len());
+    secret
+}
+
+/// Panics when a window of a planted value is in `text`; returns how many
+/// windows were checked.
+pub fn assert_no_secret(
+    context: &str,
+    text: &str,
+    secret: &HashMap<String, &'static str>,
+) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let mut checked = 0;
+    for len in [4, 6] {
+        for w in chars.windows(len) {
+            checked += 1;
+            let sub: String = w.iter().collect();
+            if let Some(col) = secret.get(&sub) {
+                panic!("{context}: a part of a planted {col} value reached the model: {sub:?} in {text:?}");
+            }
+        }
+    }
+    checked
+}
