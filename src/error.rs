@@ -86,6 +86,14 @@ pub enum ErrorKind {
     /// is given, since detail can be a side channel.
     #[error("a cryptographic operation failed (wrong key or tampered data)")]
     Crypto,
+    /// A database server could not be connected to.
+    #[error("cannot connect to {target}: {reason}")]
+    Connection {
+        /// The server, as `user@host:port/database` (never the password).
+        target: String,
+        /// Why, in one sentence.
+        reason: String,
+    },
     /// The language model failed to answer.
     #[error("{0}")]
     Model(crate::llm::ModelError),
@@ -216,7 +224,7 @@ impl Error {
 
     /// A stable, machine-readable code for the error's kind: the refusal's
     /// reason code for refusals, else one of `rules`, `data_file`, `engine`,
-    /// `io`, `usage`, `key`, `crypto`, `vault`, `model`, `no_sql`.
+    /// `io`, `usage`, `key`, `crypto`, `vault`, `model`, `no_sql`, `connection`.
     pub fn code(&self) -> &'static str {
         match &*self.kind {
             ErrorKind::Rules { .. } => "rules",
@@ -229,8 +237,17 @@ impl Error {
             ErrorKind::Crypto => "crypto",
             ErrorKind::Vault { .. } => "vault",
             ErrorKind::Model(_) => "model",
+            ErrorKind::Connection { .. } => "connection",
             ErrorKind::NoSql => "no_sql",
         }
+    }
+}
+
+/// For implementations of [`Engine`](crate::Engine) and
+/// [`LanguageModel`](crate::LanguageModel) outside this crate.
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Error {
+        Error::new(kind)
     }
 }
 

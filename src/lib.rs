@@ -14,6 +14,11 @@
 //!   [`Refusal`] with a machine-readable [`Reason`].
 //! - [`Engine`], [`PolarsEngine`]: run guarded queries, remove groups smaller
 //!   than `min_group_size`.
+//! - [`Tokens`], [`Protector`], [`Detector`]: keyed reversible tokens, masks
+//!   and generalizations of result rows, PII found in free text.
+//! - [`Chat`]: the whole pipeline for one question — scrub, prompt, a
+//!   [`LanguageModel`], guard, engine, protect, answer, reveal for the user's
+//!   role, audit ([`chat`] module docs).
 //! - [`Error`]: every failure, with an [`ErrorKind`]; never a data value in its
 //!   message.
 //!
@@ -39,7 +44,10 @@
 //!
 //! # Feature flags
 //!
-//! - `cli` (default): the `sqlveil` command-line tool.
+//! - `cli` (default): the `sqlveil` command-line tool (turns on `openai`).
+//! - `postgres`: `PostgresEngine`, guarded queries on a PostgreSQL server.
+//! - `openai`: `llm::OpenAiModel`, a client for OpenAI-compatible
+//!   chat-completions endpoints (OpenAI, vLLM, llama.cpp's server, Ollama).
 //!
 //! # Untrusted input
 //!
@@ -81,6 +89,8 @@ pub mod tokens;
 pub use crate::chat::{Chat, ChatAnswer, ChatBuilder, Context};
 pub use crate::detect::{Detector, Hit, Redacted};
 pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
+#[cfg(feature = "postgres")]
+pub use crate::engine::{PostgresEngine, PostgresEngineBuilder};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::guard::{
     ColumnRef, Dialect, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn,

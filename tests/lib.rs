@@ -11,7 +11,10 @@ mod detect;
 mod engine;
 mod guard;
 mod leaks;
+#[cfg(feature = "openai")]
 mod llm;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod protect;
 mod rules;
 mod tokens;

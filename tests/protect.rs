@@ -9,7 +9,7 @@ use sqlveil::{
     Tokens,
 };
 
-use crate::planted::{assert_no_secret, plant, secret_windows, RULES};
+use crate::planted::{assert_no_secret, plant, secret_windows, QUERIES, RULES};
 use crate::util::{cells, tempdir_with};
 
 /// The test data set's engine, guard, tokens and detectors.
@@ -42,25 +42,6 @@ impl Env {
         Protector::new(&self.tokens, &self.detector, &self.key).unwrap()
     }
 }
-
-/// Queries of many shapes that the guard allows.
-const QUERIES: &[&str] = &[
-    "SELECT * FROM people",
-    "SELECT p.* FROM people p ORDER BY p.city",
-    "SELECT name, email, phone, card, passport, badge, born, joined, zip, age, notes, city FROM people",
-    "WITH t AS (SELECT * FROM people) SELECT * FROM t",
-    "SELECT * FROM (SELECT name, email, city FROM people WHERE team = 'red') x",
-    "SELECT name FROM people UNION ALL SELECT name FROM people",
-    "SELECT CASE WHEN city = 'Oslo' THEN name END AS n FROM people",
-    "SELECT city, COUNT(*) AS n, COUNT(DISTINCT name) AS names FROM people GROUP BY city",
-    "SELECT name, COUNT(*) AS n FROM people GROUP BY name",
-    "SELECT city, AVG(salary) AS a, SUM(salary) AS s, COUNT(salary) AS c FROM people GROUP BY city",
-    "SELECT team, city, AVG(salary) AS a FROM people GROUP BY team, city",
-    "SELECT a.name, b.name AS other FROM people a JOIN people b ON a.id = b.id",
-    "SELECT email, COUNT(*) AS n FROM people GROUP BY email",
-    "SELECT notes FROM people WHERE city = 'Bergen'",
-    "SELECT DISTINCT name FROM people",
-];
 
 #[test]
 fn planted_values_never_reach_the_model() {

@@ -8,11 +8,15 @@
 
 mod catalog;
 mod polars;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 use ::polars::prelude::{DataFrame, DataType};
 
 pub use self::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 pub use self::polars::PolarsEngine;
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PostgresEngine, PostgresEngineBuilder};
 use crate::error::Error;
 use crate::guard::{Dialect, GuardedQuery, HIDDEN_PREFIX};
 

@@ -15,8 +15,11 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Source {
     /// Folder of CSV / Parquet / NDJSON files, one table per file.
-    #[arg(long, value_name = "DIR")]
-    pub(crate) data: PathBuf,
+    #[arg(long, value_name = "DIR", conflicts_with = "pg")]
+    pub(crate) data: Option<PathBuf>,
+    /// A PostgreSQL server instead of files: postgresql://user:password@host:port/database (default: SQLVEIL_PG_URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) pg: Option<String>,
     /// The rule file (TOML).
     #[arg(long, value_name = "FILE")]
     pub(crate) rules: PathBuf,

@@ -19,8 +19,8 @@ use sqlveil::chat::{Chat, Context};
 use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::role_classes;
 use sqlveil::{
-    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, MasterKey, PolarsEngine, Policy,
-    Protector, TokenResolver, TokenVault, Tokens,
+    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, MasterKey,
+    PolarsEngine, Policy, PostgresEngine, Protector, TokenResolver, TokenVault, Tokens,
 };
 
 use sqlveil::audit::{
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
 fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::Refused(_) => 1,
-        ErrorKind::Engine { .. } => 3,
+        ErrorKind::Engine { .. } | ErrorKind::Connection { .. } => 3,
         ErrorKind::Vault { .. } | ErrorKind::Crypto => 3,
         ErrorKind::Model(_) | ErrorKind::NoSql => 3,
         _ => 2,
@@ -73,10 +73,43 @@ fn print(v: &Value) {
     }
 }
 
-fn open(source: &Source) -> Result<(Policy, PolarsEngine), Error> {
+/// Where the data is: a folder of files, or a PostgreSQL server.
+enum Data<'a> {
+    Files(&'a std::path::Path),
+    Postgres(String),
+}
+
+fn data(source: &Source) -> Result<Data<'_>, Error> {
+    if let Some(dir) = &source.data {
+        return Ok(Data::Files(dir));
+    }
+    match source
+        .pg
+        .clone()
+        .or_else(|| std::env::var("SQLVEIL_PG_URL").ok())
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) => Ok(Data::Postgres(url)),
+        None => Err(Error::from(ErrorKind::Usage(
+            "no data is given: pass --data DIR (CSV, Parquet or NDJSON files) or --pg URL (or set SQLVEIL_PG_URL)".into(),
+        ))),
+    }
+}
+
+fn open(source: &Source) -> Result<(Policy, Arc<dyn Engine>), Error> {
     let policy = Policy::from_path(&source.rules)?;
-    let engine = PolarsEngine::open(&source.data, &policy)?;
+    let engine: Arc<dyn Engine> = match data(source)? {
+        Data::Files(dir) => Arc::new(PolarsEngine::open(dir, &policy)?),
+        Data::Postgres(url) => Arc::new(PostgresEngine::connect(&url, &policy)?),
+    };
     Ok((policy, engine))
+}
+
+/// The guard for an engine's dialect.
+fn guard_for(policy: &Policy, engine: &dyn Engine) -> Result<Guard, Error> {
+    GuardBuilder::new()
+        .dialect(engine.dialect())
+        .build(policy, engine.catalog())
 }
 
 fn action_json(a: &sqlveil::ColumnPolicy) -> Value {
@@ -110,7 +143,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let (policy, engine) = open(&source)?;
             let key = MasterKey::from_env().ok();
             let auditor = Auditor::new(&audit, "check", key.as_ref(), &policy)?;
-            let guard = Guard::new(&policy, engine.catalog())?;
+            let guard = guard_for(&policy, engine.as_ref())?;
             let result = guard.check(&sql);
             let mut ev = auditor.event(Some(&sql), None, None);
             match &result {
@@ -283,7 +316,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "query", Some(&key), &policy)?;
     let detector = Detector::new(&policy)?;
-    let guard = Guard::new(&policy, engine.catalog())?;
+    let guard = guard_for(&policy, engine.as_ref())?;
     let result = guard.check_with(sql, &tokens).and_then(|q| {
         let rows = engine.run(&q)?;
         let protector = Protector::new(&tokens, &detector, &key)?;
@@ -359,7 +392,7 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         Some(f) => MasterKey::from_file(f)?,
         None => MasterKey::from_env()?,
     };
-    let mut chat = Chat::builder(policy, Arc::new(engine), model, key.clone())
+    let mut chat = Chat::builder(policy, engine, model, key.clone())
         .max_repairs(args.max_repairs)
         .write_answer(!args.no_answer);
     if let Some(path) = &keys.vault {
@@ -637,8 +670,17 @@ fn audit_command(command: AuditCommand) -> Result<u8, Error> {
 }
 
 fn lint(source: &Source) -> Result<u8, Error> {
-    let (policy, engine) = open(source)?;
-    engine.validate()?;
+    let (policy, engine) = match data(source)? {
+        // Files are read in full: a malformed row deep in a file is found.
+        Data::Files(dir) => {
+            let policy = Policy::from_path(&source.rules)?;
+            let engine = PolarsEngine::open(dir, &policy)?;
+            engine.validate()?;
+            let engine: Arc<dyn Engine> = Arc::new(engine);
+            (policy, engine)
+        }
+        Data::Postgres(_) => open(source)?,
+    };
     let unlisted_as = policy.defaults().unlisted_columns.as_tag();
     let mut tables = Vec::new();
     let mut missing_tables = Vec::new();

@@ -1,0 +1,464 @@
+//! The PostgreSQL engine: guarded SQL on a real database server.
+
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ::polars::prelude::{DataFrame, DataType, IntoColumn, NamedFrom, Series, TimeUnit};
+use postgres::types::{FromSql, Type};
+use postgres::{Client, Config, NoTls};
+
+use super::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
+use super::Engine;
+use crate::error::{Error, ErrorKind};
+use crate::guard::Dialect;
+use crate::rules::Policy;
+
+/// Builds a [`PostgresEngine`].
+#[derive(Debug, Clone)]
+pub struct PostgresEngineBuilder {
+    pool_size: usize,
+    statement_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl Default for PostgresEngineBuilder {
+    fn default() -> PostgresEngineBuilder {
+        PostgresEngineBuilder {
+            pool_size: 4,
+            statement_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl PostgresEngineBuilder {
+    /// How many connections are kept open for reuse (default 4). More are
+    /// opened when more requests run at once; only this many are kept.
+    pub fn pool_size(mut self, n: usize) -> PostgresEngineBuilder {
+        self.pool_size = n.max(1);
+        self
+    }
+
+    /// The server-side `statement_timeout` of every query (default 30 s).
+    pub fn statement_timeout(mut self, t: Duration) -> PostgresEngineBuilder {
+        self.statement_timeout = t;
+        self
+    }
+
+    /// How long connecting may take (default 10 s).
+    pub fn connect_timeout(mut self, t: Duration) -> PostgresEngineBuilder {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Connects to the server at `url` (`postgresql://user:password@host:port/db`)
+    /// and reads the columns of the tables the policy names, from the
+    /// catalog: `schema.table`, or a bare name in schema `public`.
+    ///
+    /// # Errors
+    /// A malformed URL, a server that cannot be reached, a refused login, an
+    /// unknown database ([`ErrorKind::Connection`]); a catalog query failing.
+    pub fn connect(&self, url: &str, policy: &Policy) -> Result<PostgresEngine, Error> {
+        let mut config = Config::from_str(url).map_err(|_| {
+            Error::new(ErrorKind::Connection {
+                target: "the PostgreSQL URL".to_string(),
+                reason: "it is not a valid connection URL (postgresql://user:password@host:port/database)".to_string(),
+            })
+        })?;
+        config.connect_timeout(self.connect_timeout);
+        let target = describe(&config);
+        let engine = PostgresEngine {
+            config,
+            target,
+            pool: Mutex::new(Vec::new()),
+            pool_size: self.pool_size,
+            timeout_ms: self.statement_timeout.as_millis().max(1),
+            catalog: Catalog::new(Vec::new()),
+        };
+        let mut client = engine.connect_one()?;
+        let mut tables = Vec::new();
+        for t in policy.tables() {
+            let (schema, name) = match t.name.split_once('.') {
+                Some((s, n)) => (s, n),
+                None => ("public", t.name.as_str()),
+            };
+            let rows = client
+                .query(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                     WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                    &[&schema, &name],
+                )
+                .map_err(|e| engine_error(&e))?;
+            if rows.is_empty() {
+                continue;
+            }
+            let mut columns = Vec::with_capacity(rows.len());
+            for r in rows {
+                let col: String = r.try_get(0).map_err(|e| engine_error(&e))?;
+                let ty: String = r.try_get(1).map_err(|e| engine_error(&e))?;
+                columns.push(CatalogColumn {
+                    name: col,
+                    ty: column_type(&ty),
+                });
+            }
+            tables.push(CatalogTable {
+                name: t.name.clone(),
+                columns,
+            });
+        }
+        engine.give_back(client);
+        Ok(PostgresEngine {
+            catalog: Catalog::new(tables),
+            ..engine
+        })
+    }
+}
+
+/// An [`Engine`] on a PostgreSQL server (feature `postgres`).
+///
+/// Every query runs in a `READ ONLY` transaction with a
+/// `statement_timeout`, on a connection from a small pool. Connect as a
+/// role that has `SELECT` on the policy's tables and nothing else (see the
+/// README): the guard admits only reads, and the server refuses writes a
+/// second time.
+///
+/// Results are converted to the same `DataFrame` as the polars engine's:
+/// text, integers, numerics (as floats), floats, booleans, dates,
+/// timestamps with and without time zone (as UTC), NULLs. Another type in a
+/// result is an engine error that names the column and the type.
+///
+/// # Example
+/// ```no_run
+/// use sqlveil::{Engine, GuardBuilder, Policy, PostgresEngine};
+///
+/// let policy = Policy::from_path("rules/sample.toml")?;
+/// let engine = PostgresEngine::connect("postgresql://sqlveil_reader@127.0.0.1:5432/shop", &policy)?;
+/// let guard = GuardBuilder::new().dialect(engine.dialect()).build(&policy, engine.catalog())?;
+/// let q = guard.check("SELECT city, COUNT(*) AS n FROM customers GROUP BY city")?;
+/// println!("{}", engine.run(&q)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PostgresEngine {
+    config: Config,
+    target: String,
+    pool: Mutex<Vec<Client>>,
+    pool_size: usize,
+    timeout_ms: u128,
+    catalog: Catalog,
+}
+
+impl std::fmt::Debug for PostgresEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password is never printed.
+        f.debug_struct("PostgresEngine")
+            .field("target", &self.target)
+            .field("pool_size", &self.pool_size)
+            .field("statement_timeout_ms", &self.timeout_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `user@host:port/db`, without the password.
+fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        config.get_user().unwrap_or("?"),
+        config.get_dbname().unwrap_or("?")
+    )
+}
+
+fn column_type(data_type: &str) -> ColumnType {
+    match data_type {
+        "text" | "character varying" | "character" | "name" | "citext" => ColumnType::Text,
+        "smallint" | "integer" | "bigint" => ColumnType::Integer,
+        "numeric" | "real" | "double precision" => ColumnType::Float,
+        "boolean" => ColumnType::Boolean,
+        "date" => ColumnType::Date,
+        "timestamp without time zone" | "timestamp with time zone" => ColumnType::Datetime,
+        other => ColumnType::Other(other.to_string()),
+    }
+}
+
+/// A coarse, value-free category for a server error, from its SQLSTATE.
+fn category(e: &postgres::Error) -> &'static str {
+    let Some(db) = e.as_db_error() else {
+        return if e.is_closed() {
+            "connection"
+        } else {
+            "client"
+        };
+    };
+    let code = db.code().code();
+    match code {
+        "57014" => "timeout",
+        "25006" => "read_only",
+        "42703" => "column_not_found",
+        "42P01" => "table_not_found",
+        "42883" => "function_not_found",
+        "42501" => "permission_denied",
+        _ if code.starts_with("22") => "data",
+        _ if code.starts_with("42") => "syntax",
+        _ => "server",
+    }
+}
+
+fn engine_error(e: &postgres::Error) -> Error {
+    // The server's message can quote values ("invalid input syntax for type
+    // integer: \"…\""): it is kept as the less-safe detail only.
+    let detail = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    };
+    Error::engine(category(e), detail)
+}
+
+fn connection_error(target: &str, e: &postgres::Error) -> Error {
+    let reason = match e.as_db_error().map(|d| d.code().code()) {
+        Some("28P01") | Some("28000") => {
+            "the server refused the login (wrong user or password)".to_string()
+        }
+        Some("3D000") => "the database does not exist".to_string(),
+        Some("53300") => "the server has no free connection slot".to_string(),
+        Some(code) => format!("the server refused the connection (SQLSTATE {code})"),
+        None => "the server cannot be reached (is it running, and is the host and port right?)"
+            .to_string(),
+    };
+    Error::new(ErrorKind::Connection {
+        target: target.to_string(),
+        reason,
+    })
+}
+
+impl PostgresEngine {
+    /// Connects with the default settings; see [`PostgresEngine::builder`].
+    ///
+    /// # Errors
+    /// As [`PostgresEngineBuilder::connect`].
+    pub fn connect(url: &str, policy: &Policy) -> Result<PostgresEngine, Error> {
+        PostgresEngineBuilder::default().connect(url, policy)
+    }
+
+    /// A builder for the pool size and the timeouts.
+    pub fn builder() -> PostgresEngineBuilder {
+        PostgresEngineBuilder::default()
+    }
+
+    /// The server, as `user@host:port/database` (no password).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn connect_one(&self) -> Result<Client, Error> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| connection_error(&self.target, &e))
+    }
+
+    fn take(&self) -> Result<Client, Error> {
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        match pooled {
+            Some(c) if !c.is_closed() => Ok(c),
+            _ => self.connect_one(),
+        }
+    }
+
+    fn give_back(&self, client: Client) {
+        if client.is_closed() {
+            return;
+        }
+        if let Ok(mut p) = self.pool.lock() {
+            if p.len() < self.pool_size {
+                p.push(client);
+            }
+        }
+    }
+
+    fn run_sql(&self, client: &mut Client, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
+        let mut tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(|e| engine_error(&e))?;
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}",
+            self.timeout_ms
+        ))
+        .map_err(|e| engine_error(&e))?;
+        let stmt = tx.prepare(sql).map_err(|e| engine_error(&e))?;
+        let cap = usize::try_from(max_rows).unwrap_or(usize::MAX);
+        let mut rows = tx.query(&stmt, &[]).map_err(|e| engine_error(&e))?;
+        rows.truncate(cap);
+        tx.rollback().map_err(|e| engine_error(&e))?;
+        let mut columns = Vec::with_capacity(stmt.columns().len());
+        for (i, c) in stmt.columns().iter().enumerate() {
+            columns.push(convert(&rows, i, c.name(), c.type_())?.into_column());
+        }
+        DataFrame::new_infer_height(columns).map_err(|e| Error::engine("schema", e.to_string()))
+    }
+}
+
+/// Reads column `i` of the rows as a value of type `T`.
+fn read<'a, T: FromSql<'a>>(
+    rows: &'a [postgres::Row],
+    i: usize,
+    name: &str,
+) -> Result<Vec<Option<T>>, Error> {
+    rows.iter()
+        .map(|r| r.try_get::<_, Option<T>>(i))
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            Error::engine(
+                "schema",
+                format!("column `{name}` could not be read as its declared type"),
+            )
+        })
+}
+
+/// One result column as a polars series.
+fn convert(rows: &[postgres::Row], i: usize, name: &str, ty: &Type) -> Result<Series, Error> {
+    let n = name.into();
+    Ok(match *ty {
+        Type::BOOL => Series::new(n, read::<bool>(rows, i, name)?),
+        Type::INT2 => Series::new(
+            n,
+            read::<i16>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(i64::from))
+                .collect::<Vec<_>>(),
+        ),
+        Type::INT4 => Series::new(
+            n,
+            read::<i32>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(i64::from))
+                .collect::<Vec<_>>(),
+        ),
+        Type::INT8 => Series::new(n, read::<i64>(rows, i, name)?),
+        Type::FLOAT4 => Series::new(
+            n,
+            read::<f32>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(f64::from))
+                .collect::<Vec<_>>(),
+        ),
+        Type::FLOAT8 => Series::new(n, read::<f64>(rows, i, name)?),
+        Type::NUMERIC => Series::new(
+            n,
+            read::<Numeric>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(|x| x.0))
+                .collect::<Vec<_>>(),
+        ),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+            Series::new(n, read::<String>(rows, i, name)?)
+        }
+        Type::DATE => {
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            let days: Vec<Option<i32>> = read::<chrono::NaiveDate>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.and_then(|d| i32::try_from((d - epoch).num_days()).ok()))
+                .collect();
+            Series::new(n, days)
+                .cast(&DataType::Date)
+                .map_err(|e| Error::engine("schema", e.to_string()))?
+        }
+        Type::TIMESTAMP => {
+            let us: Vec<Option<i64>> = read::<chrono::NaiveDateTime>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(|t| t.and_utc().timestamp_micros()))
+                .collect();
+            Series::new(n, us)
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .map_err(|e| Error::engine("schema", e.to_string()))?
+        }
+        Type::TIMESTAMPTZ => {
+            let us: Vec<Option<i64>> = read::<chrono::DateTime<chrono::Utc>>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(|t| t.timestamp_micros()))
+                .collect();
+            Series::new(n, us)
+                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+                .map_err(|e| Error::engine("schema", e.to_string()))?
+        }
+        ref other => {
+            return Err(Error::engine(
+                "unsupported_type",
+                format!(
+                    "column `{name}` has type `{other}`, which the PostgreSQL engine does not convert; cast it to text or a number in the query"
+                ),
+            ))
+        }
+    })
+}
+
+/// A `numeric` value, read from PostgreSQL's binary format as an `f64`.
+struct Numeric(f64);
+
+impl<'a> FromSql<'a> for Numeric {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<Numeric, Box<dyn std::error::Error + Sync + Send>> {
+        // ndigits, weight, sign, dscale, then ndigits base-10000 digits.
+        let word = |k: usize| -> Result<u16, Box<dyn std::error::Error + Sync + Send>> {
+            raw.get(k..k + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .ok_or_else(|| "a numeric value is cut short".into())
+        };
+        let ndigits = usize::from(word(0)?);
+        let weight = i32::from(word(2)? as i16);
+        let sign = word(4)?;
+        if sign == 0xC000 {
+            return Ok(Numeric(f64::NAN));
+        }
+        // The digits as decimal text, then one correctly rounded parse.
+        let mut digits = String::with_capacity(ndigits * 4 + 8);
+        if sign == 0x4000 {
+            digits.push('-');
+        }
+        for d in 0..ndigits {
+            digits.push_str(&format!("{:04}", word(8 + 2 * d)?));
+        }
+        if ndigits == 0 {
+            return Ok(Numeric(0.0));
+        }
+        // The digits stand for 0.d0d1… × 10000^(weight + 1).
+        let exp = (weight + 1) * 4 - (ndigits as i32) * 4;
+        let value: f64 = format!("{digits}e{exp}").parse()?;
+        Ok(Numeric(value))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
+impl Engine for PostgresEngine {
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
+        let mut client = self.take()?;
+        let result = self.run_sql(&mut client, sql, max_rows);
+        // A connection whose query failed is still usable: the transaction
+        // was dropped (rolled back); a closed one is not kept.
+        self.give_back(client);
+        result
+    }
+}
