@@ -230,3 +230,33 @@ fn masked_and_prefixed_csv_columns_are_read_as_text() {
         ["021", "005", "******4567", "******6543"]
     );
 }
+
+#[test]
+fn files_in_memory_follow_changes_on_disk() {
+    let dir = tempdir_with(&[("people.csv", "id,city,salary\n1,Oslo,10\n2,Oslo,20\n")]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let count = |engine: &PolarsEngine| {
+        let df = engine
+            .execute("SELECT COUNT(*) AS n FROM people", 10)
+            .unwrap();
+        crate::util::cells(&df)
+    };
+    for limit in [256 << 20, 0] {
+        crate::util::write(
+            dir.path(),
+            "people.csv",
+            "id,city,salary\n1,Oslo,10\n2,Oslo,20\n",
+        );
+        let engine = PolarsEngine::open(dir.path(), &policy)
+            .unwrap()
+            .with_memory_limit(limit);
+        assert_eq!(count(&engine), ["2"]);
+        assert_eq!(count(&engine), ["2"]);
+        crate::util::write(
+            dir.path(),
+            "people.csv",
+            "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Bergen,30\n",
+        );
+        assert_eq!(count(&engine), ["3"], "memory limit {limit}");
+    }
+}

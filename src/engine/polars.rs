@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use polars::prelude::{
-    DataFrame, DataType, Field, LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader,
-    PlRefPath, PolarsError, ScanArgsParquet, Schema,
+    DataFrame, DataType, Field, IntoLazy, LazyCsvReader, LazyFileListReader, LazyFrame,
+    LazyJsonLineReader, PlRefPath, PolarsError, ScanArgsParquet, Schema,
 };
 use polars::sql::SQLContext;
 
@@ -35,12 +36,22 @@ impl Format {
 }
 
 /// A data file of the folder.
-#[derive(Clone)]
 struct Table {
     name: String,
     path: PathBuf,
     frame: LazyFrame,
+    /// The file's rows in memory, with the modification time and size they
+    /// were read at.
+    cache: RwLock<Option<Cached>>,
 }
+
+struct Cached {
+    stamp: (Option<SystemTime>, u64),
+    frame: DataFrame,
+}
+
+/// Files up to this size are kept in memory by default.
+const DEFAULT_MEMORY_LIMIT: u64 = 256 << 20;
 
 /// The embedded polars engine over a folder of data files.
 ///
@@ -63,6 +74,7 @@ pub struct PolarsEngine {
     dir: PathBuf,
     tables: Vec<Table>,
     catalog: Catalog,
+    memory_limit: u64,
 }
 
 impl std::fmt::Debug for PolarsEngine {
@@ -173,13 +185,57 @@ impl PolarsEngine {
                 name: stem.to_string(),
                 path,
                 frame,
+                cache: RwLock::new(None),
             });
         }
         Ok(PolarsEngine {
             dir,
             tables,
             catalog: Catalog::new(catalog),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         })
+    }
+
+    /// Files up to `bytes` are read into memory at their first query and
+    /// kept there until they change on disk (their modification time or size
+    /// differs); larger files are scanned at every query. The default is
+    /// 256 MiB; 0 scans every file at every query.
+    pub fn with_memory_limit(mut self, bytes: u64) -> PolarsEngine {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// The table's rows: from memory when the file is small enough and has
+    /// not changed, else the file scan.
+    fn frame(&self, t: &Table) -> LazyFrame {
+        if self.memory_limit == 0 {
+            return t.frame.clone();
+        }
+        let Ok(meta) = std::fs::metadata(&t.path) else {
+            // Missing now: the scan reports it to the queries that read it.
+            return t.frame.clone();
+        };
+        if meta.len() > self.memory_limit {
+            return t.frame.clone();
+        }
+        let stamp = (meta.modified().ok(), meta.len());
+        if let Ok(c) = t.cache.read() {
+            if let Some(c) = c.as_ref().filter(|c| c.stamp == stamp) {
+                return c.frame.clone().lazy();
+            }
+        }
+        // A file that cannot be read whole stays a scan: the error then comes
+        // from the queries that read it, not from every query.
+        let Ok(frame) = t.frame.clone().collect() else {
+            return t.frame.clone();
+        };
+        if let Ok(mut c) = t.cache.write() {
+            *c = Some(Cached {
+                stamp,
+                frame: frame.clone(),
+            });
+        }
+        frame.lazy()
     }
 
     /// The folder.
@@ -277,7 +333,7 @@ impl Engine for PolarsEngine {
     fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
         let mut ctx = SQLContext::new();
         for t in &self.tables {
-            ctx.register(&t.name, t.frame.clone());
+            ctx.register(&t.name, self.frame(t));
         }
         let cap = u32::try_from(max_rows).unwrap_or(u32::MAX);
         ctx.execute(sql)
