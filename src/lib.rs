@@ -14,6 +14,8 @@
 //!   [`Refusal`] with a machine-readable [`Reason`].
 //! - [`Engine`], [`PolarsEngine`]: run guarded queries, remove groups smaller
 //!   than `min_group_size`.
+//! - [`Detector`]: free-text detectors (patterns, dictionaries and, with
+//!   [`Detector::with_known_values`], the data's own protected values).
 //! - [`Error`]: every failure, with an [`ErrorKind`]; never a data value in its
 //!   message.
 //!
@@ -76,7 +78,9 @@ pub mod protect;
 pub mod rules;
 pub mod tokens;
 
-pub use crate::detect::{Detector, Hit, Redacted};
+pub use crate::detect::{
+    Detector, Hit, KnownColumnReport, KnownValuesOptions, KnownValuesReport, Redacted,
+};
 pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::guard::{

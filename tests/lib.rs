@@ -7,6 +7,7 @@ mod cli;
 mod detect;
 mod engine;
 mod guard;
+mod known;
 mod leaks;
 mod protect;
 mod rules;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use polars::prelude::{AnyValue, DataFrame};
 use sqlveil::tokens::role_classes;
 use sqlveil::{
-    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, MasterKey, PolarsEngine, Policy,
-    Protector, TokenResolver, TokenVault, Tokens,
+    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, KnownValuesOptions, MasterKey,
+    PolarsEngine, Policy, Protector, TokenResolver, TokenVault, Tokens,
 };
 
 use sqlveil::audit::{
@@ -179,7 +179,12 @@ fn run(cli: Cli) -> Result<u8, Error> {
             keys,
             sql,
         } => query(&source, &audit, &keys, &sql),
-        Command::Scan { rules, audit, keys } => scan(&rules, &audit, &keys),
+        Command::Scan {
+            rules,
+            data,
+            audit,
+            keys,
+        } => scan(&rules, data.as_deref(), &audit, &keys),
         Command::Reveal {
             rules,
             role,
@@ -187,6 +192,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
             keys,
         } => reveal(&rules, &role, &audit, &keys),
     }
+}
+
+/// A detector that also knows the data's protected values; capped columns
+/// are warned about on stderr (by name, never a value).
+fn known_detector(policy: &Policy, engine: &dyn Engine) -> Result<Detector, Error> {
+    let d = Detector::with_known_values(policy, engine, &KnownValuesOptions::new())?;
+    for w in d
+        .known_values_report()
+        .map(|r| r.warnings)
+        .unwrap_or_default()
+    {
+        eprintln!("sqlveil: warning: {w}");
+    }
+    Ok(d)
 }
 
 fn tokens(policy: &Policy, keys: &Keys) -> Result<(MasterKey, Tokens), Error> {
@@ -254,7 +273,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     let (policy, engine) = open(source)?;
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "query", Some(&key), &policy)?;
-    let detector = Detector::new(&policy)?;
+    let detector = known_detector(&policy, &engine)?;
     let guard = Guard::new(&policy, engine.catalog())?;
     let result = guard.check_with(sql, &tokens).and_then(|q| {
         let rows = engine.run(&q)?;
@@ -291,11 +310,19 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     Ok(0)
 }
 
-fn scan(rules: &std::path::Path, audit: &AuditArgs, keys: &Keys) -> Result<u8, Error> {
+fn scan(
+    rules: &std::path::Path,
+    data: Option<&std::path::Path>,
+    audit: &AuditArgs,
+    keys: &Keys,
+) -> Result<u8, Error> {
     let policy = Policy::from_path(rules)?;
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "scan", Some(&key), &policy)?;
-    let detector = Detector::new(&policy)?;
+    let detector = match data {
+        Some(dir) => known_detector(&policy, &PolarsEngine::open(dir, &policy)?)?,
+        None => Detector::new(&policy)?,
+    };
     let text = stdin_text();
     let hits: Vec<Value> = detector
         .find(&text)
