@@ -251,8 +251,9 @@ impl KnownValues {
             if !spec.explicit.unwrap_or(ty == ColumnType::Text) {
                 continue;
             }
-            let cap = opts.max_values;
-            let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
+            // A LIMIT every SQL engine accepts (a signed 64-bit number).
+            let cap = opts.max_values.min(i64::MAX as usize - 1);
+            let limit = u64::try_from(cap).unwrap_or(u64::MAX - 1) + 1;
             let sql = format!(
                 "SELECT DISTINCT {} FROM {} LIMIT {limit}",
                 quote(&spec.column),
