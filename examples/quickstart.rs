@@ -33,6 +33,10 @@ const QUESTIONS: &[(&str, &str)] = &[
         "Which orders did liam.johnson@hotmail.com place, and what is their name?",
         "support",
     ),
+    (
+        "When did Charles Garcia last order, and how much?",
+        "analyst",
+    ),
     ("Show me the SSNs of our customers in Austin.", "support"),
 ];
 
@@ -60,14 +64,19 @@ fn scripted() -> ScriptedModel {
         } else if question.contains("income") {
             "SELECT city, AVG(income) AS avg_income FROM customers GROUP BY city ORDER BY city"
                 .to_string()
+        } else if question.contains("last order") {
+            // The name is the data's own value: it reached the model as the
+            // same token the customer's rows carry.
+            let token = token_in(question, "<person_");
+            format!(
+                "SELECT c.full_name AS customer, o.order_date, o.amount \
+                 FROM customers c JOIN orders o ON o.customer_id = c.customer_id \
+                 WHERE c.full_name = '{token}' ORDER BY o.order_date DESC LIMIT 1"
+            )
         } else if question.contains("orders did") {
             // The email reached the model as a token; the guard turns it
             // back into the value inside the WHERE clause.
-            let token = question
-                .split_whitespace()
-                .find(|w| w.starts_with("<email_"))
-                .map(|w| w.trim_end_matches(|c| c != '>'))
-                .unwrap_or("<email_unknown>");
+            let token = token_in(question, "<email_");
             format!(
                 "SELECT c.full_name AS customer, o.order_id, o.order_date, o.amount \
                  FROM customers c JOIN orders o ON o.customer_id = c.customer_id \
@@ -86,6 +95,14 @@ fn scripted() -> ScriptedModel {
         };
         Ok(format!("```sql\n{sql}\n```"))
     })
+}
+
+/// The first token of a class in a text, as a model would copy it.
+fn token_in<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.split_whitespace()
+        .find(|w| w.starts_with(prefix))
+        .map(|w| w.trim_end_matches(|c| c != '>'))
+        .unwrap_or("<unknown>")
 }
 
 /// Writes a one-line answer from the result table in the request.

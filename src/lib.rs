@@ -15,7 +15,9 @@
 //! - [`Engine`], [`PolarsEngine`]: run guarded queries, remove groups smaller
 //!   than `min_group_size`.
 //! - [`Tokens`], [`Protector`], [`Detector`]: keyed reversible tokens, masks
-//!   and generalizations of result rows, PII found in free text.
+//!   and generalizations of result rows, PII found in free text (patterns,
+//!   dictionaries and, with [`Detector::with_known_values`], the data's own
+//!   protected values).
 //! - [`Chat`]: the whole pipeline for one question — scrub, prompt, a
 //!   [`LanguageModel`], guard, engine, protect, answer, reveal for the user's
 //!   role, audit ([`chat`] module docs).
@@ -87,7 +89,9 @@ pub mod rules;
 pub mod tokens;
 
 pub use crate::chat::{Chat, ChatAnswer, ChatBuilder, Context};
-pub use crate::detect::{Detector, Hit, Redacted};
+pub use crate::detect::{
+    Detector, Hit, KnownColumnReport, KnownValuesOptions, KnownValuesReport, Redacted,
+};
 pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
 #[cfg(feature = "postgres")]
 pub use crate::engine::{PostgresEngine, PostgresEngineBuilder};

@@ -123,7 +123,9 @@ fn planted_values_never_reach_the_model() {
     // Windows of planted values, less those in the schema's own text (a
     // column named `notes` is not a leak of the note `leak.07@notesmail`).
     let empty = tempdir_with(&[("people.csv", HEADER)]);
-    let public = chat_over(empty.path(), Arc::new(ScriptedModel::new([""]))).sql_prompt("");
+    // The redaction of the denied column names the column, not its value.
+    let public = chat_over(empty.path(), Arc::new(ScriptedModel::new([""]))).sql_prompt("")
+        + "[redacted:secret]";
     let secret: HashMap<String, &'static str> = secret_windows(&planted)
         .into_iter()
         .filter(|(w, _)| !public.contains(w.as_str()))
@@ -131,10 +133,13 @@ fn planted_values_never_reach_the_model() {
 
     let mut answered = 0;
     for i in 0..GOOD.len().max(BAD.len()) * 2 {
-        // The question carries planted values of the kinds detectors find.
+        // The question carries planted values: of the kinds the pattern
+        // detectors find, and the data's own (a name, a passport number, a
+        // denied secret), which known-value detection finds.
         let question = format!(
-            "case {i} : is quillon.secret{i:02}@plantedmail.test the one who called from +1 415 555 {:04} and paid with 4111 1111 1111 1111?",
-            3000 + i
+            "case {i} : is quillon.secret{i:02}@plantedmail.test the one who called from +1 415 555 {:04} and paid with 4111 1111 1111 1111? Is that Quillon Vandermeer{i:02}x, passport PXQ{:06}, code TOPSECRET-{i:04}-ZX?",
+            3000 + i,
+            481_516 + i
         );
         let ctx = Context::new("tester").role("support");
         match chat.ask(&question, &ctx) {
@@ -160,6 +165,9 @@ fn planted_values_never_reach_the_model() {
             assert!(!text.contains("quillon.secret"), "request {n}: {text}");
             assert!(!text.contains("415 555"), "request {n}: {text}");
             assert!(!text.contains("4111 1111"), "request {n}: {text}");
+            assert!(!text.contains("Quillon"), "request {n}: {text}");
+            assert!(!text.contains("PXQ"), "request {n}: {text}");
+            assert!(!text.contains("TOPSECRET"), "request {n}: {text}");
         }
     }
     assert!(checked > 50_000, "{checked}");

@@ -240,3 +240,76 @@ fn missing_or_bad_keys_are_one_sentence_and_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("--vault"), "{err}");
 }
+
+#[test]
+fn scan_with_data_finds_the_data_own_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v.jsonl");
+    let v = v.to_str().unwrap();
+    let text = "Please call harriet cromusshaw back about her order.";
+    let (code, json, err) = sqlveil_with(
+        &[
+            "scan",
+            "--rules",
+            "rules/sample.toml",
+            "--vault",
+            v,
+            "--data",
+            "examples/data",
+        ],
+        Some(TEST_KEY),
+        text,
+    );
+    assert_eq!(code, 0, "{err}");
+    let out = json["text"].as_str().unwrap();
+    assert!(out.starts_with("Please call <person_"), "{out}");
+    assert!(!out.to_lowercase().contains("cromusshaw"), "{out}");
+    assert_eq!(json["counts"]["known:customers.full_name"], 1);
+    assert_eq!(json["hits"][0]["detector"], "known:customers.full_name");
+    assert_eq!(json["hits"][0]["class"], "person");
+    assert!(err.is_empty(), "no warning for the sample data: {err}");
+    // Reveal in another process gives the name as the data spells it.
+    let (code, json, _) = sqlveil_with(
+        &[
+            "reveal",
+            "--rules",
+            "rules/sample.toml",
+            "--role",
+            "support",
+            "--vault",
+            v,
+        ],
+        Some(TEST_KEY),
+        out,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        json["text"],
+        "Please call Harriet Cromusshaw back about her order."
+    );
+
+    // Without --data, a name has no pattern and passes.
+    let (_, json, _) = sqlveil_with(
+        &["scan", "--rules", "rules/sample.toml", "--vault", v],
+        Some(TEST_KEY),
+        text,
+    );
+    assert_eq!(json["text"], text);
+
+    // A data folder that does not open is bad input.
+    let (code, _, err) = sqlveil_with(
+        &[
+            "scan",
+            "--rules",
+            "rules/sample.toml",
+            "--vault",
+            v,
+            "--data",
+            "/nonexistent",
+        ],
+        Some(TEST_KEY),
+        text,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

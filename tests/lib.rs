@@ -10,6 +10,7 @@ mod cli;
 mod detect;
 mod engine;
 mod guard;
+mod known;
 mod leaks;
 #[cfg(feature = "openai")]
 mod llm;

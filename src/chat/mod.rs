@@ -3,7 +3,9 @@
 //!
 //! [`Chat::ask`] runs, for one question and one end user's [`Context`]:
 //!
-//! 1. **scrub**: the question's PII becomes tokens ([`Detector::redact`]);
+//! 1. **scrub**: the question's PII becomes tokens ([`Detector::redact`]):
+//!    pattern hits, and the data's own protected values (names, customer
+//!    numbers) that the detector loaded from the engine;
 //! 2. **prompt**: the schema the model may see (no `deny` column, how each
 //!    column is shown, within a token budget), the engine's SQL dialect and
 //!    the scrubbed question;
@@ -35,7 +37,7 @@ use self::extract::{extract_sql, strip_literals};
 pub use self::prompt::PROMPT_VERSION;
 use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
 use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
-use crate::detect::Detector;
+use crate::detect::{Detector, KnownValuesOptions};
 use crate::engine::{ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
@@ -212,7 +214,9 @@ impl ChatBuilder {
     }
 
     /// The detector for questions, `scan` columns and repair texts (default:
-    /// the policy's detectors).
+    /// the policy's detectors with the known values of the engine's data,
+    /// loaded once when the pipeline is built; keep this detector and call
+    /// [`Detector::refresh`] when the data changes).
     pub fn detector(mut self, detector: Arc<Detector>) -> ChatBuilder {
         self.detector = Some(detector);
         self
@@ -282,7 +286,11 @@ impl ChatBuilder {
         let tokens = Tokens::new(&self.policy, self.key.clone(), self.vault)?;
         let detector = match self.detector {
             Some(d) => d,
-            None => Arc::new(Detector::new(&self.policy)?),
+            None => Arc::new(Detector::with_known_values(
+                &self.policy,
+                self.engine.as_ref(),
+                &KnownValuesOptions::new(),
+            )?),
         };
         let samples = samples(
             &self.policy,

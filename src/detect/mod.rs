@@ -8,17 +8,89 @@
 //! `aho-corasick` automaton each (case-sensitive and case-insensitive).
 //! Overlapping hits are resolved by keeping the longest, then the most
 //! specific (a checksum-validated detector beats a shape-only one).
+//!
+//! A detector may also know the data's own protected values (names, customer
+//! numbers, streets): see [`Detector::with_known_values`] and the
+//! known-value section below.
+//!
+//! # Known values
+//!
+//! Pattern detectors find what has a shape (emails, cards); a person's name
+//! or a street has none. Known-value detection loads the distinct values of
+//! the protected columns from the [`Engine`] and builds one case-insensitive
+//! `aho-corasick` automaton over them, so that a question naming a customer
+//! reaches the model with the name replaced by the token the same value gets
+//! in a result row.
+//!
+//! Choices, with their reasons:
+//!
+//! - **Which columns.** The columns a rule file names with action
+//!   `tokenize`, `mask` or `deny` whose type in the data is text, unless the
+//!   column says `detect_values = false`; and any such column of another type
+//!   (an integer account number) that says `detect_values = true`. Columns
+//!   the rule file does not name are not loaded: nothing says their values
+//!   are personal.
+//! - **Replacement.** A `tokenize` value becomes the column's token of the
+//!   value *as stored in the data* (so `harriet cromusshaw` in a question
+//!   and `Harriet Cromusshaw` in a row give the same token); a `mask` value
+//!   becomes the masked value; a `deny` value becomes `[redacted:<column>]`,
+//!   which is not a token and cannot be revealed or used in SQL.
+//! - **Overlaps.** The longest hit wins, as among pattern detectors. On an
+//!   exact tie, a known `deny` or `tokenize` value beats a pattern detector,
+//!   and a pattern detector beats a known `mask` value: the pattern's token
+//!   can be revealed and used in an equality filter, a masked value cannot.
+//!   Among known values of the same text, the strictest column wins
+//!   (`deny` > `tokenize` > `mask`), then a whole value over a part.
+//! - **Word boundaries.** A hit may not start or end inside a word (`Ann`
+//!   does not match in `Annual`): where the value begins (ends) with a letter,
+//!   digit or `_`, the character before (after) the hit must not be one.
+//!   Every match is considered (overlapping search), so a rejected long match
+//!   never hides a shorter valid one.
+//! - **Case.** Matching folds ASCII letters only (patterns and text are
+//!   ASCII-lowercased, which keeps byte offsets). For a value with other
+//!   letters, its full lowercase and uppercase forms are added too, so
+//!   `Zoë Hall` is found as `zoë hall`, `ZOË HALL` or `zOË hall`; a value
+//!   with two or more non-ASCII letters written in mixed case
+//!   (`SéGOLÈNE`) is not.
+//! - **What is skipped.** Values (after trimming white space) shorter than
+//!   [`KnownValuesOptions::min_chars`] characters, values with no letter or
+//!   digit, and *common numbers*: values made only of digits and the
+//!   separators ` .,-/:+()` with fewer than [`KnownValuesOptions::min_digits`]
+//!   digits (years, quantities, small ids and amounts are everywhere in
+//!   ordinary text and say nothing about a person).
+//! - **Parts.** With `match_parts = true` (tokenize columns), the words of a
+//!   value (split at white space and `-`) of at least
+//!   [`KnownValuesOptions::min_part_chars`] characters are found too, each
+//!   replaced by the token of the word itself, so revealing it gives back
+//!   the word the user wrote. A part is found only where it starts with a
+//!   capital letter in the text (`Mark`, not `mark`), unless
+//!   [`KnownValuesOptions::parts_any_case`] is set: surnames such as Young,
+//!   King or Brown are also common words, and the capital keeps most
+//!   ordinary questions intact (see the README for measured rates).
+//! - **Limits.** At most [`KnownValuesOptions::max_values`] distinct values
+//!   per column are loaded; a column with more is reported as capped, with a
+//!   warning, and its other values are not found.
+//!
+//! The automaton is built once, by [`Detector::with_known_values`] or
+//! [`Detector::refresh`], never per request.
+//!
+//! [`Engine`]: crate::Engine
 
 mod builtin;
+mod known;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::{Check, BUILTINS};
+use self::known::{column_specs, ColumnSpec, KnownHit, KnownValues, Replace};
+pub use self::known::{KnownColumnReport, KnownValuesOptions, KnownValuesReport};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::rules::Policy;
 use crate::tokens::Tokens;
@@ -77,6 +149,11 @@ pub struct Detector {
     dictionaries: Vec<Dictionary>,
     /// Detector and class names of the dictionaries.
     dict_names: Vec<(String, String)>,
+    /// The policy's columns whose values may be found, and the options.
+    known_specs: Vec<ColumnSpec>,
+    known_options: KnownValuesOptions,
+    /// The loaded values; swapped whole by [`Detector::refresh`].
+    known: RwLock<Option<Arc<KnownValues>>>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -87,6 +164,10 @@ impl std::fmt::Debug for Detector {
                 &(self.line_patterns.len() + self.patterns.len()),
             )
             .field("dictionaries", &self.dict_names.len())
+            .field(
+                "known_values",
+                &self.known_snapshot().map(|k| k.report.patterns),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +184,18 @@ pub struct Redacted {
 fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
+
+/// Where a candidate hit comes from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// A pattern or dictionary: detector and class names.
+    Pattern(&'a str, &'a str),
+    /// A known value: the entry.
+    Known(u32),
+}
+
+/// A candidate hit: range, specificity, source.
+type Cand<'a> = (Range<usize>, u8, Source<'a>);
 
 impl Detector {
     /// Compiles the policy's detectors.
@@ -175,13 +268,124 @@ impl Detector {
             patterns,
             dictionaries,
             dict_names,
+            known_specs: column_specs(policy),
+            known_options: KnownValuesOptions::default(),
+            known: RwLock::new(None),
         })
     }
 
+    /// Compiles the policy's detectors and loads the data's own protected
+    /// values from `engine` (known-value detection, see the
+    /// [module docs](self#known-values)), so that [`find`](Self::find) and
+    /// [`redact`](Self::redact) find them too.
+    ///
+    /// The values are loaded once, here; call [`refresh`](Self::refresh)
+    /// after the data changes. [`known_values_report`](Self::known_values_report)
+    /// tells what was loaded, what was capped and the memory it holds.
+    ///
+    /// # Errors
+    /// As [`Detector::new`]; an engine failure while reading the values
+    /// (an [`ErrorKind::Engine`](crate::ErrorKind::Engine) error, without
+    /// data values).
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::Arc;
+    /// use sqlveil::{Detector, KnownValuesOptions, MasterKey, MemoryVault, PolarsEngine, Policy, Tokens};
+    ///
+    /// let policy = Policy::from_path("rules/sample.toml")?;
+    /// let engine = PolarsEngine::open("examples/data", &policy)?;
+    /// let detector = Detector::with_known_values(&policy, &engine, &KnownValuesOptions::new())?;
+    /// let key = MasterKey::parse(&"07".repeat(32))?;
+    /// let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new())))?;
+    ///
+    /// let r = detector.redact("What did harriet cromusshaw order last month?", &tokens)?;
+    /// assert!(r.text.starts_with("What did <person_"));
+    /// assert_eq!(r.counts["known:customers.full_name"], 1);
+    /// // The same person in a result row gets the same token.
+    /// let person = sqlveil::TokenClass::new("person")?;
+    /// assert!(r.text.contains(&tokens.issue(&person, "Harriet Cromusshaw")?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_known_values(
+        policy: &Policy,
+        engine: &dyn Engine,
+        options: &KnownValuesOptions,
+    ) -> Result<Detector, Error> {
+        let mut d = Detector::new(policy)?;
+        d.known_options = options.clone();
+        d.refresh(engine)?;
+        Ok(d)
+    }
+
+    /// Reloads the known values from `engine` and swaps them in, for a
+    /// detector shared between threads (`Arc<Detector>`): requests in
+    /// flight finish with the old values, later ones see the new. A detector
+    /// made by [`Detector::new`] starts finding known values (with the
+    /// default options). When loading fails, the old values stay.
+    ///
+    /// # Errors
+    /// An engine failure while reading the values.
+    pub fn refresh(&self, engine: &dyn Engine) -> Result<KnownValuesReport, Error> {
+        let kv = Arc::new(KnownValues::load(
+            &self.known_specs,
+            engine,
+            &self.known_options,
+        )?);
+        let report = kv.report.clone();
+        match self.known.write() {
+            Ok(mut g) => *g = Some(kv),
+            Err(poisoned) => *poisoned.into_inner() = Some(kv),
+        }
+        Ok(report)
+    }
+
+    /// What the last load of known values found, or `None` when the detector
+    /// has none.
+    pub fn known_values_report(&self) -> Option<KnownValuesReport> {
+        self.known_snapshot().map(|k| k.report.clone())
+    }
+
+    fn known_snapshot(&self) -> Option<Arc<KnownValues>> {
+        match self.known.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// The hits in a text, in order, without overlaps.
+    ///
+    /// A known value's hit has the detector name `known:<table>.<column>`
+    /// and, for `mask` and `deny` columns, the class `mask:<kind>` or
+    /// `redacted` (they are replaced by a masked value or a redaction, not a
+    /// token).
     pub fn find(&self, text: &str) -> Vec<Hit> {
-        // (range, specificity, detector, class)
-        let mut cands: Vec<(Range<usize>, u8, String, String)> = Vec::new();
+        let known = self.known_snapshot();
+        self.hits(text, known.as_deref())
+            .into_iter()
+            .map(|(range, src)| {
+                let (detector, class) = match src {
+                    Source::Pattern(d, c) => (d.to_string(), c.to_string()),
+                    Source::Known(e) => match known.as_deref().and_then(|k| k.column_of(e)) {
+                        Some(c) => (c.detector.clone(), c.class.clone()),
+                        None => (String::new(), String::new()),
+                    },
+                };
+                Hit {
+                    range,
+                    detector,
+                    class,
+                }
+            })
+            .collect()
+    }
+
+    fn hits<'a>(
+        &'a self,
+        text: &str,
+        known: Option<&KnownValues>,
+    ) -> Vec<(Range<usize>, Source<'a>)> {
+        let mut cands: Vec<Cand<'a>> = Vec::new();
         if !self.line_patterns.is_empty() {
             let mut offset = 0;
             for line in text.split_inclusive('\n') {
@@ -207,9 +411,23 @@ impl Detector {
                 {
                     continue;
                 }
-                let (name, class) = &self.dict_names[d.owners[m.pattern().as_usize()].0];
-                cands.push((r, 3, name.clone(), class.clone()));
+                let Some((name, class)) = d
+                    .owners
+                    .get(m.pattern().as_usize())
+                    .and_then(|o| self.dict_names.get(o.0))
+                else {
+                    continue;
+                };
+                cands.push((r, 3, Source::Pattern(name, class)));
             }
+        }
+        if let Some(k) = known {
+            let mut hits: Vec<KnownHit> = Vec::new();
+            k.find(text, &mut hits);
+            cands.extend(
+                hits.into_iter()
+                    .map(|h| (h.range, h.specificity, Source::Known(h.entry))),
+            );
         }
         resolve(cands)
     }
@@ -219,30 +437,70 @@ impl Detector {
     ///
     /// # Errors
     /// The token vault cannot be written.
+    ///
+    /// A known value is replaced as its column's action says: the token of
+    /// the value as stored in the data, its masked form, or
+    /// `[redacted:<column>]`.
     pub fn redact(&self, text: &str, tokens: &Tokens) -> Result<Redacted, Error> {
-        let hits = self.find(text);
+        let known = self.known_snapshot();
+        let hits = self.hits(text, known.as_deref());
         let mut out = String::with_capacity(text.len());
-        let mut counts = BTreeMap::new();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut last = 0;
-        for h in hits {
-            out.push_str(&text[last..h.range.start]);
-            out.push_str(&tokens.issue_str(&h.class, &text[h.range.clone()])?);
-            last = h.range.end;
-            *counts.entry(h.detector).or_insert(0) += 1;
+        for (range, src) in hits {
+            let (Some(before), Some(hit)) = (text.get(last..range.start), text.get(range.clone()))
+            else {
+                return Err(Error::usage(
+                    "a detector hit is not on character boundaries",
+                ));
+            };
+            out.push_str(before);
+            let detector = match src {
+                Source::Pattern(detector, class) => {
+                    out.push_str(&tokens.issue_str(class, hit)?);
+                    detector
+                }
+                Source::Known(e) => {
+                    let (Some(k), Some(col)) = (
+                        known.as_deref(),
+                        known.as_deref().and_then(|k| k.column_of(e)),
+                    ) else {
+                        return Err(Error::usage("a known-value hit has no column"));
+                    };
+                    let value = k.value(e);
+                    match &col.replace {
+                        Replace::Token(class) => out.push_str(&tokens.issue(class, value)?),
+                        Replace::Mask(kind) => out.push_str(&crate::protect::mask_value(
+                            *kind,
+                            value,
+                            tokens.master_key(),
+                        )?),
+                        Replace::Redact(r) => out.push_str(r),
+                    }
+                    col.detector.as_str()
+                }
+            };
+            last = range.end;
+            match counts.get_mut(detector) {
+                Some(n) => *n += 1,
+                None => {
+                    counts.insert(detector.to_string(), 1);
+                }
+            }
         }
-        out.push_str(&text[last..]);
+        out.push_str(text.get(last..).unwrap_or(""));
         Ok(Redacted { text: out, counts })
     }
 }
 
 /// Runs the patterns that the set says occur in `text`, adding their checked
 /// hits (shifted by `offset`).
-fn search(
+fn search<'a>(
     set: &RegexSet,
-    patterns: &[Pattern],
+    patterns: &'a [Pattern],
     text: &str,
     offset: usize,
-    cands: &mut Vec<(Range<usize>, u8, String, String)>,
+    cands: &mut Vec<Cand<'a>>,
 ) {
     for i in set.matches(text).iter() {
         let p = &patterns[i];
@@ -257,8 +515,7 @@ fn search(
                 cands.push((
                     r.start + offset..r.end + offset,
                     p.specificity,
-                    p.detector.clone(),
-                    p.class.clone(),
+                    Source::Pattern(&p.detector, &p.class),
                 ));
             } else {
                 at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
@@ -278,13 +535,13 @@ fn compile(re: &str) -> Result<Regex, Error> {
 }
 
 /// Keeps the longest hit, then the most specific, among overlapping ones.
-fn resolve(mut cands: Vec<(Range<usize>, u8, String, String)>) -> Vec<Hit> {
+fn resolve(mut cands: Vec<Cand<'_>>) -> Vec<(Range<usize>, Source<'_>)> {
     cands.sort_by(|a, b| (b.0.len(), b.1, a.0.start).cmp(&(a.0.len(), a.1, b.0.start)));
     // Kept hits are disjoint: a candidate overlaps one of them exactly when
     // it overlaps the kept hit with the greatest start before its end.
     let mut spans: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut kept: Vec<(Range<usize>, String, String)> = Vec::new();
-    for (r, _, det, class) in cands {
+    let mut kept: Vec<(Range<usize>, Source<'_>)> = Vec::new();
+    for (r, _, src) in cands {
         if r.is_empty()
             || spans
                 .range(..r.end)
@@ -294,14 +551,8 @@ fn resolve(mut cands: Vec<(Range<usize>, u8, String, String)>) -> Vec<Hit> {
             continue;
         }
         spans.insert(r.start, r.end);
-        kept.push((r, det, class));
+        kept.push((r, src));
     }
     kept.sort_by_key(|k| k.0.start);
-    kept.into_iter()
-        .map(|(range, detector, class)| Hit {
-            range,
-            detector,
-            class,
-        })
-        .collect()
+    kept
 }

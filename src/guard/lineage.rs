@@ -559,6 +559,8 @@ impl<'g> Walker<'g> {
                     action: Action::Allow,
                     filter: Filter::Any,
                     description: None,
+                    detect_values: None,
+                    match_parts: false,
                 },
                 Some(s) => self.policy(s).clone(),
             };

@@ -49,6 +49,8 @@ pub(crate) struct ColumnFile {
     pub(crate) filter: Option<Spanned<String>>,
     pub(crate) functions: Option<Spanned<Vec<Spanned<String>>>>,
     pub(crate) min_group_size: Option<Spanned<i64>>,
+    pub(crate) detect_values: Option<Spanned<bool>>,
+    pub(crate) match_parts: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

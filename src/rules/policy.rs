@@ -105,6 +105,28 @@ pub struct ColumnPolicy {
     pub filter: Filter,
     /// A description shown to the model, if any.
     pub description: Option<String>,
+    /// `detect_values`: whether the column's values are found in free text
+    /// (known-value detection, see [`crate::detect`]). `None` when the rule
+    /// file does not say: then text columns of `tokenize`, `mask` and `deny`
+    /// columns are found, other columns are not.
+    pub detect_values: Option<bool>,
+    /// `match_parts`: whether the single words of a value (a first name, a
+    /// surname) are found too, not only the whole value. `tokenize` columns
+    /// only.
+    pub match_parts: bool,
+}
+
+impl ColumnPolicy {
+    /// Whether known-value detection loads this column's values, given the
+    /// column's type in the data: `detect_values` when the rule file sets
+    /// it, else `true` for text columns of `tokenize`, `mask` and `deny`.
+    pub fn detects_values(&self, is_text: bool) -> bool {
+        let eligible = matches!(
+            self.action,
+            Action::Tokenize { .. } | Action::Mask(_) | Action::Deny
+        );
+        eligible && self.detect_values.unwrap_or(is_text)
+    }
 }
 
 /// The policy of one table.
@@ -284,6 +306,8 @@ impl Policy {
                 filter: action.default_filter(),
                 action,
                 description: None,
+                detect_values: None,
+                match_parts: false,
             }
         }))
     }
@@ -481,9 +505,9 @@ impl Validator<'_> {
         // Keys that belong to other actions are errors, not silently ignored.
         let allowed: &[&str] = match tag {
             "allow" | "scan" => &["filter"],
-            "deny" => &[],
-            "tokenize" => &["class", "filter"],
-            "mask" => &["mask", "filter"],
+            "deny" => &["detect_values"],
+            "tokenize" => &["class", "filter", "detect_values", "match_parts"],
+            "mask" => &["mask", "filter", "detect_values"],
             "generalize" => &["to", "filter"],
             "aggregate" => &["functions", "min_group_size"],
             other => {
@@ -495,7 +519,7 @@ impl Validator<'_> {
                 ))
             }
         };
-        let present: [(&str, Option<Range<usize>>); 6] = [
+        let present: [(&str, Option<Range<usize>>); 8] = [
             ("class", c.class.as_ref().map(Spanned::span)),
             ("mask", c.mask.as_ref().map(Spanned::span)),
             ("to", c.to.as_ref().map(Spanned::span)),
@@ -505,6 +529,8 @@ impl Validator<'_> {
                 "min_group_size",
                 c.min_group_size.as_ref().map(Spanned::span),
             ),
+            ("detect_values", c.detect_values.as_ref().map(Spanned::span)),
+            ("match_parts", c.match_parts.as_ref().map(Spanned::span)),
         ];
         for (key, sp) in present {
             if let Some(sp) = sp {
@@ -609,11 +635,26 @@ impl Validator<'_> {
                 )
             })?,
         };
+        let detect_values = c.detect_values.as_ref().map(|d| *d.get_ref());
+        let match_parts = match &c.match_parts {
+            Some(m) if *m.get_ref() && detect_values == Some(false) => {
+                return Err(self.err(
+                    m.span(),
+                    format!(
+                        "column `{table}.{name}`: `match_parts = true` needs the column's values to be found, but `detect_values` is false"
+                    ),
+                ))
+            }
+            Some(m) => *m.get_ref(),
+            None => false,
+        };
         Ok(ColumnPolicy {
             name,
             action,
             filter,
             description: c.description,
+            detect_values,
+            match_parts,
         })
     }
 

@@ -174,6 +174,12 @@ impl Tokens {
         self.mode
     }
 
+    /// The master key, for masks applied next to tokens (known values of
+    /// `mask` columns in free text).
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.key
+    }
+
     fn class_keys(&self, class: &str) -> Result<Arc<ClassKeys>, Error> {
         if let Some(k) = self.keys.read().ok().and_then(|m| m.get(class).cloned()) {
             return Ok(k);

@@ -144,6 +144,9 @@ pub(crate) enum Command {
         /// The rule file (its detectors and token format).
         #[arg(long, value_name = "FILE")]
         rules: PathBuf,
+        /// Folder of the data: its protected values (names, customer numbers, …) are found too.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
         #[command(flatten)]
         audit: AuditArgs,
         #[command(flatten)]

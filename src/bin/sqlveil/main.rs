@@ -19,8 +19,8 @@ use sqlveil::chat::{Chat, Context};
 use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::role_classes;
 use sqlveil::{
-    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, MasterKey,
-    PolarsEngine, Policy, PostgresEngine, Protector, TokenResolver, TokenVault, Tokens,
+    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, KnownValuesOptions,
+    MasterKey, PolarsEngine, Policy, PostgresEngine, Protector, TokenResolver, TokenVault, Tokens,
 };
 
 use sqlveil::audit::{
@@ -215,7 +215,12 @@ fn run(cli: Cli) -> Result<u8, Error> {
             keys,
             sql,
         } => query(&source, &audit, &keys, &sql),
-        Command::Scan { rules, audit, keys } => scan(&rules, &audit, &keys),
+        Command::Scan {
+            rules,
+            data,
+            audit,
+            keys,
+        } => scan(&rules, data.as_deref(), &audit, &keys),
         Command::Ask {
             source,
             audit,
@@ -248,6 +253,20 @@ fn run(cli: Cli) -> Result<u8, Error> {
             keys,
         } => reveal(&rules, &role, &audit, &keys),
     }
+}
+
+/// A detector that also knows the data's protected values; capped columns
+/// are warned about on stderr (by name, never a value).
+fn known_detector(policy: &Policy, engine: &dyn Engine) -> Result<Detector, Error> {
+    let d = Detector::with_known_values(policy, engine, &KnownValuesOptions::new())?;
+    for w in d
+        .known_values_report()
+        .map(|r| r.warnings)
+        .unwrap_or_default()
+    {
+        eprintln!("sqlveil: warning: {w}");
+    }
+    Ok(d)
 }
 
 fn tokens(policy: &Policy, keys: &Keys) -> Result<(MasterKey, Tokens), Error> {
@@ -315,7 +334,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     let (policy, engine) = open(source)?;
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "query", Some(&key), &policy)?;
-    let detector = Detector::new(&policy)?;
+    let detector = known_detector(&policy, engine.as_ref())?;
     let guard = guard_for(&policy, engine.as_ref())?;
     let result = guard.check_with(sql, &tokens).and_then(|q| {
         let rows = engine.run(&q)?;
@@ -392,7 +411,9 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         Some(f) => MasterKey::from_file(f)?,
         None => MasterKey::from_env()?,
     };
+    let detector = Arc::new(known_detector(&policy, engine.as_ref())?);
     let mut chat = Chat::builder(policy, engine, model, key.clone())
+        .detector(detector)
         .max_repairs(args.max_repairs)
         .write_answer(!args.no_answer);
     if let Some(path) = &keys.vault {
@@ -445,11 +466,19 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
     Ok(0)
 }
 
-fn scan(rules: &std::path::Path, audit: &AuditArgs, keys: &Keys) -> Result<u8, Error> {
+fn scan(
+    rules: &std::path::Path,
+    data: Option<&std::path::Path>,
+    audit: &AuditArgs,
+    keys: &Keys,
+) -> Result<u8, Error> {
     let policy = Policy::from_path(rules)?;
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "scan", Some(&key), &policy)?;
-    let detector = Detector::new(&policy)?;
+    let detector = match data {
+        Some(dir) => known_detector(&policy, &PolarsEngine::open(dir, &policy)?)?,
+        None => Detector::new(&policy)?,
+    };
     let text = stdin_text();
     let hits: Vec<Value> = detector
         .find(&text)

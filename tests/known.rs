@@ -1,0 +1,540 @@
+//! Known-value detection: the data's own protected values (names, customer
+//! numbers, streets, emails) found in questions and free text, replaced as
+//! their column's action says, consistent with result rows, resolvable by
+//! the guard, refreshable, capped, and with few false positives.
+
+use std::sync::{Arc, LazyLock};
+
+use proptest::prelude::*;
+use sqlveil::{
+    Detector, Engine, Guard, KnownValuesOptions, MasterKey, MemoryVault, PolarsEngine, Policy,
+    Protector, Reason, TokenClass, Tokens,
+};
+
+use crate::util::{cells, root, sample_engine, sample_policy, tempdir_with, write};
+
+fn key() -> MasterKey {
+    MasterKey::from_bytes(&[0x4b; 32])
+}
+
+fn tokens(policy: &Policy) -> Tokens {
+    Tokens::new(policy, key(), Some(Arc::new(MemoryVault::new()))).unwrap()
+}
+
+fn known(policy: &Policy, engine: &dyn Engine) -> Detector {
+    Detector::with_known_values(policy, engine, &KnownValuesOptions::new()).unwrap()
+}
+
+/// The sample data's policy, engine and known-value detector, built once.
+static SAMPLE: LazyLock<(Policy, PolarsEngine, Detector)> = LazyLock::new(|| {
+    let policy = sample_policy();
+    let engine = sample_engine(&policy);
+    let detector = known(&policy, &engine);
+    (policy, engine, detector)
+});
+
+fn person() -> TokenClass {
+    TokenClass::new("person").unwrap()
+}
+
+/// Whether `text` holds `value`, ignoring ASCII case.
+fn holds(text: &str, value: &str) -> bool {
+    text.to_ascii_lowercase()
+        .contains(&value.to_ascii_lowercase())
+}
+
+#[test]
+fn question_naming_a_person_number_and_email_reaches_the_model_without_them() {
+    let (policy, engine, detector) = &*SAMPLE;
+    let tokens = tokens(policy);
+    let planted = [
+        "Harriet Cromusshaw",
+        "CUST-399807",
+        "h.cromusshaw6@icloud.com",
+    ];
+    let question = "What did harriet cromusshaw (customer CUST-399807, \
+                    h.cromusshaw6@icloud.com) order last month?";
+    let r = detector.redact(question, &tokens).unwrap();
+    for v in planted {
+        assert!(!holds(&r.text, v), "{v} reached the model: {}", r.text);
+    }
+    assert_eq!(r.counts["known:customers.full_name"], 1, "{:?}", r.counts);
+    // The customer number is a tokenize value and a pattern's hit: the
+    // known value wins the tie and gives the same token the pattern would.
+    assert_eq!(r.counts["known:customers.customer_number"], 1);
+    // A built-in pattern beats a known `mask` value of the same length: its
+    // token can be revealed and filtered on, a masked email cannot.
+    assert_eq!(r.counts["email"], 1);
+
+    // The name's token is the one a result row gets for the same person.
+    let person_token = tokens.issue(&person(), "Harriet Cromusshaw").unwrap();
+    assert!(r.text.contains(&person_token), "{}", r.text);
+    let guard = Guard::new(policy, engine.catalog()).unwrap();
+    let q = guard
+        .check("SELECT full_name, customer_number FROM customers WHERE city = 'Atlanta'")
+        .unwrap();
+    let out = Protector::new(&tokens, detector, &key())
+        .unwrap()
+        .protect(engine.run(&q).unwrap(), &q)
+        .unwrap();
+    let rows = cells(&out.frame);
+    assert!(rows.contains(&person_token), "{rows:?}");
+    let number_token = tokens
+        .issue(&TokenClass::new("customer_number").unwrap(), "CUST-399807")
+        .unwrap();
+    assert!(r.text.contains(&number_token));
+    assert!(rows.contains(&number_token));
+
+    // The model answers in tokens; a role that may see people reads the same
+    // person back, a role that may not keeps the token.
+    let answer = format!("{person_token} ordered a Yoga Mat on 2024-11-03.");
+    let support = policy.role("support").unwrap();
+    let (shown, n) = tokens.reveal(&answer, support).unwrap();
+    assert_eq!(
+        shown,
+        "Harriet Cromusshaw ordered a Yoga Mat on 2024-11-03."
+    );
+    assert_eq!(n, 1);
+    let analyst = policy.role("analyst").unwrap();
+    assert_eq!(tokens.reveal(&answer, analyst).unwrap().0, answer);
+}
+
+#[test]
+fn deny_and_mask_values_are_replaced_by_their_action() {
+    let (policy, _, detector) = &*SAMPLE;
+    let tokens = tokens(policy);
+    // A street (deny) becomes a redaction that is not a token.
+    let r = detector
+        .redact("Ship it to 6471 Elm Court, please.", &tokens)
+        .unwrap();
+    assert_eq!(r.text, "Ship it to [redacted:street], please.");
+    assert_eq!(r.counts["known:customers.street"], 1);
+    assert!(tokens.find(&r.text).is_empty());
+
+    // A mask column no pattern detector covers shows its masked value.
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,name,nickname\n1,Ada Lovelace,Countess Byron\n2,Alan Turing,Prof\n",
+    )]);
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\nnickname = { action = \"mask\", mask = \"full\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &p).unwrap();
+    let d = known(&p, &engine);
+    let t = self::tokens(&p);
+    let r = d.redact("Is countess byron back?", &t).unwrap();
+    assert_eq!(r.text, "Is ******** back?");
+    let hits = d.find("Is countess byron back?");
+    assert_eq!(hits[0].detector, "known:people.nickname");
+    assert_eq!(hits[0].class, "mask:full");
+    // `Prof` is found too; `Professor` is another word.
+    assert_eq!(d.find("a Professor").len(), 0);
+}
+
+#[test]
+fn word_boundaries_and_case() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,name\n1,Ann\n2,Ann Lee\n3,Lee\n4,Zoë Hall\n5,Al\n6,Smith_Jones\n",
+    )]);
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &p).unwrap();
+    let d = known(&p, &engine);
+    let found = |text: &str| -> Vec<String> {
+        d.find(text)
+            .into_iter()
+            .map(|h| text[h.range].to_string())
+            .collect()
+    };
+    assert!(found("The Annual report, planned by Leeds staff").is_empty());
+    assert_eq!(found("ANN LEE called; ann too."), ["ANN LEE", "ann"]);
+    // A rejected longer match does not hide a valid shorter one.
+    assert_eq!(found("Ann Leeds"), ["Ann"]);
+    assert_eq!(found("xAnn Lee"), ["Lee"]);
+    // Non-ASCII letters: the value's own, lowercase and uppercase forms.
+    assert_eq!(
+        found("zoë hall, ZOË HALL, Zoë Hall, zOË hall"),
+        ["zoë hall", "ZOË HALL", "Zoë Hall", "zOË hall"]
+    );
+    // Shorter than the minimum (3 characters): not found.
+    assert!(found("Al said").is_empty());
+    // `_` is a word character.
+    assert!(found("Smith_Jonesy").is_empty());
+    assert_eq!(found("(Smith_Jones)"), ["Smith_Jones"]);
+    // Tokens are never matched inside.
+    let t = tokens(&p);
+    let r = d.redact("Lee met Ann", &t).unwrap();
+    assert_eq!(d.find(&r.text).len(), 0, "{}", r.text);
+}
+
+#[test]
+fn common_numbers_are_not_values() {
+    let dir = tempdir_with(&[(
+        "accounts.csv",
+        "id,account,code\n1,12345,2024\n2,987654321,77\n",
+    )]);
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.accounts.columns]\naccount = { action = \"tokenize\", class = \"account\", detect_values = true }\ncode = { action = \"deny\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &p).unwrap();
+    let d = known(&p, &engine);
+    // Integer columns are loaded only when `detect_values = true` says so;
+    // numbers with fewer than 6 digits are skipped.
+    let hits = d.find("Account 987654321 paid 12345 dollars in 2024, code 77.");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].detector, "known:accounts.account");
+    let report = d.known_values_report().unwrap();
+    let account = &report.columns[0];
+    assert_eq!((account.values, account.skipped), (2, 1));
+    // `code` is an integer deny column without `detect_values`: not loaded.
+    assert_eq!(report.columns.len(), 1);
+}
+
+#[test]
+fn cap_warns_and_reports() {
+    let mut csv = String::from("id,name\n");
+    for i in 0..50 {
+        csv.push_str(&format!("{i},Person Number{i:03}\n"));
+    }
+    let dir = tempdir_with(&[("people.csv", &csv)]);
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\nemail = { action = \"deny\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &p).unwrap();
+    let mut o = KnownValuesOptions::new();
+    o.max_values(10);
+    let d = Detector::with_known_values(&p, &engine, &o).unwrap();
+    let r = d.known_values_report().unwrap();
+    let name = &r.columns[0];
+    assert_eq!(
+        (name.table.as_str(), name.column.as_str()),
+        ("people", "name")
+    );
+    assert!(name.capped);
+    assert_eq!(name.values, 10);
+    assert_eq!(name.patterns, 10);
+    assert!(name.memory_bytes > 0);
+    assert!(r.memory_bytes() >= r.automaton_bytes && r.automaton_bytes > 0);
+    assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.contains("`people.name`") && w.contains("more than 10")));
+    // The rule names a column the data lacks.
+    assert!(r.warnings.iter().any(|w| w.contains("`people.email`")));
+    for w in &r.warnings {
+        assert!(!w.contains("Person Number"), "no value in a warning: {w}");
+    }
+    // Ten of the fifty are found.
+    let text: String = (0..50).map(|i| format!("Person Number{i:03}. ")).collect();
+    assert_eq!(d.find(&text).len(), 10);
+
+    // Under the cap: not capped, no warning for it.
+    let d = known(&p, &engine);
+    let r = d.known_values_report().unwrap();
+    assert!(!r.columns[0].capped);
+    assert_eq!(r.columns[0].values, 50);
+    assert_eq!(r.warnings.len(), 1);
+}
+
+#[test]
+fn refresh_picks_up_new_values_and_requests_do_not_rebuild() {
+    let dir = tempdir_with(&[("people.csv", "id,name\n1,Ada Lovelace\n")]);
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &p).unwrap();
+    let d = Arc::new(known(&p, &engine));
+    assert_eq!(d.find("Ada Lovelace and Quentin Blake").len(), 1);
+
+    write(
+        dir.path(),
+        "people.csv",
+        "id,name\n1,Ada Lovelace\n2,Quentin Blake\n",
+    );
+    // The data changed; requests keep using the loaded values.
+    assert_eq!(d.find("Ada Lovelace and Quentin Blake").len(), 1);
+
+    // A refresh through a shared handle, from another thread.
+    let engine = Arc::new(PolarsEngine::open(dir.path(), &p).unwrap());
+    let (d2, e2) = (d.clone(), engine.clone());
+    let report = std::thread::spawn(move || d2.refresh(&*e2).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(report.columns[0].values, 2);
+    let hits = d.find("Ada Lovelace and Quentin Blake");
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[1].detector, "known:people.name");
+
+    // A detector made without known values starts finding them on refresh.
+    let plain = Detector::new(&p).unwrap();
+    assert!(plain.known_values_report().is_none());
+    assert!(plain.find("Quentin Blake").is_empty());
+    plain.refresh(&*engine).unwrap();
+    assert_eq!(plain.find("Quentin Blake").len(), 1);
+
+    // A failed refresh keeps the old values.
+    std::fs::remove_file(dir.path().join("people.csv")).unwrap();
+    assert!(d.refresh(&*engine).is_err());
+    assert_eq!(d.find("Quentin Blake").len(), 1);
+}
+
+#[test]
+fn guard_resolves_a_token_from_the_question() {
+    let (policy, engine, detector) = &*SAMPLE;
+    let tokens = tokens(policy);
+    let r = detector
+        .redact("Which city does harriet cromusshaw live in?", &tokens)
+        .unwrap();
+    let found = tokens.find(&r.text);
+    assert_eq!(found.len(), 1, "{}", r.text);
+    let token = &r.text[found[0].0.clone()];
+    let guard = Guard::new(policy, engine.catalog()).unwrap();
+    // full_name allows equality with issued tokens (tokenize's default).
+    let q = guard
+        .check_with(
+            &format!("SELECT city FROM customers WHERE full_name = '{token}'"),
+            &tokens,
+        )
+        .unwrap();
+    assert!(q.sql().contains("'Harriet Cromusshaw'"), "{}", q.sql());
+    let rows = engine.run(&q).unwrap();
+    assert_eq!(cells(&rows), ["Atlanta"]);
+    // A person token compared with another class's column is refused.
+    let e = guard
+        .check_with(
+            &format!("SELECT city FROM customers WHERE customer_number = '{token}'"),
+            &tokens,
+        )
+        .unwrap_err();
+    assert_eq!(e.refusal().unwrap().reason(), Reason::TokenClassMismatch);
+}
+
+#[test]
+fn scan_columns_lose_the_customers_names() {
+    let (policy, engine, detector) = &*SAMPLE;
+    let tokens = tokens(policy);
+    let guard = Guard::new(policy, engine.catalog()).unwrap();
+    let q = guard.check("SELECT subject, body FROM tickets").unwrap();
+    let raw = cells(&engine.run(&q).unwrap());
+    let out = Protector::new(&tokens, detector, &key())
+        .unwrap()
+        .protect(engine.run(&q).unwrap(), &q)
+        .unwrap();
+    let shown = cells(&out.frame).join("\n");
+    let names = customer_names();
+    let planted = names.iter().filter(|n| raw.iter().any(|c| c.contains(*n)));
+    let mut n = 0;
+    for name in planted {
+        n += 1;
+        assert!(!holds(&shown, name), "{name} reached the model");
+    }
+    assert!(n > 10, "the tickets name customers ({n})");
+    assert!(out.detector_hits["known:customers.full_name"] >= n);
+}
+
+fn customer_names() -> Vec<String> {
+    let (_, engine, _) = &*SAMPLE;
+    let df = engine
+        .execute("SELECT DISTINCT full_name FROM customers", 10_000)
+        .unwrap();
+    cells(&df)
+}
+
+/// Questions changed by known-value detection, out of the ordinary set.
+fn false_positives(
+    rules: &str,
+    opts: &KnownValuesOptions,
+    file: &str,
+) -> (usize, usize, Vec<String>) {
+    let policy = Policy::from_toml_str(rules).unwrap();
+    let (_, engine, _) = &*SAMPLE;
+    let d = Detector::with_known_values(&policy, engine, opts).unwrap();
+    let text = std::fs::read_to_string(root().join("tests/data/known").join(file)).unwrap();
+    let qs: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut changed = Vec::new();
+    for q in &qs {
+        let hits: Vec<String> = d
+            .find(q)
+            .into_iter()
+            .filter(|h| h.detector.starts_with("known:"))
+            .map(|h| q[h.range].to_string())
+            .collect();
+        if !hits.is_empty() {
+            changed.push(format!("{q}  [{}]", hits.join(", ")));
+        }
+    }
+    (changed.len(), qs.len(), changed)
+}
+
+/// Names that are also common words (Young, King, Brown, Green, Mark, Hall,
+/// Hill) must not turn ordinary questions into nonsense. The questions in
+/// `tests/data/known/ordinary_questions.txt` name no one from the data, so
+/// every known-value hit in them is a false positive. Run with
+/// `--nocapture` to see the rates.
+#[test]
+fn false_positive_rate_on_ordinary_questions() {
+    let sample = std::fs::read_to_string(root().join("rules/sample.toml")).unwrap();
+    let parts = "class = \"person\", match_parts = true }";
+    assert!(
+        sample.contains(parts),
+        "rules/sample.toml turns match_parts on"
+    );
+    let whole = sample.replace(parts, "class = \"person\" }");
+    let default = KnownValuesOptions::new();
+    let mut any_case = KnownValuesOptions::new();
+    any_case.parts_any_case(true);
+    let mut rates = Vec::new();
+    for (label, rules, opts, bound) in [
+        ("whole values only", &whole, &default, 0.01),
+        (
+            "rules/sample.toml (match_parts, capitalised parts)",
+            &sample,
+            &default,
+            0.02,
+        ),
+        ("match_parts, parts in any case", &sample, &any_case, 0.05),
+    ] {
+        let (n, total, changed) = false_positives(rules, opts, "ordinary_questions.txt");
+        let rate = n as f64 / total as f64;
+        println!(
+            "known-value false positives, {label}: {n} of {total} ordinary questions ({:.1}%)",
+            rate * 100.0
+        );
+        for c in &changed {
+            println!("    {c}");
+        }
+        assert!(total >= 100, "{total} questions");
+        assert!(rate <= bound, "{label}: {rate} > {bound}: {changed:#?}");
+        rates.push(rate);
+    }
+    // Parts can only add hits.
+    assert!(rates[0] <= rates[1] && rates[1] <= rates[2]);
+
+    // The trade-off's other side: questions that start with a surname that is
+    // also a common word (Young, Green, King, ...), capitalised. Reported,
+    // not bounded: this is what `match_parts` costs.
+    let (n, total, changed) = false_positives(&sample, &default, "hard_questions.txt");
+    println!(
+        "known-value false positives, rules/sample.toml on capitalised common-word surnames: {n} of {total} ({:.0}%)",
+        n as f64 / total as f64 * 100.0
+    );
+    for c in &changed {
+        println!("    {c}");
+    }
+    let (w, _, _) = false_positives(&whole, &default, "hard_questions.txt");
+    println!("    (whole values only: {w} of {total})");
+    assert_eq!(w, 0);
+}
+
+#[test]
+fn match_parts_finds_surnames_with_a_capital() {
+    let (policy, _, d) = &*SAMPLE;
+    let t = tokens(policy);
+    let r = d
+        .redact("Did Cromusshaw order again? The young customers did.", &t)
+        .unwrap();
+    assert!(!r.text.contains("Cromusshaw"), "{}", r.text);
+    assert!(r.text.ends_with("The young customers did."), "{}", r.text);
+    // The part's token reveals to the word the user wrote.
+    let support = policy.role("support").unwrap();
+    assert_eq!(
+        t.reveal(&r.text, support).unwrap().0,
+        "Did Cromusshaw order again? The young customers did."
+    );
+}
+
+#[test]
+fn rule_keys_are_checked_with_their_position() {
+    for (col, needle) in [
+        (
+            "x = { action = \"allow\", detect_values = true }",
+            "`detect_values` does not apply to action `allow`",
+        ),
+        (
+            "x = { action = \"mask\", mask = \"full\", match_parts = true }",
+            "`match_parts` does not apply to action `mask`",
+        ),
+        (
+            "x = { action = \"tokenize\", class = \"p\", detect_values = false, match_parts = true }",
+            "`match_parts = true` needs",
+        ),
+        (
+            "x = { action = \"deny\", detect_values = \"yes\" }",
+            "invalid type",
+        ),
+    ] {
+        let text = format!("version = 1\n[tables.t.columns]\n{col}\n");
+        let e = Policy::from_toml_str(&text).unwrap_err();
+        assert!(e.to_string().contains(needle), "{col}: {e}");
+        assert_eq!(e.line(), Some(3), "{e}");
+        assert!(e.column().unwrap() > 1, "{e}");
+    }
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.t.columns]\nx = { action = \"tokenize\", class = \"p\", detect_values = false }\ny = { action = \"deny\" }\n",
+    )
+    .unwrap();
+    let t = p.table("t").unwrap();
+    assert_eq!(t.column("x").unwrap().detect_values, Some(false));
+    assert!(!t.column("x").unwrap().detects_values(true));
+    assert!(t.column("y").unwrap().detects_values(true));
+    assert!(!t.column("y").unwrap().detects_values(false));
+}
+
+const PLANTED: &[&str] = &[
+    "Harriet Cromusshaw",
+    "Zoë Hall",
+    "Sarah O'Brien",
+    "CUST-399807",
+    "h.cromusshaw6@icloud.com",
+    "6471 Elm Court",
+    "Liam Johnson",
+];
+
+static SHARED_TOKENS: LazyLock<Tokens> = LazyLock::new(|| tokens(&SAMPLE.0));
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let d = &SAMPLE.2;
+        let _ = d.find(&text);
+        prop_assert!(d.redact(&text, &SHARED_TOKENS).is_ok());
+    }
+
+    #[test]
+    fn a_planted_value_never_survives(
+        before in "\\PC{0,60}",
+        after in "\\PC{0,60}",
+        which in 0..PLANTED.len(),
+        flips in proptest::collection::vec(any::<bool>(), 32),
+        sep in prop::sample::select(vec![" ", "\n", ", ", " (", "\"", ": "]),
+    ) {
+        // The value in a random ASCII case.
+        let value: String = PLANTED[which]
+            .chars()
+            .zip(flips.iter().cycle())
+            .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+            .collect();
+        let text = format!("{before}{sep}{value}{sep}{after}");
+        let r = SAMPLE.2.redact(&text, &SHARED_TOKENS).unwrap();
+        prop_assert!(!holds(&r.text, PLANTED[which]), "{} in {}", PLANTED[which], r.text);
+    }
+}
+
+#[test]
+fn known_value_types_are_thread_safe() {
+    fn check<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    check::<Detector>();
+    check::<KnownValuesOptions>();
+    check::<sqlveil::KnownValuesReport>();
+    check::<sqlveil::KnownColumnReport>();
+}
