@@ -202,7 +202,15 @@ struct Entry {
 
 /// The loaded values and their automaton.
 pub(crate) struct KnownValues {
+    /// Searches for the patterns' first bytes ([`PREFIX`]); a prefix hit is
+    /// then checked against the whole patterns that start with it.
     automaton: Option<AhoCorasick>,
+    /// The ASCII-lowercased patterns, end to end, and each one's span.
+    patterns: String,
+    pattern_spans: Vec<(u32, u32)>,
+    /// The patterns of each prefix: `members[offsets[p]..offsets[p + 1]]`.
+    offsets: Vec<u32>,
+    members: Vec<u32>,
     entries: Vec<Entry>,
     /// The stored values, end to end.
     arena: String,
@@ -322,38 +330,77 @@ impl KnownValues {
         // The automaton is built with `MatchKind::Standard`, the one kind
         // that supports overlapping search, so this never panics.
         for m in ac.find_overlapping_iter(&lower) {
-            let r = m.range();
-            let (Some(before), Some(hit), Some(after)) =
-                (text.get(..r.start), text.get(r.clone()), text.get(r.end..))
-            else {
+            let start = m.start();
+            let p = m.pattern().as_usize();
+            let (Some(&from), Some(&to)) = (self.offsets.get(p), self.offsets.get(p + 1)) else {
                 continue;
             };
-            let first = hit.chars().next();
-            if is_word(first) && is_word(before.chars().next_back()) {
-                continue;
-            }
-            if is_word(hit.chars().next_back()) && is_word(after.chars().next()) {
-                continue;
-            }
-            let idx = m.pattern().as_u32();
-            let Some(e) = self.entries.get(idx as usize) else {
+            let Some(candidates) = self.members.get(from as usize..to as usize) else {
                 continue;
             };
-            if e.flags & PART != 0 && !self.parts_any_case && !first.is_some_and(char::is_uppercase)
-            {
-                continue;
+            for &idx in candidates {
+                let Some(&(ps, pl)) = self.pattern_spans.get(idx as usize) else {
+                    continue;
+                };
+                let pattern = self
+                    .patterns
+                    .as_bytes()
+                    .get(ps as usize..(ps + pl) as usize);
+                let end = start + pl as usize;
+                if pattern.is_none() || lower.as_bytes().get(start..end) != pattern {
+                    continue;
+                }
+                self.hit(text, start..end, idx, out);
             }
-            let specificity = self
-                .columns
-                .get(e.column as usize)
-                .map_or(0, |c| c.specificity);
-            out.push(KnownHit {
-                range: r,
-                entry: idx,
-                specificity,
-            });
         }
     }
+
+    /// Checks a whole-pattern match (word boundaries, capitals for parts)
+    /// and records it.
+    fn hit(&self, text: &str, r: std::ops::Range<usize>, idx: u32, out: &mut Vec<KnownHit>) {
+        let (Some(before), Some(hit), Some(after)) =
+            (text.get(..r.start), text.get(r.clone()), text.get(r.end..))
+        else {
+            return;
+        };
+        let first = hit.chars().next();
+        if is_word(first) && is_word(before.chars().next_back()) {
+            return;
+        }
+        if is_word(hit.chars().next_back()) && is_word(after.chars().next()) {
+            return;
+        }
+        let Some(e) = self.entries.get(idx as usize) else {
+            return;
+        };
+        if e.flags & PART != 0 && !self.parts_any_case && !first.is_some_and(char::is_uppercase) {
+            return;
+        }
+        let specificity = self
+            .columns
+            .get(e.column as usize)
+            .map_or(0, |c| c.specificity);
+        out.push(KnownHit {
+            range: r,
+            entry: idx,
+            specificity,
+        });
+    }
+}
+
+/// How many leading bytes of each pattern the automaton holds (cut back to
+/// a character boundary). A million names share far fewer 8-byte prefixes
+/// than they have bytes: the automaton is built several times faster and
+/// is smaller, and a prefix hit costs a byte comparison per candidate.
+const PREFIX: usize = 8;
+
+/// The first [`PREFIX`] bytes of a pattern, on a character boundary.
+fn prefix(p: &str) -> &str {
+    let mut end = p.len().min(PREFIX);
+    while !p.is_char_boundary(end) {
+        end -= 1;
+    }
+    &p[..end]
 }
 
 /// Quotes an SQL identifier.
@@ -624,25 +671,62 @@ impl<'o> Builder<'o> {
             ..
         } = self;
         drop(index);
-        let automaton = if pattern_spans.is_empty() {
+        // Distinct prefixes, and the patterns of each (counting sort).
+        let mut prefix_ids: HashMap<&str, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut prefixes: Vec<&str> = Vec::new();
+        let mut of_pattern: Vec<u32> = Vec::with_capacity(pattern_spans.len());
+        for &(ps, pl) in &pattern_spans {
+            let p = patterns
+                .get(ps as usize..(ps + pl) as usize)
+                .map(prefix)
+                .unwrap_or("");
+            let next = offset(prefixes.len())?;
+            let id = *prefix_ids.entry(p).or_insert_with(|| {
+                prefixes.push(p);
+                next
+            });
+            of_pattern.push(id);
+        }
+        let mut offsets = vec![0u32; prefixes.len() + 1];
+        for &id in &of_pattern {
+            if let Some(o) = offsets.get_mut(id as usize + 1) {
+                *o += 1;
+            }
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut fill = offsets.clone();
+        let mut members = vec![0u32; of_pattern.len()];
+        for (idx, &id) in of_pattern.iter().enumerate() {
+            if let Some(f) = fill.get_mut(id as usize) {
+                if let Some(m) = members.get_mut(*f as usize) {
+                    *m = offset(idx)?;
+                }
+                *f += 1;
+            }
+        }
+        let automaton = if prefixes.is_empty() {
             None
         } else {
-            let pats = pattern_spans
-                .iter()
-                .map(|&(s, l)| &patterns.as_bytes()[s as usize..(s + l) as usize]);
             Some(
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
                     .ascii_case_insensitive(false)
-                    .build(pats)
+                    .build(&prefixes)
                     .map_err(|e| {
                         Error::usage(format!("the known values cannot be searched for: {e}"))
                     })?,
             )
         };
-        drop(patterns);
+        drop(prefix_ids);
+        drop(prefixes);
         let automaton_bytes = automaton.as_ref().map_or(0, AhoCorasick::memory_usage);
-        let values_bytes = arena.capacity() + entries.capacity() * std::mem::size_of::<Entry>();
+        let values_bytes = arena.capacity()
+            + entries.capacity() * std::mem::size_of::<Entry>()
+            + patterns.capacity()
+            + pattern_spans.capacity() * 8
+            + (offsets.capacity() + members.capacity()) * 4;
         let total_pattern_bytes: usize = pattern_bytes.iter().sum::<usize>().max(1);
         let per_entry = std::mem::size_of::<Entry>();
         let mut own = vec![0usize; reports.len()];
@@ -666,6 +750,10 @@ impl<'o> Builder<'o> {
                 build_time: Duration::ZERO,
                 warnings,
             },
+            patterns,
+            pattern_spans,
+            offsets,
+            members,
             entries,
             arena,
             columns,
