@@ -230,21 +230,24 @@ fn the_http_model_receives_no_planted_value() {
     assert!(bodies[2].contains("<person_"), "{}", bodies[2]);
 }
 
+/// Runs `sqlveil ask` on the sample data with a test key and more arguments.
+fn ask_cli(question: &str, more: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "ask",
+        "--data",
+        "examples/data",
+        "--rules",
+        "rules/sample.toml",
+        "--question",
+        question,
+    ];
+    args.extend_from_slice(more);
+    run_cli(&args, Some(&"11".repeat(32)), "")
+}
+
 #[test]
 fn cli_ask_runs_the_pipeline_and_needs_a_model() {
-    let (code, out, err) = run_cli(
-        &[
-            "ask",
-            "--data",
-            "examples/data",
-            "--rules",
-            "rules/sample.toml",
-            "--question",
-            "How many?",
-        ],
-        Some(&"11".repeat(32)),
-        "",
-    );
+    let (code, out, err) = ask_cli("How many?", &[]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("no model is given"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -255,16 +258,11 @@ fn cli_ask_runs_the_pipeline_and_needs_a_model() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let vault = dir.path().join("vault.jsonl");
+    let vault = vault.to_str().unwrap();
     let audit = dir.path().join("audit.jsonl");
-    let (code, out, err) = run_cli(
+    let (code, out, err) = ask_cli(
+        "Who lives in Austin?",
         &[
-            "ask",
-            "--data",
-            "examples/data",
-            "--rules",
-            "rules/sample.toml",
-            "--question",
-            "Who lives in Austin?",
             "--role",
             "support",
             "--model-url",
@@ -272,12 +270,10 @@ fn cli_ask_runs_the_pipeline_and_needs_a_model() {
             "--model",
             "m",
             "--vault",
-            vault.to_str().unwrap(),
+            vault,
             "--audit",
             audit.to_str().unwrap(),
         ],
-        Some(&"11".repeat(32)),
-        "",
     );
     assert_eq!(code, 0, "{out}{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -288,34 +284,26 @@ fn cli_ask_runs_the_pipeline_and_needs_a_model() {
         .unwrap()
         .starts_with("<person_"));
     assert_eq!(v["model_calls"], 2);
-    assert!(std::fs::read_to_string(&audit)
-        .unwrap()
-        .contains("\"kind\":\"ask\""));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("\"kind\":\"ask\""), "{log}");
+    assert!(!log.contains("Liam"), "{log}");
 
     // A refusal after every repair: exit 1.
     let server = MockServer::start(vec![Reply::completion(
         "```sql\nSELECT ssn FROM customers\n```",
     )]);
-    let (code, _, err) = run_cli(
+    let (code, _, err) = ask_cli(
+        "SSNs?",
         &[
-            "ask",
-            "--data",
-            "examples/data",
-            "--rules",
-            "rules/sample.toml",
-            "--question",
-            "SSNs?",
             "--model-url",
             &server.url,
             "--model",
             "m",
             "--vault",
-            vault.to_str().unwrap(),
+            vault,
             "--max-repairs",
             "1",
         ],
-        Some(&"11".repeat(32)),
-        "",
     );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("denied"), "{err}");

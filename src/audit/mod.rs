@@ -23,6 +23,16 @@ use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 pub use self::chain::{AuditLog, AuditLogBuilder, AuditSink, Fsync};
 pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed};
 
+impl From<&crate::protect::ColumnReport> for Redaction {
+    fn from(c: &crate::protect::ColumnReport) -> Redaction {
+        Redaction {
+            column: c.column.clone(),
+            action: c.action.to_string(),
+            count: c.values as u64,
+        }
+    }
+}
+
 impl AuditEvent {
     /// Records a failed request: the decision (`refused` for a guard
     /// refusal, else `error`) and the reason's code, with the refused column

@@ -42,7 +42,7 @@ use crate::engine::{ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
 use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
-use crate::protect::{map_text, texts, Protected, Protector};
+use crate::protect::{map_text, texts, ColumnReport, Protected, Protector};
 use crate::rules::{Action, Policy, TokenClass};
 use crate::tokens::{role_classes, MasterKey, TokenVault, Tokens};
 
@@ -465,6 +465,8 @@ struct Trace {
     attempts: Vec<Attempt>,
     timings: Timings,
     hits: BTreeMap<String, usize>,
+    /// What protection did to each column of the accepted result.
+    reports: Vec<ColumnReport>,
 }
 
 impl Chat {
@@ -592,15 +594,7 @@ impl Chat {
             Ok(a) => {
                 ev.decision = Some(Decision::Allowed);
                 ev.rows = Some(a.model_rows.height() as u64);
-                ev.redactions = a
-                    .columns
-                    .iter()
-                    .map(|c| Redaction {
-                        column: c.name.clone(),
-                        action: c.action.action.as_tag().to_string(),
-                        count: 0,
-                    })
-                    .collect();
+                ev.redactions = trace.reports.iter().map(Redaction::from).collect();
                 if let Some(role) = &ctx.role {
                     let classes = self.policy.role(role).into_iter().flatten();
                     ev.revealed = Some(Revealed {
@@ -704,6 +698,7 @@ impl Chat {
             }
         }
         add_hits(&mut trace.hits, &protected.detector_hits);
+        trace.reports.clone_from(&protected.columns);
 
         let model_answer = if self.options.write_answer {
             let user = self.answer_message(&scrubbed.text, &sql, &protected.frame);

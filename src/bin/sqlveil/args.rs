@@ -117,27 +117,8 @@ pub(crate) enum Command {
         audit: AuditArgs,
         #[command(flatten)]
         keys: Keys,
-        /// The question, in natural language.
-        #[arg(long, value_name = "TEXT")]
-        question: String,
-        /// Reveal tokens in the answer and rows for this role's classes (default: reveal nothing).
-        #[arg(long, value_name = "ROLE")]
-        role: Option<String>,
-        /// An OpenAI-compatible endpoint, up to `/v1` (default: SQLVEIL_MODEL_URL). The API key, if any, comes from SQLVEIL_MODEL_API_KEY or OPENAI_API_KEY.
-        #[arg(long, value_name = "URL")]
-        model_url: Option<String>,
-        /// The model id (default: SQLVEIL_MODEL).
-        #[arg(long, value_name = "NAME")]
-        model: Option<String>,
-        /// Seconds one model call may take.
-        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-        timeout: u64,
-        /// How many times a refused or failing query goes back to the model.
-        #[arg(long, value_name = "N", default_value_t = 2)]
-        max_repairs: u32,
-        /// Stop at the rows: no second call to write the answer.
-        #[arg(long)]
-        no_answer: bool,
+        #[command(flatten)]
+        ask: AskArgs,
     },
     /// Find personal data in text on stdin: hits and the redacted text as JSON.
     Scan {
@@ -184,4 +165,29 @@ pub(crate) enum RulesCommand {
         #[command(flatten)]
         source: Source,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AskArgs {
+    /// The question, in natural language.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) question: String,
+    /// Reveal tokens in the answer and rows for this role's classes (default: reveal nothing).
+    #[arg(long, value_name = "ROLE")]
+    pub(crate) role: Option<String>,
+    /// An OpenAI-compatible endpoint, up to `/v1` (default: SQLVEIL_MODEL_URL). The API key, if any, comes from SQLVEIL_MODEL_API_KEY or OPENAI_API_KEY.
+    #[arg(long, value_name = "URL")]
+    pub(crate) model_url: Option<String>,
+    /// The model id (default: SQLVEIL_MODEL).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) model: Option<String>,
+    /// Seconds one model call may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub(crate) timeout: u64,
+    /// How many times a refused or failing query goes back to the model.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) max_repairs: u32,
+    /// Stop at the rows: no second call to write the answer.
+    #[arg(long)]
+    pub(crate) no_answer: bool,
 }

@@ -28,7 +28,7 @@ use sqlveil::audit::{
     Redaction, Revealed, SummaryFilter,
 };
 
-use crate::args::{AuditArgs, AuditCommand, Cli, Command, Keys, RulesCommand, Source};
+use crate::args::{AskArgs, AuditArgs, AuditCommand, Cli, Command, Keys, RulesCommand, Source};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -225,27 +225,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
             source,
             audit,
             keys,
-            question,
-            role,
-            model_url,
-            model,
-            timeout,
-            max_repairs,
-            no_answer,
-        } => ask(
-            &source,
-            &audit,
-            &keys,
-            &AskArgs {
-                question,
-                role,
-                model_url,
-                model,
-                timeout,
-                max_repairs,
-                no_answer,
-            },
-        ),
+            ask: args,
+        } => ask(&source, &audit, &keys, &args),
         Command::Reveal {
             rules,
             role,
@@ -346,15 +327,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
         Ok((out, _)) => {
             ev.decision = Some(Decision::Allowed);
             ev.rows = Some(out.frame.height() as u64);
-            ev.redactions = out
-                .columns
-                .iter()
-                .map(|c| Redaction {
-                    column: c.column.clone(),
-                    action: c.action.to_string(),
-                    count: c.values as u64,
-                })
-                .collect();
+            ev.redactions = out.columns.iter().map(Redaction::from).collect();
             ev.detector_hits = counts(&out.detector_hits);
         }
         Err(e) => auditor.failed(&mut ev, e),
@@ -369,16 +342,6 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
         "detector_hits": out.detector_hits,
     }));
     Ok(0)
-}
-
-struct AskArgs {
-    question: String,
-    role: Option<String>,
-    model_url: Option<String>,
-    model: Option<String>,
-    timeout: u64,
-    max_repairs: u32,
-    no_answer: bool,
 }
 
 fn env_or(value: &Option<String>, var: &str) -> Option<String> {
