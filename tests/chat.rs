@@ -171,7 +171,8 @@ fn planted_values_never_reach_the_model() {
         }
     }
     assert!(checked > 50_000, "{checked}");
-    // The engine's failing-cast text did reach the repair, stripped.
+    // The engine's failing cast went back to the model as its category,
+    // without the engine's text (which lists the names it failed on).
     let repair = requests
         .iter()
         .find_map(|r| {
@@ -181,7 +182,7 @@ fn planted_values_never_reach_the_model() {
         })
         .expect("an engine error was sent back");
     assert!(
-        repair.content.contains("'…'") || repair.content.contains("\"…\""),
+        repair.content.contains("error; its text is withheld"),
         "{}",
         repair.content
     );
@@ -300,6 +301,11 @@ fn reveal_follows_the_role() {
     assert_eq!(analyst.answer, analyst.model_answer);
     assert!(cells(&analyst.rows)[0].starts_with("<person_"));
     assert_eq!(analyst.revealed, 0);
+    // A question longer than the cap is refused before any work.
+    let e = chat
+        .ask(&"Who? ".repeat(5000), &Context::new("t"))
+        .unwrap_err();
+    assert!(e.to_string().contains("more than the 8192 allowed"), "{e}");
     // An unknown role is refused before the model is called.
     let e = chat
         .ask("Who?", &Context::new("t").role("admin"))

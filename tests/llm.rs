@@ -60,6 +60,24 @@ fn rate_limits_are_retried_after_the_asked_wait() {
     assert!(t.elapsed() >= Duration::from_secs(1), "{:?}", t.elapsed());
     assert_eq!(server.bodies().len(), 2);
 
+    // A wait too large for a Duration, or negative, or not a number: no
+    // panic, no wait.
+    for header in ["1e20", "99999999999999999999", "-5", "NaN", "inf"] {
+        let mut odd = limited.clone();
+        odd.headers = vec![("retry-after".into(), header.into())];
+        let server = MockServer::start(vec![odd]);
+        let m = OpenAiModel::builder(&server.url, "m")
+            .retries(1)
+            .backoff(Duration::from_millis(1))
+            .build()
+            .unwrap();
+        let e = m.complete(&request()).unwrap_err();
+        assert!(
+            matches!(e, ModelError::RateLimited { .. }),
+            "{header}: {e:?}"
+        );
+    }
+
     // A wait longer than a minute is the caller's to decide.
     let mut long = limited;
     long.headers = vec![("retry-after".into(), "3600".into())];

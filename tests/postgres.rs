@@ -325,6 +325,32 @@ fn every_supported_type_converts_and_others_are_named() {
             "2024-02-29 11:14:15.000000"
         ]
     );
+    let df = engine
+        .execute(
+            "SELECT 'Infinity'::numeric AS a, '-Infinity'::numeric AS b, 'NaN'::numeric AS c, \
+             0.0001::numeric AS d, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u",
+            10,
+        )
+        .unwrap();
+    assert_eq!(
+        cells(&df),
+        [
+            "inf",
+            "-inf",
+            "NaN",
+            "0.0001",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+        ]
+    );
+    // The session's settings are sqlveil's, whatever the role's defaults.
+    let df = engine
+        .execute(
+            "SELECT current_setting('standard_conforming_strings') AS s, \
+             current_setting('search_path') AS p",
+            10,
+        )
+        .unwrap();
+    assert_eq!(cells(&df), ["on", "pg_catalog, public"]);
     let e = engine
         .execute("SELECT '10.0.0.1'::inet AS address", 10)
         .unwrap_err();
@@ -387,4 +413,51 @@ fn schema_qualified_tables_and_the_cli() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["rows"][2]["segment"], "vip");
+}
+
+#[test]
+fn citext_and_uuid_columns_are_text_and_their_values_are_found() {
+    let Some(url) = pg_url() else { return };
+    admin(&url)
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS citext;
+             DROP TABLE IF EXISTS members;
+             CREATE TABLE members (id uuid, name citext, city text);
+             INSERT INTO members VALUES
+               ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'Wilhelmina Quorndale', 'Oslo');",
+        )
+        .unwrap();
+    let policy = Policy::from_toml_str(
+        r#"
+        version = 1
+        [tables.members.columns]
+        id = { action = "tokenize", class = "member" }
+        name = { action = "tokenize", class = "person" }
+        city = { action = "allow" }
+        "#,
+    )
+    .unwrap();
+    let engine = PostgresEngine::connect(&url, &policy).unwrap();
+    let types: Vec<sqlveil::ColumnType> = engine.catalog().tables()[0]
+        .columns
+        .iter()
+        .map(|c| c.ty.clone())
+        .collect();
+    assert_eq!(types, vec![sqlveil::ColumnType::Text; 3]);
+    let d =
+        Detector::with_known_values(&policy, &engine, &sqlveil::KnownValuesOptions::new()).unwrap();
+    let key = MasterKey::from_bytes(&[3; 32]);
+    let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new()))).unwrap();
+    let r = d
+        .redact("Where does wilhelmina quorndale live?", &tokens)
+        .unwrap();
+    assert!(r.text.starts_with("Where does <person_"), "{}", r.text);
+    let df = engine.execute("SELECT id, name FROM members", 10).unwrap();
+    assert_eq!(
+        cells(&df),
+        [
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            "Wilhelmina Quorndale"
+        ]
+    );
 }

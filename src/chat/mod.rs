@@ -203,6 +203,7 @@ struct Options {
     answer_rows: usize,
     sql_max_tokens: u32,
     answer_max_tokens: u32,
+    max_question_bytes: usize,
 }
 
 impl ChatBuilder {
@@ -264,6 +265,13 @@ impl ChatBuilder {
     /// sample rows can carry both PII and injected instructions).
     pub fn sample_values(mut self, n: usize) -> ChatBuilder {
         self.options.sample_values = n;
+        self
+    }
+
+    /// The longest question accepted, in bytes (default 8 KiB); a longer one
+    /// is a usage error before any work is done.
+    pub fn max_question_bytes(mut self, n: usize) -> ChatBuilder {
+        self.options.max_question_bytes = n;
         self
     }
 
@@ -351,7 +359,7 @@ fn samples(
             let sql = format!(
                 "SELECT DISTINCT {c} AS v FROM {t} WHERE {c} IS NOT NULL ORDER BY v LIMIT {n}",
                 c = quote(c),
-                t = quote(&t.name)
+                t = t.name.split('.').map(quote).collect::<Vec<_>>().join(".")
             );
             let df = engine.execute(&sql, n as u64)?;
             let Some(col) = df.columns().first() else {
@@ -359,8 +367,9 @@ fn samples(
             };
             let mut values = Vec::new();
             for v in texts(col)?.iter().flatten() {
-                let v: String = v.chars().take(40).collect();
-                values.push(detector.redact(&v, tokens)?.text);
+                // Scanned whole, then cut: a cut value could hide a hit.
+                let scanned = detector.redact(v, tokens)?.text;
+                values.push(scanned.chars().take(60).collect::<String>());
             }
             out.insert((t.name.clone(), c.to_string()), values);
         }
@@ -494,6 +503,7 @@ impl Chat {
                 answer_rows: 50,
                 sql_max_tokens: 512,
                 answer_max_tokens: 512,
+                max_question_bytes: 8 << 10,
             },
         }
     }
@@ -506,6 +516,13 @@ impl Chat {
     /// The tokens the pipeline issues and reveals.
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// The detector: its [`Detector::known_values_report`] says which columns'
+    /// values were loaded (and which were capped), and
+    /// [`Detector::refresh`] reloads them after the data changed.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
     }
 
     /// The guard.
@@ -609,6 +626,13 @@ impl Chat {
     }
 
     fn run(&self, question: &str, ctx: &Context, trace: &mut Trace) -> Result<ChatAnswer, Error> {
+        if question.len() > self.options.max_question_bytes {
+            return Err(Error::usage(format!(
+                "the question is {} bytes long, more than the {} allowed",
+                question.len(),
+                self.options.max_question_bytes
+            )));
+        }
         let classes = match &ctx.role {
             Some(r) => Some(role_classes(&self.policy, r)?),
             None => None,
@@ -655,7 +679,9 @@ impl Chat {
                     trace,
                 )?;
                 let sql = extract_sql(&reply);
-                trace.last_sql.clone_from(&sql);
+                if sql.is_some() {
+                    trace.last_sql.clone_from(&sql);
+                }
                 let outcome = match &sql {
                     Some(s) => self.execute(s, trace),
                     None => Err(Error::new(ErrorKind::NoSql)),
@@ -809,20 +835,39 @@ impl Chat {
     /// The text a failed attempt sends back to the model: no literal, no
     /// detector hit.
     fn feedback(&self, e: &Error, sql: Option<&str>) -> Result<String, Error> {
-        let raw = match e.kind() {
-            ErrorKind::Engine { category } => match e.engine_detail_less_safe() {
-                Some(d) => format!("the engine failed ({category} error): {d}"),
-                None => e.to_string(),
-            },
-            _ => e.to_string(),
-        };
         // Names the model wrote itself (identifiers of its SQL, never its
         // string literals, which the guard may have turned into values) and
         // the schema's names may stay in the text.
         let mut names = self.names.clone();
-        if let Some(sql) = sql {
-            names.extend(identifiers(sql));
-        }
+        let own: Vec<String> = sql.map(identifiers).unwrap_or_default();
+        names.extend(own.iter().cloned());
+        let raw = match e.kind() {
+            // An engine's own text can quote values (a failed cast lists
+            // them, a plan prints literals unquoted): never sent. The model
+            // gets the category, and the names of its own SQL that the
+            // engine's text quotes (a column it could not find).
+            ErrorKind::Engine { category } => {
+                let detail = e.engine_detail_less_safe().unwrap_or("");
+                let quoted: BTreeSet<&str> = own
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| {
+                        ["\"", "'", "`"]
+                            .iter()
+                            .any(|q| detail.to_lowercase().contains(&format!("{q}{n}{q}")))
+                    })
+                    .collect();
+                let mut t = format!(
+                    "the engine failed to run the query ({category} error; its text is withheld because it can quote data values)"
+                );
+                if !quoted.is_empty() {
+                    let list: Vec<String> = quoted.iter().map(|n| format!("`{n}`")).collect();
+                    t.push_str(&format!("; it names {}", list.join(", ")));
+                }
+                t
+            }
+            _ => e.to_string(),
+        };
         let stripped = strip_literals(&raw, &names);
         Ok(self.detector.redact(&stripped, &self.tokens)?.text)
     }
@@ -927,5 +972,38 @@ fn cell_text(v: AnyValue<'_>) -> String {
         AnyValue::String(s) => s.to_string(),
         AnyValue::StringOwned(s) => s.to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::PolarsEngine;
+    use crate::llm::ScriptedModel;
+    use crate::tokens::MemoryVault;
+
+    #[test]
+    fn an_engine_text_never_reaches_the_model() {
+        let policy = Policy::from_path("rules/sample.toml").unwrap();
+        let engine = Arc::new(PolarsEngine::open("examples/data", &policy).unwrap());
+        let model = Arc::new(ScriptedModel::new([""]));
+        let chat = Chat::builder(policy, engine, model, MasterKey::from_bytes(&[1; 32]))
+            .vault(Arc::new(MemoryVault::new()))
+            .build()
+            .unwrap();
+        // A value with quotes inside, an SSN, a number printed bare by a
+        // plan, and the column the model misspelt.
+        let e = Error::engine(
+            "data",
+            r#"22007: invalid input syntax for type date: "John "Johnny" Doe" near 123-45-6789, dyn int: 482; unable to find column "segmnt""#.into(),
+        );
+        let f = chat
+            .feedback(&e, Some("SELECT segmnt FROM customers"))
+            .unwrap();
+        for leaked in ["Johnny", "John", "123", "482"] {
+            assert!(!f.contains(leaked), "{leaked} in {f}");
+        }
+        assert!(f.contains("(data error;"), "{f}");
+        assert!(f.contains("it names `segmnt`"), "{f}");
     }
 }

@@ -265,7 +265,12 @@ impl KnownValues {
             let sql = format!(
                 "SELECT DISTINCT {} FROM {} LIMIT {limit}",
                 quote(&spec.column),
-                quote(&spec.table)
+                // `schema.table` is two names, as the guard writes it.
+                spec.table
+                    .split('.')
+                    .map(quote)
+                    .collect::<Vec<_>>()
+                    .join(".")
             );
             let df = engine.execute(&sql, limit)?;
             let col = df

@@ -73,7 +73,11 @@ impl PostgresEngineBuilder {
             target,
             pool: Mutex::new(Vec::new()),
             pool_size: self.pool_size,
-            timeout_ms: self.statement_timeout.as_millis().max(1),
+            // The server's setting is a 32-bit count of milliseconds.
+            timeout_ms: self
+                .statement_timeout
+                .as_millis()
+                .clamp(1, i32::MAX as u128),
             catalog: Catalog::new(Vec::new()),
         };
         let mut client = engine.connect_one()?;
@@ -85,7 +89,8 @@ impl PostgresEngineBuilder {
             };
             let rows = client
                 .query(
-                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                    "SELECT column_name::text, data_type::text, udt_name::text \
+                     FROM information_schema.columns \
                      WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
                     &[&schema, &name],
                 )
@@ -97,9 +102,10 @@ impl PostgresEngineBuilder {
             for r in rows {
                 let col: String = r.try_get(0).map_err(|e| engine_error(&e))?;
                 let ty: String = r.try_get(1).map_err(|e| engine_error(&e))?;
+                let udt: String = r.try_get(2).map_err(|e| engine_error(&e))?;
                 columns.push(CatalogColumn {
                     name: col,
-                    ty: column_type(&ty),
+                    ty: column_type(&ty, &udt),
                 });
             }
             tables.push(CatalogTable {
@@ -178,9 +184,11 @@ fn describe(config: &Config) -> String {
     )
 }
 
-fn column_type(data_type: &str) -> ColumnType {
+fn column_type(data_type: &str, udt_name: &str) -> ColumnType {
     match data_type {
-        "text" | "character varying" | "character" | "name" | "citext" => ColumnType::Text,
+        "text" | "character varying" | "character" | "name" | "uuid" => ColumnType::Text,
+        // Extension types report USER-DEFINED; citext is text.
+        "USER-DEFINED" if udt_name == "citext" => ColumnType::Text,
         "smallint" | "integer" | "bigint" => ColumnType::Integer,
         "numeric" | "real" | "double precision" => ColumnType::Float,
         "boolean" => ColumnType::Boolean,
@@ -290,8 +298,13 @@ impl PostgresEngine {
             .read_only(true)
             .start()
             .map_err(|e| engine_error(&e))?;
+        // The session's own settings are not trusted: backslashes must not
+        // escape quotes in the guard's literals, and bare table names must
+        // mean `public` (the schema the catalog was read from), with the
+        // built-in functions found before any of the same name in `public`.
         tx.batch_execute(&format!(
-            "SET LOCAL statement_timeout = {}",
+            "SET LOCAL statement_timeout = {}; SET LOCAL standard_conforming_strings = on; \
+             SET LOCAL search_path = pg_catalog, public",
             self.timeout_ms
         ))
         .map_err(|e| engine_error(&e))?;
@@ -363,6 +376,13 @@ fn convert(rows: &[postgres::Row], i: usize, name: &str, ty: &Type) -> Result<Se
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             Series::new(n, read::<String>(rows, i, name)?)
         }
+        ref t if TextLike::accepts(t) => Series::new(
+            n,
+            read::<TextLike>(rows, i, name)?
+                .into_iter()
+                .map(|v| v.map(|t| t.0))
+                .collect::<Vec<_>>(),
+        ),
         Type::DATE => {
             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
             let days: Vec<Option<i32>> = read::<chrono::NaiveDate>(rows, i, name)?
@@ -402,6 +422,35 @@ fn convert(rows: &[postgres::Row], i: usize, name: &str, ty: &Type) -> Result<Se
     })
 }
 
+/// A `uuid` (as its hyphenated text) or a `citext` value.
+struct TextLike(String);
+
+impl<'a> FromSql<'a> for TextLike {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<TextLike, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::UUID {
+            let hex = data_encoding::HEXLOWER.encode(raw);
+            let (Some(a), Some(b), Some(c), Some(d), Some(e)) = (
+                hex.get(..8),
+                hex.get(8..12),
+                hex.get(12..16),
+                hex.get(16..20),
+                hex.get(20..32),
+            ) else {
+                return Err("a uuid is not 16 bytes".into());
+            };
+            return Ok(TextLike(format!("{a}-{b}-{c}-{d}-{e}")));
+        }
+        Ok(TextLike(std::str::from_utf8(raw)?.to_string()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::UUID || ty.name() == "citext"
+    }
+}
+
 /// A `numeric` value, read from PostgreSQL's binary format as an `f64`.
 struct Numeric(f64);
 
@@ -419,8 +468,12 @@ impl<'a> FromSql<'a> for Numeric {
         let ndigits = usize::from(word(0)?);
         let weight = i32::from(word(2)? as i16);
         let sign = word(4)?;
-        if sign == 0xC000 {
-            return Ok(Numeric(f64::NAN));
+        match sign {
+            0x0000 | 0x4000 => {}
+            0xC000 => return Ok(Numeric(f64::NAN)),
+            0xD000 => return Ok(Numeric(f64::INFINITY)),
+            0xF000 => return Ok(Numeric(f64::NEG_INFINITY)),
+            _ => return Err("a numeric value has an unknown sign".into()),
         }
         // The digits as decimal text, then one correctly rounded parse.
         let mut digits = String::with_capacity(ndigits * 4 + 8);

@@ -198,8 +198,12 @@ impl OpenAiModel {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            // A wait too large for a Duration is as good as "much later".
+            .and_then(|s| {
+                Duration::try_from_secs_f64(s)
+                    .ok()
+                    .or((s > 0.0).then_some(Duration::MAX))
+            });
         let text = match resp.text() {
             Ok(t) => t,
             Err(e) if e.is_timeout() => return Attempt::Fail(ModelError::Timeout(self.timeout)),
