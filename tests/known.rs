@@ -538,3 +538,34 @@ fn known_value_types_are_thread_safe() {
     check::<sqlveil::KnownValuesReport>();
     check::<sqlveil::KnownColumnReport>();
 }
+
+#[test]
+fn overlapping_values_leave_nothing_behind() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,name\n1,Mary Ann\n2,Ann Smith\n3,Smith Jones\n",
+    )]);
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &p).unwrap();
+    let d = known(&p, &engine);
+    let t = tokens(&p);
+    // "Ann Smith" wins (longer) over "Mary Ann", whose "Mary" sticks out:
+    // the replacement covers it too.
+    for text in ["Did Mary Ann Smith call?", "Did Mary Ann Smith Jones call?"] {
+        let r = d.redact(text, &t).unwrap();
+        for part in ["Mary", "Ann", "Smith", "Jones"] {
+            assert!(!r.text.contains(part), "{part} in {}", r.text);
+        }
+        assert!(
+            r.text.starts_with("Did <person_") && r.text.ends_with("> call?"),
+            "{}",
+            r.text
+        );
+    }
+    // Apart, each is its own token.
+    let r = d.redact("Mary Ann and Ann Smith", &t).unwrap();
+    assert_eq!(r.text.matches("<person_").count(), 2, "{}", r.text);
+}

@@ -208,8 +208,13 @@ pub(crate) struct KnownValues {
     /// The ASCII-lowercased patterns, end to end, and each one's span.
     patterns: String,
     pattern_spans: Vec<(u32, u32)>,
-    /// The patterns of each prefix: `members[offsets[p]..offsets[p + 1]]`.
+    /// The patterns of each prefix, in groups of one length: prefix `p`
+    /// has `groups[offsets[p]..offsets[p + 1]]`, each group `(length,
+    /// from, to)` a run `members[from..to]` sorted by bytes, so that a
+    /// prefix hit costs one binary search per distinct length, however
+    /// many values share the prefix.
     offsets: Vec<u32>,
+    groups: Vec<(u32, u32, u32)>,
     members: Vec<u32>,
     entries: Vec<Entry>,
     /// The stored values, end to end.
@@ -340,24 +345,37 @@ impl KnownValues {
             let (Some(&from), Some(&to)) = (self.offsets.get(p), self.offsets.get(p + 1)) else {
                 continue;
             };
-            let Some(candidates) = self.members.get(from as usize..to as usize) else {
+            let Some(groups) = self.groups.get(from as usize..to as usize) else {
                 continue;
             };
-            for &idx in candidates {
-                let Some(&(ps, pl)) = self.pattern_spans.get(idx as usize) else {
+            for &(len, gfrom, gto) in groups {
+                let end = start + len as usize;
+                let (Some(slice), Some(candidates)) = (
+                    lower.as_bytes().get(start..end),
+                    self.members.get(gfrom as usize..gto as usize),
+                ) else {
                     continue;
                 };
-                let pattern = self
-                    .patterns
-                    .as_bytes()
-                    .get(ps as usize..(ps + pl) as usize);
-                let end = start + pl as usize;
-                if pattern.is_none() || lower.as_bytes().get(start..end) != pattern {
-                    continue;
+                let found = candidates.binary_search_by(|&idx| self.pattern(idx).cmp(slice));
+                if let Ok(k) = found {
+                    if let Some(&idx) = candidates.get(k) {
+                        self.hit(text, start..end, idx, out);
+                    }
                 }
-                self.hit(text, start..end, idx, out);
             }
         }
+    }
+
+    /// A pattern's bytes (ASCII-lowercased).
+    fn pattern(&self, idx: u32) -> &[u8] {
+        self.pattern_spans
+            .get(idx as usize)
+            .and_then(|&(ps, pl)| {
+                self.patterns
+                    .as_bytes()
+                    .get(ps as usize..(ps + pl) as usize)
+            })
+            .unwrap_or(&[])
     }
 
     /// Checks a whole-pattern match (word boundaries, capitals for parts)
@@ -711,6 +729,37 @@ impl<'o> Builder<'o> {
                 *f += 1;
             }
         }
+        // Within a prefix, by length then bytes; then the runs of one length.
+        let pattern_of = |idx: u32| -> &[u8] {
+            pattern_spans
+                .get(idx as usize)
+                .and_then(|&(ps, pl)| patterns.as_bytes().get(ps as usize..(ps + pl) as usize))
+                .unwrap_or(&[])
+        };
+        let mut group_offsets = Vec::with_capacity(offsets.len());
+        let mut groups: Vec<(u32, u32, u32)> = Vec::new();
+        group_offsets.push(0u32);
+        for w in offsets.windows(2) {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            if let Some(bucket) = members.get_mut(a..b) {
+                bucket.sort_unstable_by(|&x, &y| {
+                    let (px, py) = (pattern_of(x), pattern_of(y));
+                    px.len().cmp(&py.len()).then_with(|| px.cmp(py))
+                });
+            }
+            let mut i = a;
+            while i < b {
+                let len = members.get(i).map_or(0, |&m| pattern_of(m).len());
+                let mut j = i;
+                while j < b && members.get(j).map_or(0, |&m| pattern_of(m).len()) == len {
+                    j += 1;
+                }
+                groups.push((offset(len)?, offset(i)?, offset(j)?));
+                i = j;
+            }
+            group_offsets.push(offset(groups.len())?);
+        }
+        let offsets = group_offsets;
         let automaton = if prefixes.is_empty() {
             None
         } else {
@@ -731,7 +780,8 @@ impl<'o> Builder<'o> {
             + entries.capacity() * std::mem::size_of::<Entry>()
             + patterns.capacity()
             + pattern_spans.capacity() * 8
-            + (offsets.capacity() + members.capacity()) * 4;
+            + (offsets.capacity() + members.capacity()) * 4
+            + groups.capacity() * 12;
         let total_pattern_bytes: usize = pattern_bytes.iter().sum::<usize>().max(1);
         let per_entry = std::mem::size_of::<Entry>();
         let mut own = vec![0usize; reports.len()];
@@ -758,6 +808,7 @@ impl<'o> Builder<'o> {
             patterns,
             pattern_spans,
             offsets,
+            groups,
             members,
             entries,
             arena,
@@ -793,6 +844,36 @@ mod tests {
         out.iter()
             .map(|h| format!("{}={}", &text[h.range.clone()], kv.value(h.entry)))
             .collect()
+    }
+
+    #[test]
+    fn many_values_behind_one_prefix_are_each_found() {
+        // 5,000 values share their first 8 bytes; lengths differ.
+        let values: Vec<String> = (0..5000)
+            .map(|i| format!("Quorndale-{}", "x".repeat(i % 7) + &i.to_string()))
+            .collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let kv = KnownValues::from_values(
+            &[spec(person(), false)],
+            &[&refs],
+            &KnownValuesOptions::new(),
+        )
+        .unwrap();
+        let text = format!(
+            "{}, then {} and quorndale-nothing",
+            values[4321], values[17]
+        );
+        assert_eq!(
+            hits(&kv, &text),
+            [
+                format!("{0}={0}", values[4321]),
+                format!("{0}={0}", values[17])
+            ]
+        );
+        // A text made of the shared prefix alone finds nothing, and each
+        // prefix hit costs a binary search per length, not a pass over the
+        // 5,000 values.
+        assert!(hits(&kv, &"Quorndal ".repeat(2000)).is_empty());
     }
 
     #[test]

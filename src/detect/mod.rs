@@ -536,6 +536,18 @@ fn compile(re: &str) -> Result<Regex, Error> {
 
 /// Keeps the longest hit, then the most specific, among overlapping ones.
 fn resolve(mut cands: Vec<Cand<'_>>) -> Vec<(Range<usize>, Source<'_>)> {
+    // Where any candidate lies, merged: a kept hit grows to cover the parts
+    // of candidates it beat that stick out of it ("Mary Ann" and "Ann
+    // Smith" in "Mary Ann Smith" leave no "Mary" behind).
+    let mut union: Vec<Range<usize>> = cands.iter().map(|c| c.0.clone()).collect();
+    union.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in union.into_iter().filter(|r| !r.is_empty()) {
+        match merged.last_mut() {
+            Some(m) if r.start < m.end => m.end = m.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
     cands.sort_by(|a, b| (b.0.len(), b.1, a.0.start).cmp(&(a.0.len(), a.1, b.0.start)));
     // Kept hits are disjoint: a candidate overlaps one of them exactly when
     // it overlaps the kept hit with the greatest start before its end.
@@ -554,5 +566,24 @@ fn resolve(mut cands: Vec<Cand<'_>>) -> Vec<(Range<usize>, Source<'_>)> {
         kept.push((r, src));
     }
     kept.sort_by_key(|k| k.0.start);
+    // Each merged stretch holds at least one kept hit: the first starts
+    // where the stretch starts, each ends where the next begins, and the
+    // last ends where the stretch ends.
+    let mut m = merged.iter().peekable();
+    for i in 0..kept.len() {
+        while m.peek().is_some_and(|r| r.end <= kept[i].0.start) {
+            m.next();
+        }
+        let Some(stretch) = m.peek() else { break };
+        let first = i == 0 || kept[i - 1].0.end <= stretch.start;
+        if first {
+            kept[i].0.start = kept[i].0.start.min(stretch.start);
+        }
+        let next_start = kept.get(i + 1).map(|k| k.0.start);
+        kept[i].0.end = match next_start {
+            Some(n) if n < stretch.end => n,
+            _ => kept[i].0.end.max(stretch.end),
+        };
+    }
     kept
 }

@@ -40,14 +40,38 @@ struct Table {
     name: String,
     path: PathBuf,
     frame: LazyFrame,
-    /// The file's rows in memory, with the modification time and size they
-    /// were read at.
+    /// The file's rows in memory, with the stamp of the file they were
+    /// read from.
     cache: RwLock<Option<Cached>>,
 }
 
 struct Cached {
-    stamp: (Option<SystemTime>, u64),
+    stamp: Stamp,
     frame: DataFrame,
+}
+
+/// What says a file is unchanged: its size and modification time, and on
+/// Unix its inode and status-change time (which `cp -p` and `rsync -t`,
+/// setting the modification time back, cannot set).
+#[derive(PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: (meta.ino(), meta.ctime(), meta.ctime_nsec()),
+        }
+    }
 }
 
 /// Files up to this size are kept in memory by default.
@@ -197,8 +221,10 @@ impl PolarsEngine {
     }
 
     /// Files up to `bytes` are read into memory at their first query and
-    /// kept there until they change on disk (their modification time or size
-    /// differs); larger files are scanned at every query. The default is
+    /// kept there until they change on disk (size, modification time, and on
+    /// Unix inode or status-change time); larger files are scanned at every
+    /// query. The limit is the file's size on disk: a compressed Parquet
+    /// file takes more in memory. The default is
     /// 256 MiB; 0 scans every file at every query.
     pub fn with_memory_limit(mut self, bytes: u64) -> PolarsEngine {
         self.memory_limit = bytes;
@@ -218,7 +244,7 @@ impl PolarsEngine {
         if meta.len() > self.memory_limit {
             return t.frame.clone();
         }
-        let stamp = (meta.modified().ok(), meta.len());
+        let stamp = Stamp::of(&meta);
         if let Ok(c) = t.cache.read() {
             if let Some(c) = c.as_ref().filter(|c| c.stamp == stamp) {
                 return c.frame.clone().lazy();
