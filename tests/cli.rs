@@ -146,37 +146,13 @@ fn query_prints_protected_rows_and_reveal_gives_them_back() {
 
     // Reveal in another process, from the vault file.
     let text = format!("The customer is {name}.");
-    let (code, json, err) = sqlveil_with(
-        &[
-            "reveal",
-            "--rules",
-            "rules/sample.toml",
-            "--role",
-            "support",
-            "--vault",
-            v,
-        ],
-        Some(TEST_KEY),
-        &text,
-    );
+    let (code, json, err) = reveal_cli("support", v, &text);
     assert_eq!(code, 0, "{err}");
     let revealed = json["text"].as_str().unwrap();
     assert!(!revealed.contains("<person_"), "{revealed}");
     assert_eq!(json["revealed"], 1);
     // A role that may not see people gets the token back.
-    let (_, json, _) = sqlveil_with(
-        &[
-            "reveal",
-            "--rules",
-            "rules/sample.toml",
-            "--role",
-            "analyst",
-            "--vault",
-            v,
-        ],
-        Some(TEST_KEY),
-        &text,
-    );
+    let (_, json, _) = reveal_cli("analyst", v, &text);
     assert_eq!(json["text"], text);
 
     // The token, used as a filter in another process, finds the same person.
@@ -269,19 +245,7 @@ fn scan_with_data_finds_the_data_own_values() {
     assert_eq!(json["hits"][0]["class"], "person");
     assert!(err.is_empty(), "no warning for the sample data: {err}");
     // Reveal in another process gives the name as the data spells it.
-    let (code, json, _) = sqlveil_with(
-        &[
-            "reveal",
-            "--rules",
-            "rules/sample.toml",
-            "--role",
-            "support",
-            "--vault",
-            v,
-        ],
-        Some(TEST_KEY),
-        out,
-    );
+    let (code, json, _) = reveal_cli("support", v, out);
     assert_eq!(code, 0);
     assert_eq!(
         json["text"],
@@ -312,4 +276,21 @@ fn scan_with_data_finds_the_data_own_values() {
     );
     assert_eq!(code, 2, "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// `sqlveil reveal` on the sample rules for a role, with a vault file.
+fn reveal_cli(role: &str, vault: &str, text: &str) -> (i32, serde_json::Value, String) {
+    sqlveil_with(
+        &[
+            "reveal",
+            "--rules",
+            "rules/sample.toml",
+            "--role",
+            role,
+            "--vault",
+            vault,
+        ],
+        Some(TEST_KEY),
+        text,
+    )
 }

@@ -31,6 +31,15 @@ fn model(server: &MockServer) -> OpenAiModel {
         .unwrap()
 }
 
+/// A client that retries `retries` times, 1 ms apart.
+fn fast(server: &MockServer, retries: u32) -> OpenAiModel {
+    OpenAiModel::builder(&server.url, "m")
+        .retries(retries)
+        .backoff(Duration::from_millis(1))
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn success_sends_the_openai_shape() {
     let server = MockServer::start(vec![Reply::completion("SELECT 1 AS one")]);
@@ -66,11 +75,7 @@ fn rate_limits_are_retried_after_the_asked_wait() {
         let mut odd = limited.clone();
         odd.headers = vec![("retry-after".into(), header.into())];
         let server = MockServer::start(vec![odd]);
-        let m = OpenAiModel::builder(&server.url, "m")
-            .retries(1)
-            .backoff(Duration::from_millis(1))
-            .build()
-            .unwrap();
+        let m = fast(&server, 1);
         let e = m.complete(&request()).unwrap_err();
         assert!(
             matches!(e, ModelError::RateLimited { .. }),
@@ -103,11 +108,7 @@ fn server_errors_are_retried_then_reported() {
     assert_eq!(server.bodies().len(), 3);
 
     let server = MockServer::start(vec![Reply::status(500, "oops")]);
-    let m = OpenAiModel::builder(&server.url, "m")
-        .retries(2)
-        .backoff(Duration::from_millis(1))
-        .build()
-        .unwrap();
+    let m = fast(&server, 2);
     let e = m.complete(&request()).unwrap_err();
     assert!(
         matches!(&e, ModelError::Transport(m) if m.contains("500")),
