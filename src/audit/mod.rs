@@ -23,6 +23,15 @@ use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 pub use self::chain::{AuditLog, AuditLogBuilder, AuditSink, Fsync};
 pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed};
 
+/// A request id for a request that came without one: the time in
+/// nanoseconds and the process id, in hex.
+pub fn new_request_id() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{t:x}-{:x}", std::process::id())
+}
+
 impl From<&crate::protect::ColumnReport> for Redaction {
     fn from(c: &crate::protect::ColumnReport) -> Redaction {
         Redaction {

@@ -38,7 +38,7 @@ pub use self::prompt::PROMPT_VERSION;
 use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
 use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
 use crate::detect::{Detector, KnownValuesOptions};
-use crate::engine::{ColumnType, Engine};
+use crate::engine::{quote_ident, quote_table, ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
 use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
@@ -350,7 +350,6 @@ fn samples(
     if n == 0 {
         return Ok(out);
     }
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     for t in policy.tables() {
         for (c, p, ty) in guard.visible_columns(&t.name) {
             if p.action != Action::Allow || *ty != ColumnType::Text {
@@ -358,8 +357,8 @@ fn samples(
             }
             let sql = format!(
                 "SELECT DISTINCT {c} AS v FROM {t} WHERE {c} IS NOT NULL ORDER BY v LIMIT {n}",
-                c = quote(c),
-                t = t.name.split('.').map(quote).collect::<Vec<_>>().join(".")
+                c = quote_ident(c),
+                t = quote_table(&t.name)
             );
             let df = engine.execute(&sql, n as u64)?;
             let Some(col) = df.columns().first() else {
@@ -578,12 +577,10 @@ impl Chat {
         result: &Result<ChatAnswer, Error>,
         elapsed: Duration,
     ) -> AuditEvent {
-        let request_id = ctx.request_id.clone().unwrap_or_else(|| {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            format!("{t:x}-{:x}", std::process::id())
-        });
+        let request_id = ctx
+            .request_id
+            .clone()
+            .unwrap_or_else(crate::audit::new_request_id);
         let mut ev = AuditEvent {
             kind: "ask".to_string(),
             actor: ctx.actor.clone(),

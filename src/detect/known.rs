@@ -9,7 +9,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use polars::prelude::DataType;
 
 use super::is_word;
-use crate::engine::{ColumnType, Engine};
+use crate::engine::{quote_ident, quote_table, ColumnType, Engine};
 use crate::error::Error;
 use crate::rules::{Action, MaskKind, Policy, TokenClass};
 
@@ -269,13 +269,9 @@ impl KnownValues {
             let limit = u64::try_from(cap).unwrap_or(u64::MAX - 1) + 1;
             let sql = format!(
                 "SELECT DISTINCT {} FROM {} LIMIT {limit}",
-                quote(&spec.column),
+                quote_ident(&spec.column),
                 // `schema.table` is two names, as the guard writes it.
-                spec.table
-                    .split('.')
-                    .map(quote)
-                    .collect::<Vec<_>>()
-                    .join(".")
+                quote_table(&spec.table)
             );
             let df = engine.execute(&sql, limit)?;
             let col = df
@@ -424,11 +420,6 @@ fn prefix(p: &str) -> &str {
         end -= 1;
     }
     &p[..end]
-}
-
-/// Quotes an SQL identifier.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Whether a (trimmed) value is worth finding.

@@ -51,6 +51,20 @@ pub trait Engine: Send + Sync {
     }
 }
 
+/// An SQL identifier in double quotes (the same in polars and PostgreSQL),
+/// for SQL that sqlveil itself sends to an engine.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A policy table's name as SQL: `schema.table` is two quoted names.
+pub(crate) fn quote_table(name: &str) -> String {
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// Removes small groups and hidden columns, then checks the column names.
 pub(crate) fn enforce(mut df: DataFrame, query: &GuardedQuery) -> Result<DataFrame, Error> {
     for check in query.group_checks() {

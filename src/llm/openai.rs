@@ -72,6 +72,18 @@ impl OpenAiModelBuilder {
         self
     }
 
+    /// The API key from `SQLVEIL_MODEL_API_KEY`, or else `OPENAI_API_KEY`,
+    /// when either is set and not empty.
+    pub fn api_key_from_env(mut self) -> OpenAiModelBuilder {
+        if let Some(k) = ["SQLVEIL_MODEL_API_KEY", "OPENAI_API_KEY"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
+        {
+            self.api_key = Some(k);
+        }
+        self
+    }
+
     /// How long one call may take, connection included (default 120 s).
     pub fn timeout(mut self, t: Duration) -> OpenAiModelBuilder {
         self.timeout = t;
@@ -152,11 +164,10 @@ impl OpenAiModel {
         let model = std::env::var("SQLVEIL_MODEL").map_err(|_| {
             Error::usage("SQLVEIL_MODEL_URL is set but SQLVEIL_MODEL (the model id) is not")
         })?;
-        let mut b = OpenAiModel::builder(url, model);
-        if let Some(k) = api_key_from_env() {
-            b = b.api_key(k);
-        }
-        b.build().map(Some)
+        OpenAiModel::builder(url, model)
+            .api_key_from_env()
+            .build()
+            .map(Some)
     }
 
     fn body(&self, request: &ModelRequest) -> Value {
@@ -236,12 +247,6 @@ enum Attempt {
     Done(Result<ModelResponse, ModelError>),
     Retry(ModelError, Option<Duration>),
     Fail(ModelError),
-}
-
-fn api_key_from_env() -> Option<String> {
-    ["SQLVEIL_MODEL_API_KEY", "OPENAI_API_KEY"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
 }
 
 /// reqwest's messages name the URL, which may carry credentials in its

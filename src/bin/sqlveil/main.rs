@@ -250,17 +250,26 @@ fn known_detector(policy: &Policy, engine: &dyn Engine) -> Result<Detector, Erro
     Ok(d)
 }
 
-fn tokens(policy: &Policy, keys: &Keys) -> Result<(MasterKey, Tokens), Error> {
-    let key = match &keys.key_file {
-        Some(f) => MasterKey::from_file(f)?,
-        None => MasterKey::from_env()?,
-    };
-    let vault: Option<Arc<dyn TokenVault>> = match &keys.vault {
-        Some(path) => Some(Arc::new(FileVault::open(path, &key)?)),
+/// The master key: `--key-file`, else SQLVEIL_KEY.
+fn master_key(keys: &Keys) -> Result<MasterKey, Error> {
+    match &keys.key_file {
+        Some(f) => MasterKey::from_file(f),
+        None => MasterKey::from_env(),
+    }
+}
+
+/// The vault file given by `--vault`, if any.
+fn vault(keys: &Keys, key: &MasterKey) -> Result<Option<Arc<dyn TokenVault>>, Error> {
+    Ok(match &keys.vault {
+        Some(path) => Some(Arc::new(FileVault::open(path, key)?)),
         None => None,
-    };
+    })
+}
+
+fn tokens(policy: &Policy, keys: &Keys) -> Result<(MasterKey, Tokens), Error> {
+    let key = master_key(keys)?;
     // Tokens::new refuses hash tokens without a vault.
-    let tokens = Tokens::new(policy, key.clone(), vault)?;
+    let tokens = Tokens::new(policy, key.clone(), vault(keys, &key)?)?;
     Ok((key, tokens))
 }
 
@@ -360,27 +369,20 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         eprintln!("sqlveil: no model name is given: pass --model NAME (the server's model id) or set SQLVEIL_MODEL");
         return Ok(2);
     };
-    let mut builder = OpenAiModel::builder(url, name)
-        .timeout(std::time::Duration::from_secs(args.timeout.max(1)));
-    if let Some(k) = ["SQLVEIL_MODEL_API_KEY", "OPENAI_API_KEY"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|k| !k.is_empty()))
-    {
-        builder = builder.api_key(k);
-    }
-    let model = Arc::new(builder.build()?);
+    let model = OpenAiModel::builder(url, name)
+        .timeout(std::time::Duration::from_secs(args.timeout.max(1)))
+        .api_key_from_env()
+        .build()?;
+    let model = Arc::new(model);
     let (policy, engine) = open(source)?;
-    let key = match &keys.key_file {
-        Some(f) => MasterKey::from_file(f)?,
-        None => MasterKey::from_env()?,
-    };
+    let key = master_key(keys)?;
     let detector = Arc::new(known_detector(&policy, engine.as_ref())?);
     let mut chat = Chat::builder(policy, engine, model, key.clone())
         .detector(detector)
         .max_repairs(args.max_repairs)
         .write_answer(!args.no_answer);
-    if let Some(path) = &keys.vault {
-        chat = chat.vault(Arc::new(FileVault::open(path, &key)?));
+    if let Some(v) = vault(keys, &key)? {
+        chat = chat.vault(v);
     }
     if let Some(path) = &audit.audit {
         chat = chat.audit(Arc::new(AuditLogBuilder::new().open(path, Some(&key))?));
@@ -528,12 +530,10 @@ impl Auditor {
             Some(k) => Some(Digester::new(k, policy)?),
             None => None,
         };
-        let request_id = args.request_id.clone().unwrap_or_else(|| {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            format!("{:x}-{:x}", t, std::process::id())
-        });
+        let request_id = args
+            .request_id
+            .clone()
+            .unwrap_or_else(sqlveil::audit::new_request_id);
         Ok(Auditor {
             log,
             digester,
