@@ -2,6 +2,73 @@
 //! the check that no part of them reaches a model.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use polars::prelude::DataFrame;
+use sqlveil::{
+    Detector, Engine, Guard, GuardBuilder, MasterKey, MemoryVault, Policy, Protector, Tokens,
+};
+
+use crate::util::cells;
+
+/// An engine with the guard for its dialect, tokens (memory vault),
+/// detectors and a fixed test key.
+pub struct Env {
+    pub engine: Arc<dyn Engine>,
+    pub guard: Guard,
+    pub tokens: Tokens,
+    pub detector: Detector,
+    pub key: MasterKey,
+}
+
+impl Env {
+    pub fn new(engine: Arc<dyn Engine>, policy: &Policy, key: u8) -> Env {
+        let guard = GuardBuilder::new()
+            .dialect(engine.dialect())
+            .build(policy, engine.catalog())
+            .unwrap();
+        let key = MasterKey::from_bytes(&[key; 32]);
+        Env {
+            guard,
+            tokens: Tokens::new(policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap(),
+            detector: Detector::new(policy).unwrap(),
+            key,
+            engine,
+        }
+    }
+
+    pub fn protector(&self) -> Protector<'_> {
+        Protector::new(&self.tokens, &self.detector, &self.key).unwrap()
+    }
+
+    /// Guard, run and protect: the rows a model would see.
+    pub fn rows(&self, sql: &str) -> DataFrame {
+        let q = self
+            .guard
+            .check_with(sql, &self.tokens)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let rows = self
+            .engine
+            .run(&q)
+            .unwrap_or_else(|e| panic!("{sql}: {e} {:?}", e.engine_detail_less_safe()));
+        self.protector().protect(rows, &q).unwrap().frame
+    }
+}
+
+/// Runs every query of [`QUERIES`] over the planted data set and panics when
+/// a window of a planted value is in a cell; returns the windows checked.
+pub fn assert_queries_leak_nothing(env: &Env, planted: &Planted) -> usize {
+    let secret = secret_windows(planted);
+    let mut checked = 0;
+    for sql in QUERIES {
+        let shown = cells(&env.rows(sql));
+        assert!(!shown.is_empty(), "{sql}: no rows");
+        for cell in &shown {
+            checked += assert_no_secret(sql, cell, &secret);
+        }
+    }
+    checked
+}
 
 pub const RULES: &str = r#"
 version = 1

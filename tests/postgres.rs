@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use polars::prelude::{DataFrame, DataType};
 use sqlveil::{
-    Detector, Engine, ErrorKind, Guard, GuardBuilder, MasterKey, MemoryVault, PolarsEngine, Policy,
-    PostgresEngine, Protector, Tokens,
+    Detector, Engine, ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy, PostgresEngine,
+    Tokens,
 };
 
-use crate::planted::{assert_no_secret, plant, secret_windows, QUERIES, RULES};
+use crate::planted::{assert_queries_leak_nothing, plant, Env, RULES};
 use crate::util::{cells, root, tempdir_with};
 
 /// The server's URL, or `None` (with a note) outside CI.
@@ -56,65 +56,17 @@ fn planted_table(url: &str) {
     });
 }
 
-struct Env {
-    engine: Arc<dyn Engine>,
-    guard: Guard,
-    tokens: Tokens,
-    detector: Detector,
-    key: MasterKey,
-}
-
 fn env(engine: Arc<dyn Engine>, policy: &Policy) -> Env {
-    let guard = GuardBuilder::new()
-        .dialect(engine.dialect())
-        .build(policy, engine.catalog())
-        .unwrap();
-    let key = MasterKey::from_bytes(&[42; 32]);
-    Env {
-        guard,
-        tokens: Tokens::new(policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap(),
-        detector: Detector::new(policy).unwrap(),
-        key,
-        engine,
-    }
-}
-
-impl Env {
-    fn rows(&self, sql: &str) -> DataFrame {
-        let q = self
-            .guard
-            .check_with(sql, &self.tokens)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let rows = self
-            .engine
-            .run(&q)
-            .unwrap_or_else(|e| panic!("{sql}: {e} {:?}", e.engine_detail_less_safe()));
-        Protector::new(&self.tokens, &self.detector, &self.key)
-            .unwrap()
-            .protect(rows, &q)
-            .unwrap()
-            .frame
-    }
+    Env::new(engine, policy, 42)
 }
 
 #[test]
 fn planted_values_never_reach_the_model() {
     let Some(url) = pg_url() else { return };
     planted_table(&url);
-    let planted = plant();
     let policy = Policy::from_toml_str(RULES).unwrap();
     let engine = Arc::new(PostgresEngine::connect(&url, &policy).unwrap());
-    let env = env(engine, &policy);
-    let secret = secret_windows(&planted);
-    let mut checked = 0;
-    for sql in QUERIES {
-        let out = env.rows(sql);
-        let shown = cells(&out);
-        assert!(!shown.is_empty(), "{sql}: no rows");
-        for cell in &shown {
-            checked += assert_no_secret(sql, cell, &secret);
-        }
-    }
+    let checked = assert_queries_leak_nothing(&env(engine, &policy), &plant());
     assert!(checked > 100_000, "{checked}");
 }
 

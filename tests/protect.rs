@@ -9,62 +9,21 @@ use sqlveil::{
     Tokens,
 };
 
-use crate::planted::{assert_no_secret, plant, secret_windows, QUERIES, RULES};
+use crate::planted::{assert_queries_leak_nothing, plant, Env, RULES};
 use crate::util::{cells, tempdir_with};
 
-/// The test data set's engine, guard, tokens and detectors.
-struct Env {
-    engine: PolarsEngine,
-    guard: Guard,
-    tokens: Tokens,
-    detector: Detector,
-    key: MasterKey,
-}
-
-impl Env {
-    fn open(dir: &std::path::Path, key: u8) -> Env {
-        let policy = Policy::from_toml_str(RULES).unwrap();
-        let engine = PolarsEngine::open(dir, &policy).unwrap();
-        let guard = Guard::new(&policy, engine.catalog()).unwrap();
-        let key = MasterKey::from_bytes(&[key; 32]);
-        let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new()))).unwrap();
-        let detector = Detector::new(&policy).unwrap();
-        Env {
-            engine,
-            guard,
-            tokens,
-            detector,
-            key,
-        }
-    }
-
-    fn protector(&self) -> Protector<'_> {
-        Protector::new(&self.tokens, &self.detector, &self.key).unwrap()
-    }
+/// The planted data set's environment over the polars engine.
+fn open(dir: &std::path::Path, key: u8) -> Env {
+    let policy = Policy::from_toml_str(RULES).unwrap();
+    let engine = PolarsEngine::open(dir, &policy).unwrap();
+    Env::new(Arc::new(engine), &policy, key)
 }
 
 #[test]
 fn planted_values_never_reach_the_model() {
     let planted = plant();
     let dir = tempdir_with(&[("people.csv", &planted.csv)]);
-    let env = Env::open(dir.path(), 42);
-    let (engine, guard, tokens) = (&env.engine, &env.guard, &env.tokens);
-    let protector = env.protector();
-
-    let secret = secret_windows(&planted);
-    let mut checked = 0;
-    for sql in QUERIES {
-        let q = guard
-            .check_with(sql, tokens)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let rows = engine.run(&q).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let out = protector.protect(rows, &q).unwrap();
-        let shown = cells(&out.frame);
-        assert!(!shown.is_empty(), "{sql}: no rows");
-        for cell in &shown {
-            checked += assert_no_secret(sql, cell, &secret);
-        }
-    }
+    let checked = assert_queries_leak_nothing(&open(dir.path(), 42), &planted);
     assert!(checked > 100_000);
 }
 
@@ -91,7 +50,7 @@ fn aggregates_show_only_large_groups() {
 fn token_literals_resolve_only_through_the_guard() {
     let planted = plant();
     let dir = tempdir_with(&[("people.csv", &planted.csv)]);
-    let env = Env::open(dir.path(), 42);
+    let env = open(dir.path(), 42);
     let (engine, guard, tokens) = (&env.engine, &env.guard, &env.tokens);
     let protector = env.protector();
 
@@ -176,7 +135,7 @@ fn every_type_is_protected_and_nulls_stay_null() {
         1,,,,,,,,,,,,,,,\n\
         2,Ann,a@b.test,5551234567,4111111111111111,s,p,b,1990-05-01,2020-01-02,12345,33,10,hi,Oslo,red\n";
     let dir = tempdir_with(&[("people.csv", csv)]);
-    let env = Env::open(dir.path(), 1);
+    let env = open(dir.path(), 1);
     let (engine, guard) = (&env.engine, &env.guard);
     let protector = env.protector();
     let q = guard.check("SELECT * FROM people").unwrap();
