@@ -4,7 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlveil::{Engine, Guard, PolarsEngine, Policy};
+use sqlveil::{Engine, Guard, GuardBuilder, PolarsEngine, Policy};
+
+/// The order key every test guard uses, so that the SQL a guard writes is
+/// the same from run to run.
+pub const ORDER_KEY: [u8; 16] = [0x5a; 16];
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,7 +25,10 @@ pub fn sample_engine(policy: &Policy) -> PolarsEngine {
 pub fn sample_guard() -> (Policy, PolarsEngine, Guard) {
     let policy = sample_policy();
     let engine = sample_engine(&policy);
-    let guard = Guard::new(&policy, engine.catalog()).expect("guard builds");
+    let guard = GuardBuilder::new()
+        .order_key(ORDER_KEY)
+        .build(&policy, engine.catalog())
+        .expect("guard builds");
     (policy, engine, guard)
 }
 
@@ -97,4 +104,150 @@ pub fn run_cli(args: &[&str], key: Option<&str>, stdin: &str) -> (i32, String, S
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+/// Checks that SQL is one the guard wrote: every quoted name is a generated
+/// one (`t1`, `q2`, `c3`) or a name of the sample policy's tables and
+/// columns, every bare word a keyword or a function the emitter writes, and
+/// nothing else (no placeholder, no other quoting) is in it.
+pub fn assert_guard_written(sql: &str, label: &str) -> Result<(), String> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    static POLICY_NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let p = sample_policy();
+        let e = sample_engine(&p);
+        let mut names = Vec::new();
+        for t in e.catalog().tables() {
+            names.push(t.name.clone());
+            names.extend(t.columns.iter().map(|c| c.name.clone()));
+        }
+        names
+    });
+    // The functions the emitter writes (src/guard/emit.rs), and those it
+    // writes for translations.
+    const FUNCTIONS: &[&str] = &[
+        "abs",
+        "ceil",
+        "floor",
+        "round",
+        "trunc",
+        "sqrt",
+        "cbrt",
+        "power",
+        "exp",
+        "ln",
+        "log",
+        "log10",
+        "sign",
+        "mod",
+        "greatest",
+        "least",
+        "coalesce",
+        "nullif",
+        "lower",
+        "upper",
+        "length",
+        "ltrim",
+        "rtrim",
+        "substr",
+        "left",
+        "right",
+        "replace",
+        "reverse",
+        "concat",
+        "concat_ws",
+        "lpad",
+        "rpad",
+        "starts_with",
+        "ends_with",
+        "strpos",
+        "split_part",
+        "initcap",
+        "date_part",
+        "date_trunc",
+        "to_date",
+        "count",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "median",
+        "stddev",
+        "stddev_pop",
+        "variance",
+        "var_pop",
+        "bool_and",
+        "bool_or",
+        "row_number",
+        "rank",
+        "dense_rank",
+        "ntile",
+        "percent_rank",
+        "cume_dist",
+        "lag",
+        "lead",
+        "first_value",
+        "sqlveil_order_hash",
+        "strptime",
+        "strftime",
+        "sha256",
+        "convert_to",
+        "percentile_cont",
+    ];
+    let tokens = Tokenizer::new(&sqlparser::dialect::GenericDialect {}, sql)
+        .tokenize()
+        .map_err(|e| format!("{label}: the guard's SQL does not tokenize: {e}"))?;
+    for t in tokens {
+        match t {
+            Token::Word(w) => match w.quote_style {
+                Some('"') => {
+                    let v = &w.value;
+                    let generated = v.len() > 1
+                        && matches!(v.as_bytes()[0], b't' | b'q' | b'c')
+                        && v[1..].bytes().all(|b| b.is_ascii_digit());
+                    if !generated && !POLICY_NAMES.contains(v) {
+                        return Err(format!(
+                            "{label}: the name \"{v}\" is not the guard's: {sql}"
+                        ));
+                    }
+                }
+                None => {
+                    let known = w.keyword != Keyword::NoKeyword
+                        || FUNCTIONS.contains(&w.value.to_ascii_lowercase().as_str());
+                    if !known {
+                        return Err(format!(
+                            "{label}: the word {} is not the guard's: {sql}",
+                            w.value
+                        ));
+                    }
+                }
+                Some(q) => return Err(format!("{label}: a name quoted with {q}: {sql}")),
+            },
+            Token::Whitespace(_)
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::Comma
+            | Token::Period
+            | Token::LParen
+            | Token::RParen
+            | Token::Eq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::StringConcat => {}
+            other => {
+                return Err(format!(
+                    "{label}: the token {other:?} is not the guard's: {sql}"
+                ))
+            }
+        }
+    }
+    Ok(())
 }

@@ -18,7 +18,7 @@ pub use self::polars::PolarsEngine;
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresEngine, PostgresEngineBuilder};
 use crate::error::Error;
-use crate::guard::{Dialect, GuardedQuery, HIDDEN_PREFIX};
+use crate::guard::{Dialect, GuardedQuery};
 
 /// A data source that runs guarded SQL.
 ///
@@ -65,8 +65,26 @@ pub(crate) fn quote_table(name: &str) -> String {
         .join(".")
 }
 
-/// Removes small groups and hidden columns, then checks the column names.
+/// Removes small groups (again: the guard's SQL filters them too), keeps
+/// exactly the guard's output columns in order, names them as the query
+/// does, and cuts the rows to the cap. A result whose columns are not the
+/// ones the guard wrote is an error.
 pub(crate) fn enforce(mut df: DataFrame, query: &GuardedQuery) -> Result<DataFrame, Error> {
+    let want = query.engine_columns();
+    let mut expected: Vec<&str> = want.iter().map(String::as_str).collect();
+    for check in query.group_checks() {
+        expected.push(&check.column);
+        if let Some(r) = &check.rows_column {
+            expected.push(r);
+        }
+    }
+    let got: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+    if got != expected {
+        return Err(Error::engine(
+            "schema",
+            format!("the engine returned columns {got:?}, the guard expected {expected:?}"),
+        ));
+    }
     for check in query.group_checks() {
         let counts = df
             .column(&check.column)
@@ -99,21 +117,12 @@ pub(crate) fn enforce(mut df: DataFrame, query: &GuardedQuery) -> Result<DataFra
             .filter(&keep)
             .map_err(|e| Error::engine("compute", e.to_string()))?;
     }
-    let hidden: Vec<String> = df
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .filter(|n| n.starts_with(HIDDEN_PREFIX))
-        .collect();
-    let df = df.drop_many(hidden);
-    let got: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
-    let want: Vec<&str> = query.columns().iter().map(|c| c.name.as_str()).collect();
-    if got != want {
-        return Err(Error::engine(
-            "schema",
-            format!("the engine returned columns {got:?}, the guard expected {want:?}"),
-        ));
-    }
+    let mut df = df
+        .select(want.iter().map(|s| s.as_str()))
+        .map_err(|e| Error::engine("schema", e.to_string()))?;
+    let labels: Vec<&str> = query.columns().iter().map(|c| c.name.as_str()).collect();
+    df.set_column_names(&labels)
+        .map_err(|e| Error::engine("schema", e.to_string()))?;
     let cap = usize::try_from(query.max_rows()).unwrap_or(usize::MAX);
     Ok(if df.height() > cap {
         df.head(Some(cap))

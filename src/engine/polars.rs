@@ -7,14 +7,16 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use polars::prelude::{
-    DataFrame, DataType, Field, IntoLazy, LazyCsvReader, LazyFileListReader, LazyFrame,
-    LazyJsonLineReader, PlRefPath, PolarsError, ScanArgsParquet, Schema,
+    polars_bail, BaseColumnUdf, Column, DataFrame, DataType, Field, IntoColumn, IntoLazy,
+    LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader, PlRefPath, PolarsError,
+    PolarsResult, ScanArgsParquet, Schema, StringChunked, UserDefinedFunction,
 };
 use polars::sql::SQLContext;
+use polars_sql::function_registry::FunctionRegistry;
 
 use super::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
-use crate::guard::Dialect;
+use crate::guard::{Dialect, POLARS_ORDER_HASH};
 use crate::rules::{Action, Generalization, Policy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,7 +359,7 @@ impl Engine for PolarsEngine {
     }
 
     fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
-        let mut ctx = SQLContext::new();
+        let mut ctx = SQLContext::new().with_function_registry(Arc::new(GuardFunctions));
         for t in &self.tables {
             ctx.register(&t.name, self.frame(t));
         }
@@ -366,4 +368,54 @@ impl Engine for PolarsEngine {
             .and_then(|lf| lf.limit(cap).collect())
             .map_err(|e| Error::engine(category(&e), e.to_string()))
     }
+}
+
+/// The functions the guard's SQL calls that polars does not have: the keyed
+/// order hash.
+struct GuardFunctions;
+
+impl FunctionRegistry for GuardFunctions {
+    fn register(&mut self, _name: &str, _fun: UserDefinedFunction) -> PolarsResult<()> {
+        polars_bail!(ComputeError: "functions cannot be registered")
+    }
+
+    fn get_udf(&self, name: &str) -> PolarsResult<Option<UserDefinedFunction>> {
+        if name != POLARS_ORDER_HASH {
+            return Ok(None);
+        }
+        let f = BaseColumnUdf::new(order_hash, |_: &Schema, fields: &[Field]| {
+            let name = fields.get(1).map(|f| f.name().clone()).unwrap_or_default();
+            Ok(Field::new(name, DataType::String))
+        });
+        Ok(Some(UserDefinedFunction::new(POLARS_ORDER_HASH.into(), f)))
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        name == POLARS_ORDER_HASH
+    }
+}
+
+/// `sqlveil_order_hash(key, x)`: the hex SHA-256 of the key's text followed
+/// by `x` as text, as PostgreSQL computes
+/// `sha256(convert_to(key || x::text, 'UTF8'))`; NULL stays NULL.
+fn order_hash(cols: &mut [Column]) -> PolarsResult<Column> {
+    let [key, value] = cols else {
+        polars_bail!(ComputeError: "the order hash takes two arguments");
+    };
+    let key = key.cast(&DataType::String)?;
+    let key = key.str()?.get(0).unwrap_or("").to_string();
+    let text = value.cast(&DataType::String)?;
+    let out: StringChunked = text
+        .str()?
+        .iter()
+        .map(|v| {
+            v.map(|v| {
+                let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+                ctx.update(key.as_bytes());
+                ctx.update(v.as_bytes());
+                data_encoding::HEXLOWER.encode(ctx.finish().as_ref())
+            })
+        })
+        .collect();
+    Ok(out.with_name(value.name().clone()).into_column())
 }

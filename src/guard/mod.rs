@@ -27,8 +27,11 @@
 //!   bound, and nesting deeper than [`GuardBuilder::max_depth`] are refused
 //!   before they can exhaust the stack.
 
-mod lineage;
+mod emit;
+mod functions;
+mod plan;
 mod refusal;
+mod walk;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -38,6 +41,7 @@ use sqlparser::dialect::{Dialect as SqlDialect, GenericDialect, PostgreSqlDialec
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+pub(crate) use self::emit::POLARS_ORDER_HASH;
 pub use self::refusal::{Reason, Refusal};
 use crate::engine::{Catalog, ColumnType};
 use crate::error::Error;
@@ -158,18 +162,37 @@ pub struct GroupCheck {
 
 /// A query the guard let through: the SQL to run and what each output column
 /// is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct GuardedQuery {
     sql: String,
     columns: Vec<OutputColumn>,
+    engine_names: Vec<String>,
     group_checks: Vec<GroupCheck>,
     max_rows: u64,
     tables: Vec<String>,
 }
 
+impl fmt::Debug for GuardedQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The SQL can hold the values that resolved tokens stand for.
+        f.debug_struct("GuardedQuery")
+            .field("columns", &self.columns)
+            .field("group_checks", &self.group_checks)
+            .field("max_rows", &self.max_rows)
+            .field("tables", &self.tables)
+            .finish_non_exhaustive()
+    }
+}
+
 impl GuardedQuery {
-    /// The rewritten SQL: canonical quoted names, `*` expanded, tokens turned
-    /// into values, `LIMIT` within the cap, hidden group-size columns added.
+    /// The SQL the engine runs, written by the guard: every relation is
+    /// `t{n}`, every column `c{n}`, each unique in the statement, quoted and
+    /// qualified; policy tables are read through projections that rename
+    /// their columns; `*` expanded; tokens turned into values; `LIMIT`
+    /// within the cap; the hidden group-size columns and their filter added;
+    /// a total order on shown values (and keyed hashes of protected ones)
+    /// where an engine could otherwise order rows by protected values. No
+    /// name the model wrote is in it.
     ///
     /// It can hold values that resolved tokens stand for: give it to the
     /// engine, not to a model or a log.
@@ -177,9 +200,17 @@ impl GuardedQuery {
         &self.sql
     }
 
-    /// The output columns, in order (hidden columns excluded).
+    /// The output columns, in order (hidden columns excluded), with the
+    /// names the result carries.
     pub fn columns(&self) -> &[OutputColumn] {
         &self.columns
+    }
+
+    /// The names the engine gives the output columns (`c{n}`), in the order
+    /// of [`GuardedQuery::columns`]; [`Engine::run`](crate::Engine::run)
+    /// renames them.
+    pub fn engine_columns(&self) -> &[String] {
+        &self.engine_names
     }
 
     /// The group-size checks the engine applies.
@@ -213,11 +244,22 @@ pub(crate) struct GuardTable {
 }
 
 /// Configures and builds a [`Guard`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GuardBuilder {
     dialect: Dialect,
     max_sql_bytes: usize,
     max_depth: usize,
+    order_key: Option<[u8; 16]>,
+}
+
+impl fmt::Debug for GuardBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("dialect", &self.dialect)
+            .field("max_sql_bytes", &self.max_sql_bytes)
+            .field("max_depth", &self.max_depth)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for GuardBuilder {
@@ -233,7 +275,17 @@ impl GuardBuilder {
             dialect: Dialect::Polars,
             max_sql_bytes: 64 * 1024,
             max_depth: 64,
+            order_key: None,
         }
+    }
+
+    /// Sets the key of the hash that orders protected values where a query
+    /// needs a total order (the default is random per guard). Give two
+    /// guards the same key to have them order rows alike, as tests comparing
+    /// engines do; the key says nothing about the data.
+    pub fn order_key(&mut self, key: [u8; 16]) -> &mut GuardBuilder {
+        self.order_key = Some(key);
+        self
     }
 
     /// Sets the SQL dialect.
@@ -259,8 +311,18 @@ impl GuardBuilder {
     ///
     /// # Errors
     /// The policy's token format cannot be turned into a matcher (cannot
-    /// happen for a validated policy, but is not assumed).
+    /// happen for a validated policy, but is not assumed); no random order
+    /// key could be drawn.
     pub fn build(&self, policy: &Policy, catalog: &Catalog) -> Result<Guard, Error> {
+        let key = match self.order_key {
+            Some(k) => k,
+            None => {
+                let mut k = [0u8; 16];
+                ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut k)
+                    .map_err(|_| Error::crypto())?;
+                k
+            }
+        };
         let mut tables = Vec::new();
         for tp in policy.tables() {
             let Some(ct) = catalog.table(&tp.name) else {
@@ -290,6 +352,7 @@ impl GuardBuilder {
             dialect: self.dialect,
             max_sql_bytes: self.max_sql_bytes,
             max_depth: self.max_depth,
+            order_key: data_encoding::HEXLOWER.encode(&key),
         })
     }
 }
@@ -334,17 +397,26 @@ pub(crate) fn token_regex(format: &str) -> Result<Regex, Error> {
 /// }]);
 /// let guard = Guard::new(&policy, &catalog)?;
 ///
-/// let ok = guard.check("SELECT * FROM people")?;
+/// let ok = guard.check("SELECT * FROM people AS p")?;
+/// // The engine runs the guard's own SQL: generated names, the policy's
+/// // table and columns, no name of the model's, `ssn` never read.
 /// assert_eq!(
 ///     ok.sql(),
-///     r#"SELECT "people"."name" AS "name", "people"."city" AS "city" FROM "people" LIMIT 200"#
+///     concat!(
+///         r#"SELECT "t1"."c4" AS "c4", "t1"."c5" AS "c5" FROM (SELECT "t2"."c1" AS "c4", "#,
+///         r#""t2"."c2" AS "c5" FROM (SELECT "name" AS "c1", "city" AS "c2" FROM "people") "#,
+///         r#"AS "t2") AS "t1" LIMIT 200"#
+///     )
 /// );
+/// // The result's columns carry the query's names.
+/// let names: Vec<&str> = ok.columns().iter().map(|c| c.name.as_str()).collect();
+/// assert_eq!(names, ["name", "city"]);
 ///
 /// let err = guard.check("SELECT substr(ssn, 1, 3) FROM people").unwrap_err();
 /// assert_eq!(err.refusal().unwrap().reason(), Reason::DeniedColumn);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Guard {
     pub(crate) tables: Vec<GuardTable>,
     pub(crate) token_re: Regex,
@@ -352,6 +424,21 @@ pub struct Guard {
     pub(crate) dialect: Dialect,
     max_sql_bytes: usize,
     pub(crate) max_depth: usize,
+    /// The order hash's key, in hex.
+    pub(crate) order_key: String,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field(
+                "tables",
+                &self.tables.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            )
+            .field("max_rows", &self.max_rows)
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The longest run of operator tokens at one parenthesis level; longer chains
@@ -438,7 +525,7 @@ impl Guard {
             .into());
         }
         let stmt = statements.remove(0);
-        let mut query = match stmt {
+        let query = match stmt {
             sqlparser::ast::Statement::Query(q) => q,
             other => {
                 let kind = variant_name(&other);
@@ -450,15 +537,16 @@ impl Guard {
                 .into());
             }
         };
-        let mut walker = lineage::Walker::new(self, resolver);
-        let out = walker.top(&mut query)?;
+        let mut walker = walk::Walker::new(self, resolver);
+        let out = walker.top(&query)?;
         let tables: BTreeSet<String> = walker
             .tables_read()
             .map(|t| self.tables[t].name.clone())
             .collect();
         Ok(GuardedQuery {
-            sql: query.to_string(),
-            columns: out.columns,
+            sql: out.sql,
+            columns: label_columns(out.columns, &out.fallbacks),
+            engine_names: out.engine_names,
             group_checks: out.group_checks,
             max_rows: self.max_rows,
             tables: tables.into_iter().collect(),
@@ -476,6 +564,35 @@ impl Guard {
             .map(|c| (c.name.as_str(), &c.policy, &c.ty))
             .collect()
     }
+}
+
+/// Gives every output column a unique name: its own, or its function's
+/// name, or `column{n}`; a repeated name gets `_2`, `_3`, ….
+fn label_columns(
+    mut columns: Vec<OutputColumn>,
+    fallbacks: &[Option<String>],
+) -> Vec<OutputColumn> {
+    let mut used: Vec<String> = Vec::with_capacity(columns.len());
+    for (i, c) in columns.iter_mut().enumerate() {
+        let base = if c.name.is_empty() {
+            fallbacks
+                .get(i)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| format!("column{}", i + 1))
+        } else {
+            c.name.clone()
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while used.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        used.push(name.clone());
+        c.name = name;
+    }
+    columns
 }
 
 fn parse_refusal(message: &str) -> Refusal {

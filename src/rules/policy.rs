@@ -114,6 +114,12 @@ pub struct ColumnPolicy {
     /// surname) are found too, not only the whole value. `tokenize` columns
     /// only.
     pub match_parts: bool,
+    /// `class` on a `mask`, `generalize` or `scan` column: the token class
+    /// whose tokens may be compared with it (a question's `<email_…>`
+    /// against an `email` column). A token of another class, or any token
+    /// against a column without a class, is refused. `tokenize` columns take
+    /// their action's class and leave this `None`.
+    pub class: Option<TokenClass>,
 }
 
 impl ColumnPolicy {
@@ -308,6 +314,7 @@ impl Policy {
                 description: None,
                 detect_values: None,
                 match_parts: false,
+                class: None,
             }
         }))
     }
@@ -504,11 +511,12 @@ impl Validator<'_> {
         let at = |key: &str| format!("column `{table}.{name}`: key `{key}`");
         // Keys that belong to other actions are errors, not silently ignored.
         let allowed: &[&str] = match tag {
-            "allow" | "scan" => &["filter"],
+            "allow" => &["filter"],
+            "scan" => &["filter", "class"],
             "deny" => &["detect_values"],
             "tokenize" => &["class", "filter", "detect_values", "match_parts"],
-            "mask" => &["mask", "filter", "detect_values"],
-            "generalize" => &["to", "filter"],
+            "mask" => &["mask", "filter", "detect_values", "class"],
+            "generalize" => &["to", "filter", "class"],
             "aggregate" => &["functions", "min_group_size"],
             other => {
                 return Err(self.err(
@@ -648,6 +656,13 @@ impl Validator<'_> {
             Some(m) => *m.get_ref(),
             None => false,
         };
+        let class = match (&action, &c.class) {
+            (Action::Tokenize { .. }, _) | (_, None) => None,
+            (_, Some(k)) => Some(
+                TokenClass::new(k.get_ref())
+                    .map_err(|m| self.err(k.span(), format!("column `{table}.{name}`: {m}")))?,
+            ),
+        };
         Ok(ColumnPolicy {
             name,
             action,
@@ -655,6 +670,7 @@ impl Validator<'_> {
             description: c.description,
             detect_values,
             match_parts,
+            class,
         })
     }
 

@@ -1,0 +1,989 @@
+//! The emitter: writes the SQL an engine runs from the guard's plan.
+//!
+//! Every relation is `t{n}` (a CTE's definition `q{n}`), every column `c{n}`,
+//! unique in the statement, always quoted and always qualified; policy
+//! tables are read through a projection that renames their columns, so that
+//! two relations never share a column name and no engine has to choose
+//! between two readings of a name. Nothing the model wrote is copied except
+//! literals, which are re-written in a canonical form. Operators are always
+//! parenthesised.
+
+use std::fmt::Write;
+
+use super::functions::{DatePart, Func, TruncUnit};
+use super::plan::{
+    BinOp, Body, Call, CastTo, ColId, Cte, Expr, From, IsTest, Item, JoinKind, Lit, OrderKey,
+    Query, RelId, Select, SetOp, TrimSide, Ty, Wrap,
+};
+use super::Dialect;
+
+/// The polars user-defined function that computes the keyed order hash.
+pub(crate) const POLARS_ORDER_HASH: &str = "sqlveil_order_hash";
+
+pub(crate) struct Emitter<'a> {
+    dialect: Dialect,
+    /// Which columns the statement reads (base and CTE projections list only
+    /// these).
+    used: &'a [bool],
+    /// The order key, in hex.
+    order_key: &'a str,
+    next_rel: RelId,
+    /// Whether ties are broken (see [`Wrap::tie`]).
+    ties: bool,
+    out: String,
+}
+
+impl<'a> Emitter<'a> {
+    pub(crate) fn new(
+        dialect: Dialect,
+        used: &'a [bool],
+        order_key: &'a str,
+        next_rel: RelId,
+        ties: bool,
+    ) -> Emitter<'a> {
+        Emitter {
+            dialect,
+            used,
+            order_key,
+            next_rel,
+            ties,
+            out: String::with_capacity(512),
+        }
+    }
+
+    pub(crate) fn finish(mut self, q: &Query) -> String {
+        if self.dialect == Dialect::Polars {
+            // polars reads CTEs only at the top of a statement: every CTE
+            // goes there, each after those it reads (names are unique).
+            let mut ctes = Vec::new();
+            hoist(q, &mut ctes);
+            if !ctes.is_empty() {
+                self.s("WITH ");
+                for (i, c) in ctes.iter().enumerate() {
+                    if i > 0 {
+                        self.s(", ");
+                    }
+                    let _ = write!(self.out, "\"q{}\" AS (", c.rel);
+                    self.query_body(&c.query);
+                    self.s(")");
+                }
+                self.s(" ");
+            }
+            self.query_body(q);
+        } else {
+            self.query(q);
+        }
+        self.out
+    }
+
+    fn used(&self, c: ColId) -> bool {
+        self.used.get(c as usize).copied().unwrap_or(false)
+    }
+
+    fn s(&mut self, s: &str) {
+        self.out.push_str(s);
+    }
+
+    fn rel(&mut self, r: RelId) {
+        let _ = write!(self.out, "\"t{r}\"");
+    }
+
+    fn col(&mut self, c: ColId) {
+        let _ = write!(self.out, "\"c{c}\"");
+    }
+
+    fn qcol(&mut self, r: RelId, c: ColId) {
+        let _ = write!(self.out, "\"t{r}\".\"c{c}\"");
+    }
+
+    /// A name from the policy (a table or one of its columns), quoted.
+    fn policy_name(&mut self, name: &str) {
+        self.out.push('"');
+        self.out.push_str(&name.replace('"', "\"\""));
+        self.out.push('"');
+    }
+
+    fn fresh_rel(&mut self) -> RelId {
+        let r = self.next_rel;
+        self.next_rel += 1;
+        r
+    }
+
+    // ------------------------------------------------------------ queries
+
+    fn query(&mut self, q: &Query) {
+        if self.dialect == Dialect::Polars {
+            self.query_body(q);
+            return;
+        }
+        if !q.ctes.is_empty() {
+            self.s("WITH ");
+            for (i, c) in q.ctes.iter().enumerate() {
+                if i > 0 {
+                    self.s(", ");
+                }
+                let _ = write!(self.out, "\"q{}\" AS (", c.rel);
+                self.query(&c.query);
+                self.s(")");
+            }
+            self.s(" ");
+        }
+        self.query_body(q);
+    }
+
+    /// A query without its CTEs.
+    fn query_body(&mut self, q: &Query) {
+        match &q.wrap {
+            None => self.body(&q.body, &q.outputs),
+            Some(w) => self.wrapped(q, w),
+        }
+    }
+
+    fn wrapped(&mut self, q: &Query, w: &Wrap) {
+        self.s("SELECT ");
+        for (i, &c) in w.select.iter().enumerate() {
+            if i > 0 {
+                self.s(", ");
+            }
+            self.qcol(w.rel, c);
+            self.s(" AS ");
+            self.col(c);
+        }
+        self.s(" FROM (");
+        self.body(&q.body, &q.outputs);
+        self.s(") AS ");
+        self.rel(w.rel);
+        for (i, f) in w.filters.iter().enumerate() {
+            self.s(if i == 0 { " WHERE " } else { " AND " });
+            self.qcol(w.rel, f.distinct);
+            let _ = write!(self.out, " >= {}", f.min);
+            if let Some(rows) = f.rows {
+                self.s(" AND ");
+                self.qcol(w.rel, f.distinct);
+                self.s(" = ");
+                self.qcol(w.rel, rows);
+            }
+        }
+        let mut keys: Vec<&OrderKey> = w.order.iter().collect();
+        if self.ties {
+            keys.extend(w.tie.iter());
+        }
+        self.order_by(&keys);
+        if let Some(l) = w.limit {
+            let _ = write!(self.out, " LIMIT {l}");
+        }
+        if let Some(o) = w.offset.filter(|&o| o > 0) {
+            let _ = write!(self.out, " OFFSET {o}");
+        }
+    }
+
+    fn order_by(&mut self, keys: &[&OrderKey]) {
+        if !keys.is_empty() {
+            self.s(" ORDER BY ");
+        }
+        self.order_keys(keys);
+    }
+
+    fn order_keys(&mut self, keys: &[&OrderKey]) {
+        for (i, k) in keys.iter().enumerate() {
+            if i > 0 {
+                self.s(", ");
+            }
+            self.expr(&k.expr);
+            self.s(if k.desc { " DESC" } else { " ASC" });
+            let first = k.nulls_first.unwrap_or(k.desc);
+            self.s(if first { " NULLS FIRST" } else { " NULLS LAST" });
+        }
+    }
+
+    fn body(&mut self, b: &Body, outputs: &[ColId]) {
+        match b {
+            Body::Select(s) => self.select(s),
+            Body::SetOp {
+                op,
+                all,
+                left,
+                right,
+            } => {
+                self.branch(left);
+                self.s(match op {
+                    SetOp::Union => " UNION ",
+                    SetOp::Intersect => " INTERSECT ",
+                    SetOp::Except => " EXCEPT ",
+                });
+                if *all {
+                    self.s("ALL ");
+                }
+                self.branch(right);
+            }
+            Body::Nested(q) => self.branch(q),
+            Body::Values(rows) => {
+                for (i, row) in rows.iter().enumerate() {
+                    if i > 0 {
+                        self.s(" UNION ALL ");
+                    }
+                    self.s("SELECT ");
+                    for (j, e) in row.iter().enumerate() {
+                        if j > 0 {
+                            self.s(", ");
+                        }
+                        self.expr(e);
+                        if let Some(&c) = outputs.get(j) {
+                            self.s(" AS ");
+                            self.col(c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A set operation's branch: a plain select as it is, anything else (a
+    /// set operation, an ordered or capped query, CTEs) as a derived table
+    /// whose columns are taken by position.
+    fn branch(&mut self, q: &Query) {
+        if let (true, None, Body::Select(s)) = (q.ctes.is_empty(), &q.wrap, &q.body) {
+            self.select(s);
+            return;
+        }
+        let r = self.fresh_rel();
+        self.s("SELECT ");
+        for (i, &c) in q.outputs.iter().enumerate() {
+            if i > 0 {
+                self.s(", ");
+            }
+            self.qcol(r, c);
+            self.s(" AS ");
+            self.col(c);
+        }
+        self.s(" FROM (");
+        self.query(q);
+        self.s(") AS ");
+        self.rel(r);
+    }
+
+    fn select(&mut self, s: &Select) {
+        self.s("SELECT ");
+        if s.distinct {
+            self.s("DISTINCT ");
+        }
+        for (i, Item { expr, id }) in s.items.iter().enumerate() {
+            if i > 0 {
+                self.s(", ");
+            }
+            self.expr(expr);
+            self.s(" AS ");
+            self.col(*id);
+        }
+        for (i, f) in s.from.iter().enumerate() {
+            self.s(if i == 0 { " FROM " } else { " CROSS JOIN " });
+            self.from(f);
+        }
+        if let Some(w) = &s.filter {
+            self.s(" WHERE ");
+            self.expr(w);
+        }
+        for (i, g) in s.group_by.iter().enumerate() {
+            self.s(if i == 0 { " GROUP BY " } else { ", " });
+            self.expr(g);
+        }
+        if let Some(h) = &s.having {
+            self.s(" HAVING ");
+            self.expr(h);
+        }
+    }
+
+    fn from(&mut self, f: &From) {
+        match f {
+            From::Base { rel, table, cols } => {
+                self.s("(SELECT ");
+                let shown = self.shown(cols.iter().map(|c| c.1));
+                for (i, (name, c)) in cols.iter().filter(|c| shown.contains(&c.1)).enumerate() {
+                    if i > 0 {
+                        self.s(", ");
+                    }
+                    self.policy_name(name);
+                    self.s(" AS ");
+                    self.col(*c);
+                }
+                self.s(" FROM ");
+                for (i, part) in table.split('.').enumerate() {
+                    if i > 0 {
+                        self.s(".");
+                    }
+                    self.policy_name(part);
+                }
+                self.s(") AS ");
+                self.rel(*rel);
+            }
+            From::Derived { rel, query } => {
+                self.s("(");
+                self.query(query);
+                self.s(") AS ");
+                self.rel(*rel);
+            }
+            From::CteRef { rel, cte, cols } => {
+                self.s("(SELECT ");
+                let shown = self.shown(cols.iter().map(|c| c.1));
+                for (i, &(src, c)) in cols.iter().filter(|c| shown.contains(&c.1)).enumerate() {
+                    if i > 0 {
+                        self.s(", ");
+                    }
+                    self.col(src);
+                    self.s(" AS ");
+                    self.col(c);
+                }
+                let _ = write!(self.out, " FROM \"q{cte}\") AS ");
+                self.rel(*rel);
+            }
+            From::Filtered {
+                rel,
+                inner_rel,
+                inner,
+                cols,
+                filter,
+            } => {
+                self.s("(SELECT ");
+                let shown: Vec<ColId> = match &**inner {
+                    From::Derived { query, .. } => query.outputs.clone(),
+                    _ => self.shown(cols.iter().copied()),
+                };
+                for (i, &c) in shown.iter().enumerate() {
+                    if i > 0 {
+                        self.s(", ");
+                    }
+                    self.qcol(*inner_rel, c);
+                    self.s(" AS ");
+                    self.col(c);
+                }
+                self.s(" FROM ");
+                self.from(inner);
+                self.s(" WHERE ");
+                self.expr(filter);
+                self.s(") AS ");
+                self.rel(*rel);
+            }
+            From::Join {
+                kind,
+                left,
+                right,
+                on,
+            } => {
+                self.from(left);
+                self.s(match kind {
+                    JoinKind::Inner => " INNER JOIN ",
+                    JoinKind::Left => " LEFT JOIN ",
+                    JoinKind::Right => " RIGHT JOIN ",
+                    JoinKind::Full => " FULL JOIN ",
+                    JoinKind::Cross => " CROSS JOIN ",
+                });
+                if matches!(**right, From::Join { .. }) {
+                    self.s("(");
+                    self.from(right);
+                    self.s(")");
+                } else {
+                    self.from(right);
+                }
+                if let Some(on) = on {
+                    self.s(" ON ");
+                    self.on(on);
+                }
+            }
+        }
+    }
+
+    /// The columns a relation's projection lists: those the statement reads,
+    /// or the first one when it reads none (`count(*)`), so the projection
+    /// keeps the rows.
+    fn shown(&self, cols: impl Iterator<Item = ColId> + Clone) -> Vec<ColId> {
+        let used: Vec<ColId> = cols.clone().filter(|&c| self.used(c)).collect();
+        if used.is_empty() {
+            cols.take(1).collect()
+        } else {
+            used
+        }
+    }
+
+    /// A join condition: its terms joined by `AND` and its equalities written
+    /// without outer parentheses, the form polars reads as join keys.
+    fn on(&mut self, e: &Expr) {
+        match e {
+            Expr::Bin(BinOp::And, a, b) => {
+                self.on(a);
+                self.s(" AND ");
+                self.on(b);
+            }
+            Expr::Bin(BinOp::Eq, a, b) => {
+                self.expr(a);
+                self.s(" = ");
+                self.expr(b);
+            }
+            other => self.expr(other),
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn lit(&mut self, l: &Lit) {
+        match l {
+            Lit::Null => self.s("NULL"),
+            Lit::Bool(true) => self.s("TRUE"),
+            Lit::Bool(false) => self.s("FALSE"),
+            Lit::Number(n) => self.s(n),
+            Lit::Str(s) => self.string(s),
+            // polars reads a typed string through a deprecated cast (and
+            // says so on stderr): parse it instead.
+            Lit::Date(d) if self.dialect == Dialect::Polars => {
+                self.s("CAST(strptime(");
+                self.string(d);
+                self.s(", '%Y-%m-%d') AS DATE)");
+            }
+            Lit::Timestamp(t) if self.dialect == Dialect::Polars => {
+                self.s("strptime(");
+                self.string(t);
+                self.s(", '%Y-%m-%d %H:%M:%S')");
+            }
+            Lit::Date(d) => {
+                self.s("DATE ");
+                self.string(d);
+            }
+            Lit::Timestamp(t) => {
+                self.s("TIMESTAMP ");
+                self.string(t);
+            }
+            Lit::Interval(n, unit) => {
+                let _ = write!(self.out, "INTERVAL '{n} {}'", unit.word());
+            }
+        }
+    }
+
+    /// A string literal: single quotes doubled, nothing else escaped (both
+    /// engines read backslashes as they are: polars through sqlparser's
+    /// generic dialect, PostgreSQL with `standard_conforming_strings`).
+    fn string(&mut self, s: &str) {
+        self.out.push('\'');
+        for ch in s.chars() {
+            if ch == '\'' {
+                self.out.push('\'');
+            }
+            self.out.push(ch);
+        }
+        self.out.push('\'');
+    }
+
+    fn cast_type(&self, t: CastTo) -> &'static str {
+        match (t, self.dialect) {
+            (CastTo::Int, _) => "INTEGER",
+            (CastTo::BigInt, _) => "BIGINT",
+            (CastTo::Float, Dialect::Postgres) => "DOUBLE PRECISION",
+            (CastTo::Float, Dialect::Polars) => "DOUBLE",
+            (CastTo::Numeric, Dialect::Postgres) => "NUMERIC",
+            (CastTo::Numeric, Dialect::Polars) => "DOUBLE",
+            (CastTo::Text, Dialect::Postgres) => "TEXT",
+            (CastTo::Text, Dialect::Polars) => "VARCHAR",
+            (CastTo::Bool, _) => "BOOLEAN",
+            (CastTo::Date, _) => "DATE",
+            (CastTo::Timestamp, _) => "TIMESTAMP",
+        }
+    }
+
+    fn list(&mut self, es: &[Expr]) {
+        for (i, e) in es.iter().enumerate() {
+            if i > 0 {
+                self.s(", ");
+            }
+            self.expr(e);
+        }
+    }
+
+    pub(crate) fn expr(&mut self, e: &Expr) {
+        match e {
+            Expr::Col(r, c) => self.qcol(*r, *c),
+            Expr::Lit(l) => self.lit(l),
+            Expr::Neg(x) => {
+                self.s("(- ");
+                self.expr(x);
+                self.s(")");
+            }
+            Expr::Not(x) => {
+                self.s("(NOT ");
+                self.expr(x);
+                self.s(")");
+            }
+            Expr::Bin(op, a, b) => {
+                self.s("(");
+                self.expr(a);
+                self.s(" ");
+                self.s(op.sql());
+                self.s(" ");
+                self.expr(b);
+                self.s(")");
+            }
+            Expr::Is(t, x) => {
+                self.s("(");
+                self.expr(x);
+                self.s(match t {
+                    IsTest::Null => " IS NULL",
+                    IsTest::NotNull => " IS NOT NULL",
+                    IsTest::True => " IS TRUE",
+                    IsTest::NotTrue => " IS NOT TRUE",
+                    IsTest::False => " IS FALSE",
+                    IsTest::NotFalse => " IS NOT FALSE",
+                });
+                self.s(")");
+            }
+            Expr::Distinct { not, left, right } => {
+                self.s("(");
+                self.expr(left);
+                self.s(if *not {
+                    " IS NOT DISTINCT FROM "
+                } else {
+                    " IS DISTINCT FROM "
+                });
+                self.expr(right);
+                self.s(")");
+            }
+            Expr::Between {
+                not,
+                expr,
+                low,
+                high,
+            } => {
+                self.s("(");
+                self.expr(expr);
+                self.s(if *not { " NOT BETWEEN " } else { " BETWEEN " });
+                self.expr(low);
+                self.s(" AND ");
+                self.expr(high);
+                self.s(")");
+            }
+            Expr::Like {
+                not,
+                ilike,
+                expr,
+                pattern,
+            } => {
+                self.s("(");
+                self.expr(expr);
+                if *not {
+                    self.s(" NOT");
+                }
+                self.s(if *ilike { " ILIKE " } else { " LIKE " });
+                self.expr(pattern);
+                self.s(")");
+            }
+            Expr::InList { not, expr, list } => {
+                self.s("(");
+                self.expr(expr);
+                self.s(if *not { " NOT IN (" } else { " IN (" });
+                self.list(list);
+                self.s("))");
+            }
+            Expr::InQuery { not, expr, query } => {
+                self.s("(");
+                self.expr(expr);
+                self.s(if *not { " NOT IN (" } else { " IN (" });
+                self.query(query);
+                self.s("))");
+            }
+            Expr::Exists { not, query } => {
+                self.s(if *not { "(NOT EXISTS (" } else { "(EXISTS (" });
+                self.query(query);
+                self.s("))");
+            }
+            Expr::Scalar(q) => {
+                self.s("(");
+                self.query(q);
+                self.s(")");
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                self.s("CASE");
+                if let Some(o) = operand {
+                    self.s(" ");
+                    self.expr(o);
+                }
+                for (w, t) in whens {
+                    self.s(" WHEN ");
+                    self.expr(w);
+                    self.s(" THEN ");
+                    self.expr(t);
+                }
+                if let Some(o) = otherwise {
+                    self.s(" ELSE ");
+                    self.expr(o);
+                }
+                self.s(" END");
+            }
+            Expr::Cast(x, t) => {
+                self.s("CAST(");
+                self.expr(x);
+                self.s(" AS ");
+                let t = self.cast_type(*t);
+                self.s(t);
+                self.s(")");
+            }
+            Expr::Call(c) => self.call(c),
+            Expr::Part(p, x) => self.part(*p, x),
+            Expr::Trunc(u, x, ty) => self.trunc(*u, x, *ty),
+            Expr::ToDate(x, fmt) => match self.dialect {
+                Dialect::Postgres => {
+                    self.s("to_date(");
+                    self.expr(x);
+                    self.s(", ");
+                    self.string(fmt);
+                    self.s(")");
+                }
+                Dialect::Polars => {
+                    self.s("CAST(strptime(");
+                    self.expr(x);
+                    self.s(", ");
+                    let chrono = super::walk::chrono_format(fmt).unwrap_or_default();
+                    self.string(&chrono);
+                    self.s(") AS DATE)");
+                }
+            },
+            Expr::Trim { side, expr, chars } => {
+                self.s("TRIM(");
+                self.s(match side {
+                    TrimSide::Both => "BOTH ",
+                    TrimSide::Leading => "LEADING ",
+                    TrimSide::Trailing => "TRAILING ",
+                });
+                if let Some(c) = chars {
+                    self.expr(c);
+                    self.s(" ");
+                }
+                self.s("FROM ");
+                self.expr(expr);
+                self.s(")");
+            }
+            Expr::OrderHash(x) => match self.dialect {
+                Dialect::Postgres => {
+                    let _ = write!(self.out, "sha256(convert_to('{}' || CAST(", self.order_key);
+                    self.expr(x);
+                    self.s(" AS TEXT), 'UTF8'))");
+                }
+                Dialect::Polars => {
+                    let _ = write!(self.out, "{POLARS_ORDER_HASH}('{}', ", self.order_key);
+                    self.expr(x);
+                    self.s(")");
+                }
+            },
+        }
+    }
+
+    fn part(&mut self, p: DatePart, x: &Expr) {
+        // Whole fields are integers on both engines (PostgreSQL's numeric
+        // and polars' i8/i32 otherwise differ).
+        let whole = p.is_whole();
+        if whole {
+            self.s("CAST(");
+        }
+        let _ = write!(self.out, "date_part('{}', ", p.word());
+        self.expr(x);
+        self.s(")");
+        if whole {
+            self.s(" AS INTEGER)");
+        }
+    }
+
+    fn trunc(&mut self, u: TruncUnit, x: &Expr, ty: Ty) {
+        match self.dialect {
+            Dialect::Postgres => {
+                // A date stays a date (PostgreSQL would return a timestamp).
+                let date = ty == Ty::Date;
+                if date {
+                    self.s("CAST(");
+                }
+                let _ = write!(self.out, "date_trunc('{}', ", u.word());
+                self.expr(x);
+                self.s(")");
+                if date {
+                    self.s(" AS DATE)");
+                }
+            }
+            Dialect::Polars => {
+                let (fmt, to) = match u {
+                    TruncUnit::Year => ("%Y-01-01 00:00:00", "DATE"),
+                    TruncUnit::Month => ("%Y-%m-01 00:00:00", "DATE"),
+                    TruncUnit::Day => ("%Y-%m-%d 00:00:00", "DATE"),
+                    TruncUnit::Hour => ("%Y-%m-%d %H:00:00", "TIMESTAMP"),
+                    TruncUnit::Minute => ("%Y-%m-%d %H:%M:00", "TIMESTAMP"),
+                    // The walker refuses the others on polars.
+                    TruncUnit::Quarter | TruncUnit::Week => ("%Y-%m-%d 00:00:00", "DATE"),
+                };
+                let to = if ty == Ty::Timestamp { "TIMESTAMP" } else { to };
+                // Format, then parse back (a cast from text is deprecated in
+                // polars).
+                self.s("CAST(strptime(strftime(");
+                self.expr(x);
+                let _ = write!(self.out, ", '{fmt}'), '%Y-%m-%d %H:%M:%S') AS {to})");
+            }
+        }
+    }
+
+    fn call(&mut self, c: &Call) {
+        let name = match (c.func, self.dialect) {
+            (Func::Median, Dialect::Postgres) => {
+                // PostgreSQL has no median(): the continuous percentile.
+                self.s("percentile_cont(0.5) WITHIN GROUP (ORDER BY ");
+                self.list(&c.args);
+                self.s(")");
+                self.filter_over(c);
+                return;
+            }
+            (Func::Log10, Dialect::Postgres) => "log",
+            (Func::Stddev, _) => "stddev",
+            (Func::Variance, _) => "variance",
+            (f, _) => func_name(f),
+        };
+        self.s(name);
+        self.s("(");
+        if c.distinct {
+            self.s("DISTINCT ");
+        }
+        if c.star {
+            self.s("*");
+        } else {
+            self.list(&c.args);
+        }
+        self.s(")");
+        self.filter_over(c);
+    }
+
+    fn filter_over(&mut self, c: &Call) {
+        if let Some(f) = &c.filter {
+            self.s(" FILTER (WHERE ");
+            self.expr(f);
+            self.s(")");
+        }
+        if let Some(w) = &c.over {
+            self.s(" OVER (");
+            for (i, p) in w.partition.iter().enumerate() {
+                self.s(if i == 0 { "PARTITION BY " } else { ", " });
+                self.expr(p);
+            }
+            let mut keys: Vec<&OrderKey> = w.order.iter().collect();
+            if self.ties {
+                keys.extend(w.tie.iter());
+            }
+            if !keys.is_empty() {
+                if !w.partition.is_empty() {
+                    self.s(" ");
+                }
+                self.s("ORDER BY ");
+                self.order_keys(&keys);
+            }
+            if w.rows_to_current {
+                self.s(" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW");
+            }
+            self.s(")");
+        }
+    }
+}
+
+/// The SQL name of a function, the same on both engines.
+fn func_name(f: Func) -> &'static str {
+    match f {
+        Func::Abs => "abs",
+        Func::Ceil => "ceil",
+        Func::Floor => "floor",
+        Func::Round => "round",
+        Func::Trunc => "trunc",
+        Func::Sqrt => "sqrt",
+        Func::Cbrt => "cbrt",
+        Func::Power => "power",
+        Func::Exp => "exp",
+        Func::Ln => "ln",
+        Func::Log10 => "log10",
+        Func::Sign => "sign",
+        Func::Mod => "mod",
+        Func::Greatest => "greatest",
+        Func::Least => "least",
+        Func::Coalesce => "coalesce",
+        Func::Nullif => "nullif",
+        Func::Lower => "lower",
+        Func::Upper => "upper",
+        Func::Length => "length",
+        Func::Ltrim => "ltrim",
+        Func::Rtrim => "rtrim",
+        Func::Substr => "substr",
+        Func::Left => "left",
+        Func::Right => "right",
+        Func::Replace => "replace",
+        Func::Reverse => "reverse",
+        Func::Concat => "concat",
+        Func::ConcatWs => "concat_ws",
+        Func::Lpad => "lpad",
+        Func::Rpad => "rpad",
+        Func::StartsWith => "starts_with",
+        Func::EndsWith => "ends_with",
+        Func::Strpos => "strpos",
+        Func::SplitPart => "split_part",
+        Func::Initcap => "initcap",
+        Func::DatePart => "date_part",
+        Func::DateTrunc => "date_trunc",
+        Func::ToDate => "to_date",
+        Func::Count => "count",
+        Func::Sum => "sum",
+        Func::Avg => "avg",
+        Func::Min => "min",
+        Func::Max => "max",
+        Func::Median => "median",
+        Func::Stddev => "stddev",
+        Func::StddevPop => "stddev_pop",
+        Func::Variance => "variance",
+        Func::VarPop => "var_pop",
+        Func::BoolAnd => "bool_and",
+        Func::BoolOr => "bool_or",
+        Func::RowNumber => "row_number",
+        Func::Rank => "rank",
+        Func::DenseRank => "dense_rank",
+        Func::Ntile => "ntile",
+        Func::PercentRank => "percent_rank",
+        Func::CumeDist => "cume_dist",
+        Func::Lag => "lag",
+        Func::Lead => "lead",
+        Func::FirstValue => "first_value",
+    }
+}
+
+/// Every CTE of a statement, each after the CTEs it reads: a CTE's own
+/// nested CTEs first, then the CTE, then those of the query's body.
+fn hoist<'q>(q: &'q Query, out: &mut Vec<&'q Cte>) {
+    for c in &q.ctes {
+        hoist(&c.query, out);
+        out.push(c);
+    }
+    hoist_body(&q.body, out);
+}
+
+fn hoist_body<'q>(b: &'q Body, out: &mut Vec<&'q Cte>) {
+    match b {
+        Body::Select(s) => {
+            for f in &s.from {
+                hoist_from(f, out);
+            }
+            let mut subs = Vec::new();
+            for it in &s.items {
+                subqueries(&it.expr, &mut subs);
+            }
+            for e in s
+                .filter
+                .iter()
+                .chain(s.having.iter())
+                .chain(s.group_by.iter())
+            {
+                subqueries(e, &mut subs);
+            }
+            for q in subs {
+                hoist(q, out);
+            }
+        }
+        Body::SetOp { left, right, .. } => {
+            hoist(left, out);
+            hoist(right, out);
+        }
+        Body::Nested(q) => hoist(q, out),
+        Body::Values(_) => {}
+    }
+}
+
+fn hoist_from<'q>(f: &'q From, out: &mut Vec<&'q Cte>) {
+    match f {
+        From::Base { .. } | From::CteRef { .. } => {}
+        From::Derived { query, .. } => hoist(query, out),
+        From::Filtered { inner, filter, .. } => {
+            hoist_from(inner, out);
+            let mut subs = Vec::new();
+            subqueries(filter, &mut subs);
+            for q in subs {
+                hoist(q, out);
+            }
+        }
+        From::Join {
+            left, right, on, ..
+        } => {
+            hoist_from(left, out);
+            hoist_from(right, out);
+            if let Some(on) = on {
+                let mut subs = Vec::new();
+                subqueries(on, &mut subs);
+                for q in subs {
+                    hoist(q, out);
+                }
+            }
+        }
+    }
+}
+
+/// The subqueries directly inside an expression.
+fn subqueries<'q>(e: &'q Expr, out: &mut Vec<&'q Query>) {
+    match e {
+        Expr::Scalar(q) | Expr::Exists { query: q, .. } => out.push(q),
+        Expr::InQuery { expr, query, .. } => {
+            subqueries(expr, out);
+            out.push(query);
+        }
+        Expr::Col(..) | Expr::Lit(_) => {}
+        Expr::Neg(x) | Expr::Not(x) | Expr::Is(_, x) | Expr::Cast(x, _) | Expr::OrderHash(x) => {
+            subqueries(x, out)
+        }
+        Expr::Part(_, x) | Expr::Trunc(_, x, _) | Expr::ToDate(x, _) => subqueries(x, out),
+        Expr::Bin(_, a, b)
+        | Expr::Distinct {
+            left: a, right: b, ..
+        } => {
+            subqueries(a, out);
+            subqueries(b, out);
+        }
+        Expr::Like { expr, pattern, .. } => {
+            subqueries(expr, out);
+            subqueries(pattern, out);
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            subqueries(expr, out);
+            subqueries(low, out);
+            subqueries(high, out);
+        }
+        Expr::InList { expr, list, .. } => {
+            subqueries(expr, out);
+            for x in list {
+                subqueries(x, out);
+            }
+        }
+        Expr::Case {
+            operand,
+            whens,
+            otherwise,
+        } => {
+            for x in operand.iter().chain(otherwise.iter()) {
+                subqueries(x, out);
+            }
+            for (w, t) in whens {
+                subqueries(w, out);
+                subqueries(t, out);
+            }
+        }
+        Expr::Trim { expr, chars, .. } => {
+            subqueries(expr, out);
+            if let Some(c) = chars {
+                subqueries(c, out);
+            }
+        }
+        Expr::Call(c) => {
+            for a in &c.args {
+                subqueries(a, out);
+            }
+            if let Some(f) = &c.filter {
+                subqueries(f, out);
+            }
+        }
+    }
+}

@@ -1,0 +1,641 @@
+//! Function calls: scalar functions of the guard's table, aggregates (the one
+//! place an `aggregate` column may stand), and window functions.
+
+use sqlparser::ast::{
+    DuplicateTreatment, Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    ObjectNamePart, Value, WindowFrameBound, WindowFrameUnits, WindowType,
+};
+
+use super::literal;
+use super::rules::{agg_misuse_col, not_on_engine, Ctx, Info, Lin, Shape};
+use super::scope::Scope;
+use super::{unsupported, PendingCheck, Walker};
+use crate::error::Error;
+use crate::guard::functions::{self, DatePart, Func, Kind, TruncUnit};
+use crate::guard::plan::{Call, Expr, Lit, OrderKey, Ty, Window};
+use crate::guard::{Dialect, Reason, Refusal};
+use crate::rules::{Action, AggregateFunction, Filter};
+
+fn is_column(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_))
+}
+
+/// A string literal argument (`'month'` in `date_trunc('month', d)`).
+fn string_arg(e: &SqlExpr) -> Option<&str> {
+    match e {
+        SqlExpr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Walker<'_> {
+    pub(super) fn function(
+        &mut self,
+        f: &Function,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let name = match f.name.0.as_slice() {
+            [ObjectNamePart::Identifier(i)] => i.value.to_ascii_lowercase(),
+            _ => {
+                let n = f.name.to_string();
+                return Err(Refusal::new(
+                    Reason::UnknownFunction,
+                    format!("function `{n}` is not one the guard allows"),
+                )
+                .construct(n)
+                .into());
+            }
+        };
+        if !matches!(f.parameters, FunctionArguments::None)
+            || f.null_treatment.is_some()
+            || !f.within_group.is_empty()
+            || f.uses_odbc_syntax
+        {
+            return Err(unsupported(format!("{name} with dialect-specific modifiers")).into());
+        }
+        // The arguments: expressions, or `*` for count.
+        let mut exprs: Vec<&SqlExpr> = Vec::new();
+        let mut star = false;
+        let mut distinct = false;
+        let no_parens = matches!(f.args, FunctionArguments::None);
+        match &f.args {
+            FunctionArguments::None => {}
+            FunctionArguments::Subquery(_) => {
+                return Err(unsupported(format!("{name} over a bare subquery")).into())
+            }
+            FunctionArguments::List(list) => {
+                if !list.clauses.is_empty() {
+                    return Err(unsupported(format!(
+                        "clauses inside {name}(…) (ORDER BY, LIMIT, SEPARATOR)"
+                    ))
+                    .into());
+                }
+                distinct = match list.duplicate_treatment {
+                    Some(DuplicateTreatment::Distinct) => true,
+                    Some(DuplicateTreatment::All) | None => false,
+                };
+                for a in &list.args {
+                    match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => exprs.push(e),
+                        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if name == "count" => {
+                            star = true
+                        }
+                        _ => {
+                            return Err(unsupported(format!(
+                                "named or wildcard arguments of {name}"
+                            ))
+                            .into())
+                        }
+                    }
+                }
+            }
+        }
+        // Functions of the clock are read once, when the query is checked.
+        if matches!(name.as_str(), "current_date") && exprs.is_empty() && f.over.is_none() {
+            return Ok((
+                Info::allow(Shape::Literal, Ty::Date),
+                Expr::Lit(Lit::Date(self.today.format("%Y-%m-%d").to_string())),
+            ));
+        }
+        if no_parens {
+            return Err(unsupported(format!("`{name}` without parentheses")).into());
+        }
+        if let Some(why) = functions::refused(&name) {
+            return Err(Refusal::new(
+                Reason::UnknownFunction,
+                format!("function `{name}` is not allowed: {why}"),
+            )
+            .construct(name)
+            .into());
+        }
+        if let Some(part) = functions::part_function(&name) {
+            let [arg] = exprs.as_slice() else {
+                return Err(unsupported(format!("{name} with other than one argument")).into());
+            };
+            return self.date_part(part, arg, ctx, f, scope);
+        }
+        let def = functions::lookup(&name).ok_or_else(|| {
+            Refusal::new(
+                Reason::UnknownFunction,
+                format!("function `{name}` is not one the guard allows"),
+            )
+            .construct(name.clone())
+        })?;
+        if let Err(instead) = def.available(self.dialect()) {
+            return Err(not_on_engine(&format!("{name}()"), self.dialect().name(), instead).into());
+        }
+        let n = exprs.len() + usize::from(star);
+        if n < def.min_args || n > def.max_args {
+            return Err(Refusal::new(
+                Reason::UnsupportedConstruct,
+                format!(
+                    "{name} takes {} arguments, not {n}",
+                    arity(def.min_args, def.max_args)
+                ),
+            )
+            .construct(format!("{name}(…)"))
+            .into());
+        }
+        if def.kind == Kind::Window && f.over.is_none() {
+            return Err(unsupported(format!("{name} without OVER")).into());
+        }
+        if distinct && def.kind != Kind::Aggregate {
+            return Err(unsupported(format!("DISTINCT in {name}")).into());
+        }
+        match def.func {
+            Func::DatePart => {
+                let field = string_arg(exprs[0])
+                    .and_then(DatePart::parse)
+                    .ok_or_else(|| {
+                        unsupported("date_part with a field that is not a literal such as 'year'")
+                    })?;
+                return self.date_part(field, exprs[1], ctx, f, scope);
+            }
+            Func::DateTrunc => return self.date_trunc(&exprs, ctx, f, scope),
+            Func::ToDate => return self.parse_date_call(&exprs, ctx, f, scope),
+            _ => {}
+        }
+        let is_agg = def.kind == Kind::Aggregate && f.over.is_none();
+        // The one permitted use of an `aggregate` column, and COUNT over a
+        // column whose filter allows equality.
+        if def.kind == Kind::Aggregate && exprs.len() == 1 && is_column(exprs[0]) {
+            let found = self.column_ref(exprs[0], scope)?;
+            if let Some(s) = found.lin.eff {
+                let p = self.policy(s);
+                if let Action::Aggregate {
+                    functions: allowed_fns,
+                    min_group_size,
+                } = &p.action
+                {
+                    let col = self.src_name(s);
+                    if ctx != (Ctx::Out { agg_ok: true }) {
+                        return Err(agg_misuse_col(&col, &name, ctx).into());
+                    }
+                    if f.over.is_some() {
+                        return Err(Refusal::new(
+                            Reason::AggregateMisuse,
+                            format!(
+                                "column `{col}` may not be aggregated in a window (OVER keeps one row per person)"
+                            ),
+                        )
+                        .column(col)
+                        .construct("OVER")
+                        .into());
+                    }
+                    if f.filter.is_some() {
+                        return Err(Refusal::new(
+                            Reason::AggregateMisuse,
+                            format!("column `{col}` may not be aggregated with FILTER (WHERE …)"),
+                        )
+                        .column(col)
+                        .construct("FILTER")
+                        .into());
+                    }
+                    if distinct {
+                        // sum(x) - sum(DISTINCT x) is a fact about duplicates,
+                        // which can be one person's.
+                        return Err(Refusal::new(
+                            Reason::AggregateMisuse,
+                            format!(
+                                "column `{col}` may not be aggregated with DISTINCT: compared with the plain aggregate it tells about single values"
+                            ),
+                        )
+                        .column(col)
+                        .construct("DISTINCT")
+                        .into());
+                    }
+                    let allowed = AggregateFunction::from_tag(&name)
+                        .is_some_and(|af| allowed_fns.contains(&af));
+                    if !allowed {
+                        let list: Vec<&str> = allowed_fns.iter().map(|f| f.as_tag()).collect();
+                        return Err(Refusal::new(
+                            Reason::AggregateFunctionNotAllowed,
+                            format!(
+                                "column `{col}` may only be summarised with {}, not {name}",
+                                list.join(", ")
+                            ),
+                        )
+                        .column(col)
+                        .construct(name)
+                        .into());
+                    }
+                    if found.level != 0 || found.base.is_none() {
+                        return Err(Refusal::new(
+                            Reason::AggregateMisuse,
+                            format!(
+                                "column `{col}` must be aggregated directly from its table in the outermost SELECT, not through a subquery or CTE"
+                            ),
+                        )
+                        .column(col)
+                        .into());
+                    }
+                    self.summarises = true;
+                    let (table, column, rel) = (s.0, s.1, found.rel);
+                    if let Some(c) = self
+                        .checks
+                        .iter_mut()
+                        .find(|c| c.table == table && c.column == column && c.rel == rel)
+                    {
+                        c.min = c.min.max(*min_group_size);
+                    } else {
+                        self.checks.push(PendingCheck {
+                            rel,
+                            table,
+                            column,
+                            min: *min_group_size,
+                        });
+                    }
+                    let ty = def.ret(&[found.ty]);
+                    return Ok((
+                        Info {
+                            lin: found.lin,
+                            shape: Shape::AggResult,
+                            ty,
+                        },
+                        Expr::Call(Box::new(Call {
+                            func: def.func,
+                            args: vec![found.expr],
+                            star: false,
+                            distinct: false,
+                            filter: None,
+                            over: None,
+                        })),
+                    ));
+                }
+                if name == "count" && f.over.is_none() {
+                    self.deny_or_agg(s)?;
+                    if p.filter >= Filter::Equality {
+                        let filter = self.agg_filter(f, scope)?;
+                        // A count is a plain number: it keeps its sources
+                        // but no protection.
+                        return Ok((
+                            Info {
+                                lin: Lin {
+                                    sources: found.lin.sources,
+                                    eff: None,
+                                },
+                                shape: Shape::Count,
+                                ty: Ty::Int,
+                            },
+                            filtered_call(def.func, vec![found.expr], false, distinct, filter),
+                        ));
+                    }
+                }
+            }
+            // Not special: the general rules, with the reference resolved.
+            let saved = self.cur_fn.replace(format!("{name}(…)"));
+            let r = self.leaf(&found.lin, ctx.comp(), true);
+            self.cur_fn = saved;
+            r?;
+            let ty = def.ret(&[found.ty]);
+            return self.finish_call(
+                def.func,
+                vec![found.expr],
+                found.lin,
+                ty,
+                star,
+                distinct,
+                is_agg,
+                f,
+                scope,
+            );
+        }
+        let saved = self.cur_fn.replace(format!("{name}(…)"));
+        let mut lin = Lin::default();
+        let mut args = Vec::with_capacity(exprs.len());
+        let mut tys = Vec::with_capacity(exprs.len());
+        let mut res = Ok(());
+        for e in exprs {
+            match self.expr(e, ctx.comp(), scope) {
+                Ok((i, x)) => match self.merge(&lin, &i.lin) {
+                    Ok(l) => {
+                        lin = l;
+                        tys.push(i.ty);
+                        args.push(x);
+                    }
+                    Err(r) => {
+                        res = Err(Error::from(r));
+                        break;
+                    }
+                },
+                Err(err) => {
+                    res = Err(err);
+                    break;
+                }
+            }
+        }
+        self.cur_fn = saved;
+        res?;
+        let ty = def.ret(&tys);
+        let args = self.adjust_args(def.func, args, &tys);
+        self.finish_call(def.func, args, lin, ty, star, distinct, is_agg, f, scope)
+    }
+
+    /// Argument forms one engine needs to compute what the other does.
+    fn adjust_args(&self, func: Func, mut args: Vec<Expr>, tys: &[Ty]) -> Vec<Expr> {
+        if self.dialect() == Dialect::Postgres
+            && matches!(func, Func::Round | Func::Trunc)
+            && args.len() == 2
+            && tys.first().is_some_and(|t| *t != Ty::Int)
+        {
+            // PostgreSQL rounds to decimals only a numeric.
+            if let Some(first) = args.first_mut() {
+                let x = std::mem::replace(first, Expr::Lit(Lit::Null));
+                *first = Expr::Cast(Box::new(x), crate::guard::plan::CastTo::Numeric);
+            }
+        }
+        args
+    }
+
+    /// FILTER (WHERE …) of an aggregate: written into its argument
+    /// (`sum(CASE WHEN c THEN x END)`), which both engines compute.
+    fn agg_filter(&mut self, f: &Function, scope: &Scope<'_>) -> Result<Option<Expr>, Error> {
+        match &f.filter {
+            Some(flt) => Ok(Some(self.expr(flt, Ctx::Pred, scope)?.1)),
+            None => Ok(None),
+        }
+    }
+
+    /// FILTER and OVER of a function whose arguments passed.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_call(
+        &mut self,
+        func: Func,
+        args: Vec<Expr>,
+        lin: Lin,
+        ty: Ty,
+        star: bool,
+        distinct: bool,
+        is_agg: bool,
+        f: &Function,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let filter = self.agg_filter(f, scope)?;
+        if filter.is_some() && !is_agg {
+            return Err(unsupported("FILTER on a function that is not an aggregate").into());
+        }
+        let over = match &f.over {
+            None => None,
+            Some(WindowType::NamedWindow(_)) => {
+                return Err(unsupported("a function OVER a named window").into())
+            }
+            Some(WindowType::WindowSpec(spec)) => {
+                if spec.window_name.is_some() {
+                    return Err(unsupported("a named window").into());
+                }
+                let mut partition = Vec::with_capacity(spec.partition_by.len());
+                for p in &spec.partition_by {
+                    partition.push(self.expr(p, Ctx::Group, scope)?.1);
+                }
+                let mut order = Vec::with_capacity(spec.order_by.len());
+                for o in &spec.order_by {
+                    if o.with_fill.is_some() {
+                        return Err(unsupported("WITH FILL").into());
+                    }
+                    let (_, x) = self.expr(&o.expr, Ctx::Order, scope)?;
+                    order.push(OrderKey {
+                        expr: x,
+                        desc: o.options.asc == Some(false),
+                        nulls_first: o.options.nulls_first,
+                    });
+                }
+                let rows_to_current = match &spec.window_frame {
+                    None => false,
+                    Some(frame) => {
+                        let whole = frame.units == WindowFrameUnits::Rows
+                            && matches!(frame.start_bound, WindowFrameBound::Preceding(None))
+                            && matches!(frame.end_bound, None | Some(WindowFrameBound::CurrentRow));
+                        if !whole {
+                            return Err(unsupported(
+                                "a window frame other than ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+                            )
+                            .into());
+                        }
+                        true
+                    }
+                };
+                let kind = functions::kind_of(func);
+                if self.dialect() == Dialect::Polars
+                    && kind == Kind::Aggregate
+                    && !order.is_empty()
+                    && !rows_to_current
+                {
+                    // polars computes running aggregates row by row; the
+                    // standard's default frame takes tied rows together.
+                    return Err(not_on_engine(
+                        "a running aggregate (an aggregate OVER (… ORDER BY …))",
+                        "polars",
+                        "add ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW to the window",
+                    )
+                    .into());
+                }
+                if kind == Kind::Window
+                    && order.is_empty()
+                    && matches!(
+                        func,
+                        Func::Rank
+                            | Func::DenseRank
+                            | Func::PercentRank
+                            | Func::CumeDist
+                            | Func::Lag
+                            | Func::Lead
+                            | Func::FirstValue
+                            | Func::Ntile
+                    )
+                {
+                    return Err(unsupported(format!(
+                        "{} without ORDER BY in its window",
+                        crate::guard::functions::display_name(func)
+                    ))
+                    .into());
+                }
+                Some(Window {
+                    partition,
+                    order,
+                    rows_to_current,
+                    tie: Vec::new(),
+                })
+            }
+        };
+        if let (Func::Lag | Func::Lead, Some(n)) = (func, args.get(1)) {
+            if !matches!(n, Expr::Lit(Lit::Number(_))) {
+                return Err(
+                    unsupported("lag/lead with an offset that is not a number literal").into(),
+                );
+            }
+        }
+        Ok((
+            Info::computed(lin, ty),
+            Expr::Call(Box::new(Call {
+                func,
+                args: if star { Vec::new() } else { args },
+                star,
+                distinct,
+                filter,
+                over,
+            })),
+        ))
+        .map(|(i, x)| (i, fold_filter(x, is_agg)))
+    }
+
+    fn date_part(
+        &mut self,
+        part: DatePart,
+        arg: &SqlExpr,
+        ctx: Ctx,
+        f: &Function,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        if f.over.is_some() || f.filter.is_some() {
+            return Err(unsupported("OVER or FILTER on a date function").into());
+        }
+        let saved = self.cur_fn.replace(format!("{}(…)", part.word()));
+        let r = self.expr(arg, ctx.comp(), scope);
+        self.cur_fn = saved;
+        let (i, x) = r?;
+        let ty = if part.is_whole() { Ty::Int } else { Ty::Float };
+        Ok((Info::computed(i.lin, ty), Expr::Part(part, Box::new(x))))
+    }
+
+    fn date_trunc(
+        &mut self,
+        exprs: &[&SqlExpr],
+        ctx: Ctx,
+        f: &Function,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        if f.over.is_some() || f.filter.is_some() {
+            return Err(unsupported("OVER or FILTER on date_trunc").into());
+        }
+        let unit = string_arg(exprs[0])
+            .and_then(TruncUnit::parse)
+            .ok_or_else(|| {
+                unsupported("date_trunc with a unit that is not a literal such as 'month'")
+            })?;
+        if self.dialect() == Dialect::Polars && matches!(unit, TruncUnit::Quarter | TruncUnit::Week)
+        {
+            return Err(not_on_engine(
+                &format!("date_trunc('{}', …)", unit.word()),
+                "polars",
+                "group by date_part('year', …) and date_part('quarter', …) or date_part('week', …)",
+            )
+            .into());
+        }
+        let saved = self.cur_fn.replace("date_trunc(…)".to_string());
+        let r = self.expr(exprs[1], ctx.comp(), scope);
+        self.cur_fn = saved;
+        let (i, x) = r?;
+        if !matches!(i.ty, Ty::Date | Ty::Timestamp) {
+            return Err(unsupported(
+                "date_trunc of a value that is not a date or a timestamp (cast it first)",
+            )
+            .into());
+        }
+        if i.ty == Ty::Date && matches!(unit, TruncUnit::Hour | TruncUnit::Minute) {
+            return Err(unsupported("date_trunc to an hour or minute of a date").into());
+        }
+        Ok((
+            Info::computed(i.lin, i.ty),
+            Expr::Trunc(unit, Box::new(x), i.ty),
+        ))
+    }
+
+    fn parse_date_call(
+        &mut self,
+        exprs: &[&SqlExpr],
+        ctx: Ctx,
+        f: &Function,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        if f.over.is_some() || f.filter.is_some() {
+            return Err(unsupported("OVER or FILTER on to_date").into());
+        }
+        let fmt = string_arg(exprs[1])
+            .ok_or_else(|| unsupported("to_date with a format that is not a literal"))?;
+        let chrono = literal::chrono_format(fmt).ok_or_else(|| {
+            unsupported("a to_date format other than YYYY, MM, DD, HH24, MI, SS and separators")
+        })?;
+        // A literal date is read now, the same on every engine.
+        if let Some(text) = string_arg(exprs[0]) {
+            let d = chrono::NaiveDate::parse_from_str(text, &chrono).map_err(|_| {
+                Refusal::new(
+                    Reason::UnsupportedConstruct,
+                    "to_date of a literal that does not match its format",
+                )
+                .construct("to_date")
+            })?;
+            return Ok((
+                Info::allow(Shape::Literal, Ty::Date),
+                Expr::Lit(Lit::Date(d.format("%Y-%m-%d").to_string())),
+            ));
+        }
+        let saved = self.cur_fn.replace("to_date(…)".to_string());
+        let r = self.expr(exprs[0], ctx.comp(), scope);
+        self.cur_fn = saved;
+        let (i, x) = r?;
+        Ok((
+            Info::computed(i.lin, Ty::Date),
+            Expr::ToDate(Box::new(x), fmt.to_string()),
+        ))
+    }
+}
+
+fn arity(min: usize, max: usize) -> String {
+    match (min, max) {
+        (a, b) if a == b => a.to_string(),
+        (a, usize::MAX) => format!("{a} or more"),
+        (a, b) => format!("{a} to {b}"),
+    }
+}
+
+fn filtered_call(
+    func: Func,
+    args: Vec<Expr>,
+    star: bool,
+    distinct: bool,
+    filter: Option<Expr>,
+) -> Expr {
+    fold_filter(
+        Expr::Call(Box::new(Call {
+            func,
+            args,
+            star,
+            distinct,
+            filter,
+            over: None,
+        })),
+        true,
+    )
+}
+
+/// `agg(x) FILTER (WHERE c)` as `agg(CASE WHEN c THEN x END)`, and
+/// `count(*) FILTER (WHERE c)` as `count(CASE WHEN c THEN 1 END)`: the
+/// same result, and both engines compute it.
+fn fold_filter(e: Expr, is_agg: bool) -> Expr {
+    let Expr::Call(mut c) = e else { return e };
+    if !is_agg {
+        return Expr::Call(c);
+    }
+    let Some(cond) = c.filter.take() else {
+        return Expr::Call(c);
+    };
+    let value = if c.star {
+        c.star = false;
+        Expr::Lit(Lit::Number("1".into()))
+    } else {
+        match c.args.pop() {
+            Some(v) => v,
+            None => Expr::Lit(Lit::Number("1".into())),
+        }
+    };
+    c.args.push(Expr::Case {
+        operand: None,
+        whens: vec![(cond, value)],
+        otherwise: None,
+    });
+    Expr::Call(c)
+}
