@@ -185,7 +185,33 @@ impl Digester {
                 | Token::Whitespace(Whitespace::MultiLineComment(_)) => {
                     Token::Whitespace(Whitespace::Space)
                 }
-                other => other,
+                // Punctuation and operators carry no value.
+                t @ (Token::Whitespace(_)
+                | Token::Comma
+                | Token::Period
+                | Token::LParen
+                | Token::RParen
+                | Token::SemiColon
+                | Token::Eq
+                | Token::DoubleEq
+                | Token::Neq
+                | Token::Lt
+                | Token::Gt
+                | Token::LtEq
+                | Token::GtEq
+                | Token::Spaceship
+                | Token::Plus
+                | Token::Minus
+                | Token::Mul
+                | Token::Div
+                | Token::Mod
+                | Token::StringConcat
+                | Token::DoubleColon
+                | Token::Colon
+                | Token::EOF) => t,
+                // Anything else (a placeholder such as `$Name`, a character
+                // the tokenizer could not class) can hold a value: digested.
+                other => lit(&other.to_string()),
             };
             out.push_str(&t.to_string());
         }
