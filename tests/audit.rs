@@ -336,26 +336,74 @@ fn every_literal_form_is_digested_in_the_log() {
     let policy = crate::util::sample_policy();
     let d = sqlveil::audit::Digester::new(&MasterKey::from_bytes(&[3; 32]), &policy).unwrap();
     for (sql, secret) in [
-        ("SELECT city FROM customers WHERE city = $ZebulonQuixworth", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = :ZebulonQuixworth", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = @ZebulonQuixworth", "Zebulon"),
+        (
+            "SELECT city FROM customers WHERE city = $ZebulonQuixworth",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = :ZebulonQuixworth",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = @ZebulonQuixworth",
+            "Zebulon",
+        ),
         ("SELECT city FROM customers WHERE city = ?", "?"),
-        ("SELECT city FROM customers WHERE city = N'Zebulon Quixworth'", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = E'Zebulon\\x20Quixworth'", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = $$Zebulon Quixworth$$", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = $q$Zebulon Quixworth$q$", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = X'5A6562756C6F6E'", "5A6562756C6F6E"),
-        ("SELECT city FROM customers WHERE city = U&'Zebulon'", "Zebulon"),
-        ("SELECT city FROM customers WHERE city = DATE '1984-02-29'", "1984-02-29"),
-        ("SELECT city FROM customers WHERE city = 'Zebulon' -- Quixworth", "Quixworth"),
-        ("SELECT city FROM customers WHERE city = 'Zebulon' /* Quixworth */", "Quixworth"),
-        ("SELECT city FROM customers WHERE income = 123456789", "123456789"),
+        (
+            "SELECT city FROM customers WHERE city = N'Zebulon Quixworth'",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = E'Zebulon\\x20Quixworth'",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = $$Zebulon Quixworth$$",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = $q$Zebulon Quixworth$q$",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = X'5A6562756C6F6E'",
+            "5A6562756C6F6E",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = U&'Zebulon'",
+            "Zebulon",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = DATE '1984-02-29'",
+            "1984-02-29",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = 'Zebulon' -- Quixworth",
+            "Quixworth",
+        ),
+        (
+            "SELECT city FROM customers WHERE city = 'Zebulon' /* Quixworth */",
+            "Quixworth",
+        ),
+        (
+            "SELECT city FROM customers WHERE income = 123456789",
+            "123456789",
+        ),
     ] {
         let logged = d.sql(sql, None);
         assert!(!logged.contains(secret), "{sql} -> {logged}");
-        assert!(logged.contains("SELECT city FROM customers WHERE"), "{logged}");
+        assert!(
+            logged.contains("SELECT city FROM customers WHERE"),
+            "{logged}"
+        );
     }
     // Punctuation and operators stay readable.
-    let logged = d.sql("SELECT city, count(*) FROM customers WHERE segment <> 'vip'", None);
-    assert!(logged.contains("count(*)") && logged.contains("<>"), "{logged}");
+    let logged = d.sql(
+        "SELECT city, count(*) FROM customers WHERE segment <> 'vip'",
+        None,
+    );
+    assert!(
+        logged.contains("count(*)") && logged.contains("<>"),
+        "{logged}"
+    );
 }

@@ -178,14 +178,10 @@ fn planted_values_never_reach_the_model() {
         .find_map(|r| {
             r.messages
                 .iter()
-                .find(|m| m.content.contains("engine failed"))
+                .find(|m| m.content.contains("engine could not run the query"))
         })
         .expect("an engine error was sent back");
-    assert!(
-        repair.content.contains("error; its text is withheld"),
-        "{}",
-        repair.content
-    );
+    assert!(repair.content.contains(" error)"), "{}", repair.content);
 }
 
 #[test]
@@ -208,7 +204,13 @@ fn repair_ends_with_the_valid_query() {
     assert_eq!(a.attempts.len(), 2);
     let e = a.attempts[0].error.as_ref().unwrap();
     assert_eq!(e.code, "unknown_column");
-    assert!(e.feedback.contains("segmnt"), "{}", e.feedback);
+    // The feedback names the schema's column, never the model's own text.
+    assert!(
+        e.feedback.contains("Did you mean `segment`?"),
+        "{}",
+        e.feedback
+    );
+    assert!(!e.feedback.contains("segmnt"), "{}", e.feedback);
     // The repair request carries the model's first answer and the error.
     let reqs = model.requests();
     assert_eq!(reqs.len(), 2);
@@ -420,7 +422,18 @@ fn every_request_is_audited_without_values() {
     )
     .unwrap();
     let log = std::fs::read_to_string(&log_path).unwrap();
-    assert_eq!(log.lines().count(), 1);
+    // One event per attempt (the refused one too), then the request's.
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(lines[0].contains("\"kind\":\"attempt\""), "{log}");
+    assert!(lines[0].contains("\"decision\":\"refused\""), "{log}");
+    assert!(lines[0].contains("\"code\":\"raw_literal\""), "{log}");
+    assert!(lines[1].contains("\"kind\":\"attempt\""), "{log}");
+    assert!(lines[1].contains("\"decision\":\"allowed\""), "{log}");
+    assert!(
+        lines.iter().all(|l| l.contains("\"request_id\":\"r-1\"")),
+        "{log}"
+    );
     assert!(!log.contains("liam"), "{log}");
     assert!(!log.contains("Liam"), "{log}");
     assert!(log.contains("\"kind\":\"ask\""), "{log}");
@@ -464,5 +477,55 @@ fn one_chat_serves_concurrent_requests() {
             h.join().unwrap(),
             ["business", "consumer", "vip", "49", "145", "6"]
         );
+    }
+}
+
+/// Issue 11, finding 4: the model's own text is never a source of tokens.
+/// A model that writes a guessed name as a column got back the real
+/// customer's token (known-value detection ran over the feedback), and an
+/// unchanged name for a non-customer: a membership oracle.
+#[test]
+fn repair_feedback_is_not_a_guessing_oracle() {
+    let feedback_for = |guess: &str| {
+        let model = Arc::new(ScriptedModel::new([
+            fenced(&format!("SELECT \"{guess}\" FROM customers")),
+            fenced(&format!(
+                "SELECT city FROM customers WHERE full_name = '{guess}'"
+            )),
+            fenced("SELECT segment FROM customers LIMIT 1"),
+        ]));
+        let chat = sample_chat(model.clone())
+            .write_answer(false)
+            .build()
+            .unwrap();
+        let a = chat.ask("Which city?", &Context::new("t")).unwrap();
+        assert_eq!(a.attempts.len(), 3);
+        let token = chat
+            .tokens()
+            .issue(&sqlveil::TokenClass::new("person").unwrap(), guess)
+            .unwrap();
+        let feedback: Vec<String> = a
+            .attempts
+            .iter()
+            .filter_map(|t| t.error.as_ref().map(|e| e.feedback.clone()))
+            .collect();
+        for r in model.requests() {
+            for text in r.texts() {
+                assert!(
+                    !text.contains(&token),
+                    "the guess's token reached the model: {text}"
+                );
+            }
+        }
+        feedback
+    };
+    let customer = feedback_for("Charles Garcia");
+    let stranger = feedback_for("Zebulon Quixworth");
+    assert_eq!(
+        customer, stranger,
+        "the feedback tells a customer from a stranger"
+    );
+    for f in &customer {
+        assert!(!f.contains("Charles") && !f.contains("Garcia"), "{f}");
     }
 }

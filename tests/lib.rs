@@ -18,4 +18,6 @@ mod llm;
 mod postgres;
 mod protect;
 mod rules;
+#[cfg(feature = "postgres")]
+mod soundness;
 mod tokens;

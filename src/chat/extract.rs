@@ -1,6 +1,4 @@
-//! Finding the SQL in a model's answer, and cleaning error texts for repair.
-
-use std::collections::BTreeSet;
+//! Finding the SQL in a model's answer.
 
 /// The first SQL statement of a model's answer: the first fenced block that
 /// holds one (a block tagged `sql` first), else the text from its first
@@ -90,72 +88,6 @@ fn first_statement(sql: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// An error text made fit for a model: quoted parts that are not names
-/// (`table.column` when each part is one) become `'…'`, runs of 4 or more digits become `#`, and the text
-/// is cut to 400 characters. (The detectors then run over the result.)
-pub(crate) fn strip_literals(text: &str, names: &BTreeSet<String>) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.char_indices().peekable();
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() >= 4 {
-            out.push('#');
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    while let Some((i, c)) = chars.next() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        flush(&mut digits, &mut out);
-        if c == '\'' || c == '"' || c == '`' {
-            let rest = &text[i + 1..];
-            match rest.find(c) {
-                Some(len) => {
-                    let inner = &rest[..len];
-                    let known = !inner.is_empty()
-                        && inner
-                            .to_lowercase()
-                            .split('.')
-                            .all(|part| names.contains(part));
-                    if known {
-                        out.push(c);
-                        out.push_str(inner);
-                        out.push(c);
-                    } else {
-                        out.push(c);
-                        out.push('…');
-                        out.push(c);
-                    }
-                    // Skip the quoted part and the closing quote.
-                    while let Some((j, _)) = chars.peek() {
-                        if *j > i + len + 1 {
-                            break;
-                        }
-                        chars.next();
-                    }
-                }
-                None => {
-                    // An unclosed quote: nothing after it is kept.
-                    out.push('…');
-                    break;
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    flush(&mut digits, &mut out);
-    if out.chars().count() > 400 {
-        out = out.chars().take(400).collect();
-        out.push('…');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,29 +114,5 @@ mod tests {
         assert_eq!(extract_sql("I cannot preselect anything."), None);
         assert_eq!(extract_sql("No SQL here."), None);
         assert_eq!(extract_sql("```sql\n;\n```"), None);
-    }
-
-    #[test]
-    fn literals_and_long_numbers_are_stripped() {
-        let names: BTreeSet<String> = ["income".to_string()].into();
-        let t = strip_literals(
-            r#"conversion failed in column "income" for values ["123-45-6789", 'Ada'] at 12"#,
-            &names,
-        );
-        assert_eq!(
-            t,
-            r#"conversion failed in column "income" for values ["…", '…'] at 12"#
-        );
-        assert_eq!(
-            strip_literals("card 4111111111111111 end", &names),
-            "card # end"
-        );
-        assert_eq!(strip_literals("open 'quote never closes", &names), "open …");
-        assert_eq!(strip_literals("é'x'é", &names), "é'…'é");
-        let names: BTreeSet<String> = ["customers".to_string(), "ssn".to_string()].into();
-        assert_eq!(
-            strip_literals("column `customers.ssn` is denied; `customers.x`", &names),
-            "column `customers.ssn` is denied; `…`"
-        );
     }
 }

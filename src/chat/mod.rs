@@ -26,6 +26,7 @@
 
 mod extract;
 mod prompt;
+mod repair;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use polars::prelude::{AnyValue, DataFrame, DataType, IntoColumn};
 
-use self::extract::{extract_sql, strip_literals};
+use self::extract::extract_sql;
 pub use self::prompt::PROMPT_VERSION;
 use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
 use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
@@ -106,7 +107,8 @@ pub struct Attempt {
 pub struct AttemptError {
     /// The error's code ([`Error::code`]): a refusal reason, `engine`, `no_sql`.
     pub code: &'static str,
-    /// The text sent back to the model: literals stripped, detectors run.
+    /// The text sent back to the model: fixed sentences and names of the
+    /// schema the model sees, never the model's own text or an engine's.
     pub feedback: String,
 }
 
@@ -309,13 +311,17 @@ impl ChatBuilder {
             self.options.sample_values,
         )?;
         let schema = Schema::new(&self.policy, &guard, &samples);
-        // Names an error text may keep: the rules' tables and columns (a
-        // refusal names the denied column the model used).
+        // Names repair feedback may hold: the tables and columns of the
+        // schema the model sees.
         let mut names = BTreeSet::new();
         for t in self.policy.tables() {
+            let cols = guard.visible_columns(&t.name);
+            if cols.is_empty() {
+                continue;
+            }
             names.insert(t.name.to_lowercase());
-            for c in &t.columns {
-                names.insert(c.name.to_lowercase());
+            for (c, _, _) in cols {
+                names.insert(c.to_lowercase());
             }
         }
         let digester = Digester::new(&self.key, &self.policy)?;
@@ -467,6 +473,7 @@ impl std::fmt::Debug for Chat {
 /// What a request did, kept for its audit event even when it fails.
 #[derive(Debug, Default)]
 struct Trace {
+    request_id: String,
     usage: Usage,
     calls: u32,
     last_sql: Option<String>,
@@ -552,7 +559,13 @@ impl Chat {
     /// audit event that cannot be written.
     pub fn ask(&self, question: &str, ctx: &Context) -> Result<ChatAnswer, Error> {
         let start = Instant::now();
-        let mut trace = Trace::default();
+        let mut trace = Trace {
+            request_id: ctx
+                .request_id
+                .clone()
+                .unwrap_or_else(crate::audit::new_request_id),
+            ..Trace::default()
+        };
         let result = self.run(question, ctx, &mut trace);
         trace.timings.total = start.elapsed();
         if let Some(sink) = &self.audit {
@@ -577,14 +590,10 @@ impl Chat {
         result: &Result<ChatAnswer, Error>,
         elapsed: Duration,
     ) -> AuditEvent {
-        let request_id = ctx
-            .request_id
-            .clone()
-            .unwrap_or_else(crate::audit::new_request_id);
         let mut ev = AuditEvent {
             kind: "ask".to_string(),
             actor: ctx.actor.clone(),
-            request_id,
+            request_id: trace.request_id.clone(),
             role: ctx.role.clone(),
             question_digest: Some(self.digester.digest(question)),
             sql: trace
@@ -683,6 +692,9 @@ impl Chat {
                     Some(s) => self.execute(s, trace),
                     None => Err(Error::new(ErrorKind::NoSql)),
                 };
+                // Every attempt is an audit event, the refused and failed
+                // ones too.
+                self.attempt_event(ctx, trace, sql.as_deref(), &outcome)?;
                 match outcome {
                     Ok(done) => {
                         trace.attempts.push(Attempt {
@@ -693,7 +705,7 @@ impl Chat {
                         break;
                     }
                     Err(e) if repairable(&e) => {
-                        let feedback = self.feedback(&e, sql.as_deref())?;
+                        let feedback = repair::feedback(&e, &self.names);
                         trace.attempts.push(Attempt {
                             sql,
                             error: Some(AttemptError {
@@ -829,44 +841,34 @@ impl Chat {
         Ok((q, out?))
     }
 
-    /// The text a failed attempt sends back to the model: no literal, no
-    /// detector hit.
-    fn feedback(&self, e: &Error, sql: Option<&str>) -> Result<String, Error> {
-        // Names the model wrote itself (identifiers of its SQL, never its
-        // string literals, which the guard may have turned into values) and
-        // the schema's names may stay in the text.
-        let mut names = self.names.clone();
-        let own: Vec<String> = sql.map(identifiers).unwrap_or_default();
-        names.extend(own.iter().cloned());
-        let raw = match e.kind() {
-            // An engine's own text can quote values (a failed cast lists
-            // them, a plan prints literals unquoted): never sent. The model
-            // gets the category, and the names of its own SQL that the
-            // engine's text quotes (a column it could not find).
-            ErrorKind::Engine { category } => {
-                let detail = e.engine_detail_less_safe().unwrap_or("");
-                let quoted: BTreeSet<&str> = own
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| {
-                        ["\"", "'", "`"]
-                            .iter()
-                            .any(|q| detail.to_lowercase().contains(&format!("{q}{n}{q}")))
-                    })
-                    .collect();
-                let mut t = format!(
-                    "the engine failed to run the query ({category} error; its text is withheld because it can quote data values)"
-                );
-                if !quoted.is_empty() {
-                    let list: Vec<String> = quoted.iter().map(|n| format!("`{n}`")).collect();
-                    t.push_str(&format!("; it names {}", list.join(", ")));
-                }
-                t
-            }
-            _ => e.to_string(),
+    /// One attempt's audit event: the SQL the model wrote (literals
+    /// digested) and what became of it.
+    fn attempt_event(
+        &self,
+        ctx: &Context,
+        trace: &Trace,
+        sql: Option<&str>,
+        outcome: &Result<(GuardedQuery, Protected), Error>,
+    ) -> Result<(), Error> {
+        let Some(sink) = &self.audit else {
+            return Ok(());
         };
-        let stripped = strip_literals(&raw, &names);
-        Ok(self.detector.redact(&stripped, &self.tokens)?.text)
+        let mut ev = AuditEvent {
+            kind: "attempt".to_string(),
+            actor: ctx.actor.clone(),
+            request_id: trace.request_id.clone(),
+            role: ctx.role.clone(),
+            sql: sql.map(|s| self.digester.sql(s, Some(&self.tokens))),
+            ..AuditEvent::default()
+        };
+        match outcome {
+            Ok((_, p)) => {
+                ev.decision = Some(Decision::Allowed);
+                ev.rows = Some(p.frame.height() as u64);
+            }
+            Err(e) => ev.set_failure(e, Some(&self.digester)),
+        }
+        sink.record(ev)
     }
 
     fn answer_message(&self, question: &str, sql: &str, rows: &DataFrame) -> String {
@@ -934,21 +936,6 @@ impl Chat {
     }
 }
 
-/// The identifiers of a SQL text, lowercased.
-fn identifiers(sql: &str) -> Vec<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let dialect = sqlparser::dialect::GenericDialect {};
-    Tokenizer::new(&dialect, sql)
-        .tokenize()
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|t| match t {
-            Token::Word(w) => Some(w.value.to_lowercase()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn add_hits(into: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>) {
     for (k, v) in from {
         *into.entry(k.clone()).or_insert(0) += v;
@@ -994,13 +981,14 @@ mod tests {
             "data",
             r#"22007: invalid input syntax for type date: "John "Johnny" Doe" near 123-45-6789, dyn int: 482; unable to find column "segmnt""#.into(),
         );
-        let f = chat
-            .feedback(&e, Some("SELECT segmnt FROM customers"))
-            .unwrap();
-        for leaked in ["Johnny", "John", "123", "482"] {
+        let f = repair::feedback(&e, &chat.names);
+        for leaked in ["Johnny", "John", "123", "482", "segmnt"] {
             assert!(!f.contains(leaked), "{leaked} in {f}");
         }
-        assert!(f.contains("(data error;"), "{f}");
-        assert!(f.contains("it names `segmnt`"), "{f}");
+        assert!(f.contains("(data error)"), "{f}");
+        // The schema the model sees is what feedback may name; a denied
+        // column is not in it.
+        assert!(chat.names.contains("full_name") && chat.names.contains("customers"));
+        assert!(!chat.names.contains("ssn") && !chat.names.contains("street"));
     }
 }

@@ -20,6 +20,7 @@ pub struct PostgresEngineBuilder {
     pool_size: usize,
     statement_timeout: Duration,
     connect_timeout: Duration,
+    planner: Vec<(String, bool)>,
 }
 
 impl Default for PostgresEngineBuilder {
@@ -28,6 +29,7 @@ impl Default for PostgresEngineBuilder {
             pool_size: 4,
             statement_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            planner: Vec::new(),
         }
     }
 }
@@ -52,6 +54,15 @@ impl PostgresEngineBuilder {
         self
     }
 
+    /// Sets a planner switch (`enable_hashagg`, `enable_hashjoin`, …: a
+    /// name `enable_…`) in every query's transaction. Tests use it to force
+    /// sort-based plans; an operator can use it to steer plans. A name that
+    /// is not a planner switch is an error at [`connect`](Self::connect).
+    pub fn planner_setting(mut self, name: &str, on: bool) -> PostgresEngineBuilder {
+        self.planner.push((name.to_string(), on));
+        self
+    }
+
     /// Connects to the server at `url` (`postgresql://user:password@host:port/db`)
     /// and reads the columns of the tables the policy names, from the
     /// catalog: `schema.table`, or a bare name in schema `public`.
@@ -60,6 +71,21 @@ impl PostgresEngineBuilder {
     /// A malformed URL, a server that cannot be reached, a refused login, an
     /// unknown database ([`ErrorKind::Connection`]); a catalog query failing.
     pub fn connect(&self, url: &str, policy: &Policy) -> Result<PostgresEngine, Error> {
+        let mut settings = String::new();
+        for (name, on) in &self.planner {
+            let ok = name.strip_prefix("enable_").is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            });
+            if !ok {
+                return Err(Error::usage(format!(
+                    "`{name}` is not a PostgreSQL planner switch (enable_…)"
+                )));
+            }
+            settings.push_str(&format!(
+                "; SET LOCAL {name} = {}",
+                if *on { "on" } else { "off" }
+            ));
+        }
         let mut config = Config::from_str(url).map_err(|_| {
             Error::new(ErrorKind::Connection {
                 target: "the PostgreSQL URL".to_string(),
@@ -78,6 +104,7 @@ impl PostgresEngineBuilder {
                 .statement_timeout
                 .as_millis()
                 .clamp(1, i32::MAX as u128),
+            settings,
             catalog: Catalog::new(Vec::new()),
         };
         let mut client = engine.connect_one()?;
@@ -151,6 +178,8 @@ pub struct PostgresEngine {
     pool: Mutex<Vec<Client>>,
     pool_size: usize,
     timeout_ms: u128,
+    /// `; SET LOCAL enable_… = on|off` for each planner switch.
+    settings: String,
     catalog: Catalog,
 }
 
@@ -304,8 +333,8 @@ impl PostgresEngine {
         // built-in functions found before any of the same name in `public`.
         tx.batch_execute(&format!(
             "SET LOCAL statement_timeout = {}; SET LOCAL standard_conforming_strings = on; \
-             SET LOCAL search_path = pg_catalog, public",
-            self.timeout_ms
+             SET LOCAL search_path = pg_catalog, public{}",
+            self.timeout_ms, self.settings
         ))
         .map_err(|e| engine_error(&e))?;
         let stmt = tx.prepare(sql).map_err(|e| engine_error(&e))?;

@@ -357,6 +357,11 @@ impl GuardBuilder {
     }
 }
 
+/// Whether a (lowercase) name is a function the guard lets a query call.
+pub(crate) fn is_function_name(name: &str) -> bool {
+    functions::lookup(name).is_some() || functions::part_function(name).is_some()
+}
+
 /// A regex that matches a whole literal of the token format's shape.
 pub(crate) fn token_regex(format: &str) -> Result<Regex, Error> {
     let mut pat = String::from("^");

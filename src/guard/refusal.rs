@@ -93,6 +93,40 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// What the reason means for whoever wrote the query, in one fixed
+    /// sentence: safe to send back to a model, since it holds nothing from
+    /// the query or the data.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Reason::ParseError => "The SQL does not parse; write one plain SELECT statement.",
+            Reason::TooLong => "The SQL is too long; write a shorter query.",
+            Reason::TooDeep => "The SQL nests too deeply; flatten it.",
+            Reason::NotASelect => "Only one read-only SELECT statement may run.",
+            Reason::MultipleStatements => "Write exactly one SELECT statement.",
+            Reason::UnknownTable => "The query names a table that is not in the schema.",
+            Reason::UnknownColumn => "The query names a column that is not in the schema.",
+            Reason::AmbiguousColumn => "A name in the query is ambiguous or used twice; qualify every column and give each table, subquery and CTE its own alias.",
+            Reason::UnsupportedConstruct => "The query uses a construct that is not allowed here.",
+            Reason::UnknownFunction => "The query calls a function that is not allowed here.",
+            Reason::DeniedColumn => "The query uses a column that may not be read; remove it.",
+            Reason::ProtectedInExpression => "A protected column may not be computed on; select it as it is.",
+            Reason::FilterNotAllowed => "A protected column may not be filtered, grouped or joined that way.",
+            Reason::ProtectedOrdering => "A protected column may not be used to order rows.",
+            Reason::RawLiteral => "A protected column may only be compared with a token given in the question or an earlier result, not with a literal value.",
+            Reason::UnresolvedToken => "A token in the query was not issued; use tokens exactly as they were given.",
+            Reason::TokenClassMismatch => "A token was compared with a column of another kind.",
+            Reason::JoinMismatch => "A protected column may only be compared or joined with a column of the same kind.",
+            Reason::AggregateMisuse => "A statistics-only column may only be summarised by a listed aggregate that is a whole item of the outermost SELECT, over one reading of its table.",
+            Reason::AggregateFunctionNotAllowed => "That aggregate function is not allowed on this column.",
+            Reason::ConflictingLineage => "One output column mixes differently protected columns; keep them in separate columns.",
+            Reason::RowCap => "LIMIT and OFFSET must be plain numbers within the row cap.",
+            Reason::ReservedName => "An alias uses a reserved prefix; rename it.",
+            Reason::NothingToShow => "The wildcard leaves no column that may be shown; name the columns instead.",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -110,6 +144,7 @@ pub struct Refusal {
     construct: Option<String>,
     column: Option<String>,
     suggestion: Option<String>,
+    advice: Option<&'static str>,
     message: String,
 }
 
@@ -120,6 +155,7 @@ impl Refusal {
             construct: None,
             column: None,
             suggestion: None,
+            advice: None,
             message: message.into(),
         }
     }
@@ -136,6 +172,11 @@ impl Refusal {
 
     pub(crate) fn suggest(mut self, s: Option<String>) -> Refusal {
         self.suggestion = s;
+        self
+    }
+
+    pub(crate) fn advise(mut self, a: &'static str) -> Refusal {
+        self.advice = Some(a);
         self
     }
 
@@ -157,6 +198,12 @@ impl Refusal {
     /// The closest visible name, for unknown tables and columns.
     pub fn suggestion(&self) -> Option<&str> {
         self.suggestion.as_deref()
+    }
+
+    /// What to write instead, when the guard knows (a construct one engine
+    /// cannot run): fixed text of the guard's, never from the query.
+    pub fn advice(&self) -> Option<&'static str> {
+        self.advice
     }
 
     /// The human sentence.

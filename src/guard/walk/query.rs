@@ -211,7 +211,7 @@ impl Walker<'_> {
                     return Err(not_on_engine(
                         &format!("{op} ALL"),
                         "polars",
-                        &format!("use {op} without ALL"),
+                        "use INTERSECT or EXCEPT without ALL",
                     )
                     .into());
                 }

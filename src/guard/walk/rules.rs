@@ -429,10 +429,11 @@ pub(super) fn agg_misuse_col(col: &str, name: &str, ctx: Ctx) -> Refusal {
 }
 
 /// A construct the guard refuses on one engine, with what to write instead.
-pub(super) fn not_on_engine(construct: &str, engine: &str, instead: &str) -> Refusal {
+pub(super) fn not_on_engine(construct: &str, engine: &str, instead: &'static str) -> Refusal {
     Refusal::new(
         Reason::UnsupportedConstruct,
         format!("{construct} cannot run on the {engine} engine; {instead}"),
     )
     .construct(construct.to_string())
+    .advise(instead)
 }

@@ -1,0 +1,122 @@
+//! What a failed attempt sends back to the model: fixed sentences and the
+//! names of the schema the model already sees, never text the model wrote or
+//! an engine printed. Nothing here runs a detector: a detector run over the
+//! model's own text would hand it tokens of the values it guessed.
+
+use std::collections::BTreeSet;
+
+use crate::error::{Error, ErrorKind};
+
+/// The feedback for a failed attempt. `visible` holds the lowercase names
+/// of the tables and columns the model's schema shows.
+pub(crate) fn feedback(e: &Error, visible: &BTreeSet<String>) -> String {
+    let shown = |name: &str| {
+        !name.is_empty()
+            && name
+                .split('.')
+                .all(|part| visible.contains(&part.to_lowercase()))
+    };
+    match e.kind() {
+        ErrorKind::Refused(r) => {
+            let mut out = r.reason().hint().to_string();
+            if let Some(c) = r.column_name().filter(|c| shown(c)) {
+                out.push_str(&format!(" Column: `{c}`."));
+            }
+            if let Some(c) = r.construct_name().filter(|c| safe_construct(c, visible)) {
+                out.push_str(&format!(" Construct: {c}."));
+            }
+            if let Some(s) = r.suggestion().filter(|s| shown(s)) {
+                out.push_str(&format!(" Did you mean `{s}`?"));
+            }
+            if let Some(a) = r.advice() {
+                out.push_str(&format!(" Instead: {a}."));
+            }
+            out
+        }
+        ErrorKind::Engine { category } => format!(
+            "The engine could not run the query ({category} error). Check the types of compared values and that every function gets arguments of the right type."
+        ),
+        ErrorKind::NoSql => {
+            "The answer held no SQL query. Answer with one SELECT statement in a ```sql block."
+                .to_string()
+        }
+        _ => "The query could not run.".to_string(),
+    }
+}
+
+/// A construct may be named when each of its words is a SQL keyword, a
+/// function the guard knows, or a name of the visible schema.
+fn safe_construct(c: &str, visible: &BTreeSet<String>) -> bool {
+    c.split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_')
+        .filter(|w| !w.is_empty())
+        .all(|w| {
+            let lower = w.to_ascii_lowercase();
+            sqlparser::keywords::ALL_KEYWORDS.contains(&w.to_ascii_uppercase().as_str())
+                || crate::guard::is_function_name(&lower)
+                || visible.contains(&lower)
+                || w.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::{Reason, Refusal};
+
+    fn visible() -> BTreeSet<String> {
+        ["customers", "city", "full_name"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn model_text_and_engine_text_never_come_back() {
+        // A name the model guessed, quoted as a column: not a schema name.
+        let e = Error::from(
+            Refusal::new(
+                Reason::UnknownColumn,
+                "column `Charles Garcia` does not exist",
+            )
+            .column("Charles Garcia")
+            .construct("Charles Garcia")
+            .suggest(Some("Charles".into())),
+        );
+        let f = feedback(&e, &visible());
+        assert!(!f.contains("Charles"), "{f}");
+        assert!(f.contains("not in the schema"), "{f}");
+        // An engine's text is never used.
+        let e = Error::engine(
+            "compute",
+            "conversion failed for 'Harriet Cromusshaw' 123-45-6789".into(),
+        );
+        let f = feedback(&e, &visible());
+        assert!(!f.contains("Harriet") && !f.contains("123-45"), "{f}");
+        assert!(f.contains("compute"), "{f}");
+    }
+
+    #[test]
+    fn schema_names_and_advice_come_back() {
+        let e = Error::from(
+            Refusal::new(Reason::UnknownColumn, "column `citty` does not exist")
+                .column("citty")
+                .suggest(Some("city".into())),
+        );
+        let f = feedback(&e, &visible());
+        assert!(f.contains("Did you mean `city`?"), "{f}");
+        assert!(!f.contains("citty"), "{f}");
+        let e = Error::from(
+            Refusal::new(Reason::ProtectedOrdering, "…")
+                .column("customers.full_name")
+                .construct("ORDER BY")
+                .advise("order by a shown column"),
+        );
+        let f = feedback(&e, &visible());
+        assert!(f.contains("`customers.full_name`"), "{f}");
+        assert!(f.contains("Construct: ORDER BY."), "{f}");
+        assert!(f.contains("Instead: order by a shown column."), "{f}");
+        // A denied column is not named back.
+        let e = Error::from(Refusal::new(Reason::DeniedColumn, "…").column("customers.ssn"));
+        assert!(!feedback(&e, &visible()).contains("ssn"));
+    }
+}
