@@ -9,6 +9,8 @@ mod chat;
 mod cli;
 mod detect;
 mod engine;
+#[cfg(feature = "postgres")]
+mod fuzz;
 mod guard;
 mod known;
 mod leaks;

@@ -76,6 +76,9 @@ impl Stamp {
     }
 }
 
+/// The stack of the thread a polars query runs on.
+const POLARS_STACK: usize = 64 << 20;
+
 /// Files up to this size are kept in memory by default.
 const DEFAULT_MEMORY_LIMIT: u64 = 256 << 20;
 
@@ -359,14 +362,30 @@ impl Engine for PolarsEngine {
     }
 
     fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
-        let mut ctx = SQLContext::new().with_function_registry(Arc::new(GuardFunctions));
-        for t in &self.tables {
-            ctx.register(&t.name, self.frame(t));
-        }
-        let cap = u32::try_from(max_rows).unwrap_or(u32::MAX);
-        ctx.execute(sql)
-            .and_then(|lf| lf.limit(cap).collect())
-            .map_err(|e| Error::engine(category(&e), e.to_string()))
+        // polars plans a query by recursion whose depth follows the query's
+        // nesting: on a caller's small stack (2 MiB, a test's or a runtime's
+        // blocking thread) a nested query the guard allows could overflow
+        // it and abort the process. The query runs on a thread of its own
+        // with room to spare.
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("sqlveil-polars".into())
+                .stack_size(POLARS_STACK)
+                .spawn_scoped(scope, || {
+                    let mut ctx =
+                        SQLContext::new().with_function_registry(Arc::new(GuardFunctions));
+                    for t in &self.tables {
+                        ctx.register(&t.name, self.frame(t));
+                    }
+                    let cap = u32::try_from(max_rows).unwrap_or(u32::MAX);
+                    ctx.execute(sql)
+                        .and_then(|lf| lf.limit(cap).collect())
+                        .map_err(|e| Error::engine(category(&e), e.to_string()))
+                })
+                .map_err(|e| Error::engine("thread", e.to_string()))?
+                .join()
+                .map_err(|_| Error::engine("panic", "the polars engine panicked".to_string()))?
+        })
     }
 }
 
@@ -404,12 +423,25 @@ fn order_hash(cols: &mut [Column]) -> PolarsResult<Column> {
     };
     let key = key.cast(&DataType::String)?;
     let key = key.str()?.get(0).unwrap_or("").to_string();
+    // Times print as PostgreSQL prints them: no zero fraction of a second.
+    let time = matches!(value.dtype(), DataType::Datetime(..) | DataType::Time);
     let text = value.cast(&DataType::String)?;
     let out: StringChunked = text
         .str()?
         .iter()
         .map(|v| {
             v.map(|v| {
+                let v = match v.split_once('.') {
+                    Some((whole, frac)) if time => {
+                        let frac = frac.trim_end_matches('0');
+                        if frac.is_empty() {
+                            whole.to_string()
+                        } else {
+                            format!("{whole}.{frac}")
+                        }
+                    }
+                    _ => v.to_string(),
+                };
                 let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
                 ctx.update(key.as_bytes());
                 ctx.update(v.as_bytes());

@@ -185,11 +185,21 @@ impl<'a> Emitter<'a> {
     }
 
     fn order_keys(&mut self, keys: &[&OrderKey]) {
-        for (i, k) in keys.iter().enumerate() {
-            if i > 0 {
+        // A key repeated adds nothing, and polars refuses it.
+        let mut seen: Vec<String> = Vec::with_capacity(keys.len());
+        for k in keys {
+            let start = self.out.len();
+            if !seen.is_empty() {
                 self.s(", ");
             }
+            let at = self.out.len();
             self.expr(&k.expr);
+            let text = self.out[at..].to_string();
+            if seen.contains(&text) {
+                self.out.truncate(start);
+                continue;
+            }
+            seen.push(text);
             self.s(if k.desc { " DESC" } else { " ASC" });
             let first = k.nulls_first.unwrap_or(k.desc);
             self.s(if first { " NULLS FIRST" } else { " NULLS LAST" });
@@ -246,6 +256,11 @@ impl<'a> Emitter<'a> {
             self.select(s);
             return;
         }
+        self.branch_always(q);
+    }
+
+    /// A query as a derived table whose columns are selected by name.
+    fn branch_always(&mut self, q: &Query) {
         let r = self.fresh_rel();
         self.s("SELECT ");
         for (i, &c) in q.outputs.iter().enumerate() {
@@ -429,6 +444,19 @@ impl<'a> Emitter<'a> {
             Lit::Null => self.s("NULL"),
             Lit::Bool(true) => self.s("TRUE"),
             Lit::Bool(false) => self.s("FALSE"),
+            // polars reads no exponent: written out in full.
+            Lit::Number(n) if self.dialect == Dialect::Polars && n.contains(['e', 'E']) => {
+                match n.parse::<f64>() {
+                    Ok(f) if f.is_finite() => {
+                        let text = format!("{f}");
+                        self.s(&text);
+                        if !text.contains('.') {
+                            self.s(".0");
+                        }
+                    }
+                    _ => self.s(n),
+                }
+            }
             Lit::Number(n) => self.s(n),
             Lit::Str(s) => self.string(s),
             // polars reads a typed string through a deprecated cast (and
@@ -500,6 +528,12 @@ impl<'a> Emitter<'a> {
         match e {
             Expr::Col(r, c) => self.qcol(*r, *c),
             Expr::Lit(l) => self.lit(l),
+            // A negative number as one literal (polars takes only literals
+            // in IN lists); operators around it are spaced, so no `--`.
+            Expr::Neg(x) if matches!(**x, Expr::Lit(Lit::Number(_))) => {
+                self.s("-");
+                self.expr(x);
+            }
             Expr::Neg(x) => {
                 self.s("(- ");
                 self.expr(x);
@@ -572,6 +606,22 @@ impl<'a> Emitter<'a> {
                 self.expr(pattern);
                 self.s(")");
             }
+            Expr::InList { not, expr, list }
+                if self.dialect == Dialect::Polars && !list.iter().all(plain_literal) =>
+            {
+                // polars takes only plain literals in an IN list: the same
+                // test as equalities.
+                self.s(if *not { "(NOT (" } else { "((" });
+                for (i, item) in list.iter().enumerate() {
+                    if i > 0 {
+                        self.s(" OR ");
+                    }
+                    self.expr(expr);
+                    self.s(" = ");
+                    self.expr(item);
+                }
+                self.s("))");
+            }
             Expr::InList { not, expr, list } => {
                 self.s("(");
                 self.expr(expr);
@@ -583,7 +633,13 @@ impl<'a> Emitter<'a> {
                 self.s("(");
                 self.expr(expr);
                 self.s(if *not { " NOT IN (" } else { " IN (" });
-                self.query(query);
+                if self.dialect == Dialect::Polars {
+                    // polars semi-joins on the subquery's expression, which
+                    // must then be a plain column.
+                    self.branch_always(query);
+                } else {
+                    self.query(query);
+                }
                 self.s("))");
             }
             Expr::Exists { not, query } => {
@@ -727,6 +783,28 @@ impl<'a> Emitter<'a> {
     }
 
     fn call(&mut self, c: &Call) {
+        // polars counts and measures in unsigned 32-bit integers, which wrap
+        // below zero in arithmetic (`length(x) - 57`): made signed 64-bit.
+        let unsigned = self.dialect == Dialect::Polars
+            && matches!(
+                c.func,
+                Func::Count
+                    | Func::Length
+                    | Func::RowNumber
+                    | Func::Rank
+                    | Func::DenseRank
+                    | Func::Strpos
+            );
+        if unsigned {
+            self.s("CAST(");
+            self.call_inner(c);
+            self.s(" AS BIGINT)");
+        } else {
+            self.call_inner(c);
+        }
+    }
+
+    fn call_inner(&mut self, c: &Call) {
         let name = match (c.func, self.dialect) {
             (Func::Median, Dialect::Postgres) => {
                 // PostgreSQL has no median(): the continuous percentile.
@@ -783,6 +861,15 @@ impl<'a> Emitter<'a> {
             }
             self.s(")");
         }
+    }
+}
+
+/// A literal polars takes in an IN list.
+fn plain_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Lit(l) => matches!(l, Lit::Null | Lit::Bool(_) | Lit::Number(_) | Lit::Str(_)),
+        Expr::Neg(x) => matches!(**x, Expr::Lit(Lit::Number(_))),
+        _ => false,
     }
 }
 
@@ -859,131 +946,7 @@ fn hoist<'q>(q: &'q Query, out: &mut Vec<&'q Cte>) {
         hoist(&c.query, out);
         out.push(c);
     }
-    hoist_body(&q.body, out);
-}
-
-fn hoist_body<'q>(b: &'q Body, out: &mut Vec<&'q Cte>) {
-    match b {
-        Body::Select(s) => {
-            for f in &s.from {
-                hoist_from(f, out);
-            }
-            let mut subs = Vec::new();
-            for it in &s.items {
-                subqueries(&it.expr, &mut subs);
-            }
-            for e in s
-                .filter
-                .iter()
-                .chain(s.having.iter())
-                .chain(s.group_by.iter())
-            {
-                subqueries(e, &mut subs);
-            }
-            for q in subs {
-                hoist(q, out);
-            }
-        }
-        Body::SetOp { left, right, .. } => {
-            hoist(left, out);
-            hoist(right, out);
-        }
-        Body::Nested(q) => hoist(q, out),
-        Body::Values(_) => {}
-    }
-}
-
-fn hoist_from<'q>(f: &'q From, out: &mut Vec<&'q Cte>) {
-    match f {
-        From::Base { .. } | From::CteRef { .. } => {}
-        From::Derived { query, .. } => hoist(query, out),
-        From::Filtered { inner, filter, .. } => {
-            hoist_from(inner, out);
-            let mut subs = Vec::new();
-            subqueries(filter, &mut subs);
-            for q in subs {
-                hoist(q, out);
-            }
-        }
-        From::Join {
-            left, right, on, ..
-        } => {
-            hoist_from(left, out);
-            hoist_from(right, out);
-            if let Some(on) = on {
-                let mut subs = Vec::new();
-                subqueries(on, &mut subs);
-                for q in subs {
-                    hoist(q, out);
-                }
-            }
-        }
-    }
-}
-
-/// The subqueries directly inside an expression.
-fn subqueries<'q>(e: &'q Expr, out: &mut Vec<&'q Query>) {
-    match e {
-        Expr::Scalar(q) | Expr::Exists { query: q, .. } => out.push(q),
-        Expr::InQuery { expr, query, .. } => {
-            subqueries(expr, out);
-            out.push(query);
-        }
-        Expr::Col(..) | Expr::Lit(_) => {}
-        Expr::Neg(x) | Expr::Not(x) | Expr::Is(_, x) | Expr::Cast(x, _) | Expr::OrderHash(x) => {
-            subqueries(x, out)
-        }
-        Expr::Part(_, x) | Expr::Trunc(_, x, _) | Expr::ToDate(x, _) => subqueries(x, out),
-        Expr::Bin(_, a, b)
-        | Expr::Distinct {
-            left: a, right: b, ..
-        } => {
-            subqueries(a, out);
-            subqueries(b, out);
-        }
-        Expr::Like { expr, pattern, .. } => {
-            subqueries(expr, out);
-            subqueries(pattern, out);
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            subqueries(expr, out);
-            subqueries(low, out);
-            subqueries(high, out);
-        }
-        Expr::InList { expr, list, .. } => {
-            subqueries(expr, out);
-            for x in list {
-                subqueries(x, out);
-            }
-        }
-        Expr::Case {
-            operand,
-            whens,
-            otherwise,
-        } => {
-            for x in operand.iter().chain(otherwise.iter()) {
-                subqueries(x, out);
-            }
-            for (w, t) in whens {
-                subqueries(w, out);
-                subqueries(t, out);
-            }
-        }
-        Expr::Trim { expr, chars, .. } => {
-            subqueries(expr, out);
-            if let Some(c) = chars {
-                subqueries(c, out);
-            }
-        }
-        Expr::Call(c) => {
-            for a in &c.args {
-                subqueries(a, out);
-            }
-            if let Some(f) = &c.filter {
-                subqueries(f, out);
-            }
-        }
+    for child in q.children() {
+        hoist(child, out);
     }
 }

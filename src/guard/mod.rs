@@ -250,6 +250,7 @@ pub struct GuardBuilder {
     max_sql_bytes: usize,
     max_depth: usize,
     order_key: Option<[u8; 16]>,
+    total_order: bool,
 }
 
 impl fmt::Debug for GuardBuilder {
@@ -276,7 +277,19 @@ impl GuardBuilder {
             max_sql_bytes: 64 * 1024,
             max_depth: 64,
             order_key: None,
+            total_order: false,
         }
+    }
+
+    /// Whether every row cap and every order-sensitive window gets the
+    /// guard's total order (shown values, keyed hashes of protected ones)
+    /// even when no operation of the query compares protected values. Off by
+    /// default (a plain scan keeps the engine's order and stays cheap); on,
+    /// two engines with the same [`order_key`](Self::order_key) return the
+    /// same rows for the same query, as the soundness fuzzer needs.
+    pub fn total_order(&mut self, yes: bool) -> &mut GuardBuilder {
+        self.total_order = yes;
+        self
     }
 
     /// Sets the key of the hash that orders protected values where a query
@@ -353,6 +366,7 @@ impl GuardBuilder {
             max_sql_bytes: self.max_sql_bytes,
             max_depth: self.max_depth,
             order_key: data_encoding::HEXLOWER.encode(&key),
+            total_order: self.total_order,
         })
     }
 }
@@ -431,6 +445,8 @@ pub struct Guard {
     pub(crate) max_depth: usize,
     /// The order hash's key, in hex.
     pub(crate) order_key: String,
+    /// Always break ties (see [`GuardBuilder::total_order`]).
+    pub(crate) total_order: bool,
 }
 
 impl fmt::Debug for Guard {

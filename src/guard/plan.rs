@@ -240,6 +240,13 @@ pub(crate) enum BinOp {
 }
 
 impl BinOp {
+    pub(crate) fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+        )
+    }
+
     pub(crate) fn sql(self) -> &'static str {
         match self {
             BinOp::Add => "+",
@@ -381,4 +388,205 @@ pub(crate) struct Window {
     /// of tied rows (`row_number`, `lag`, …), used when some operation may
     /// order rows by protected values.
     pub(crate) tie: Vec<OrderKey>,
+}
+
+impl Query {
+    /// The queries directly inside this one's body (set operation branches,
+    /// derived tables, subqueries of expressions), not its CTEs.
+    pub(crate) fn children(&self) -> Vec<&Query> {
+        let mut out = Vec::new();
+        match &self.body {
+            Body::Select(s) => s.children(&mut out),
+            Body::SetOp { left, right, .. } => {
+                out.push(left);
+                out.push(right);
+            }
+            Body::Nested(q) => out.push(q),
+            Body::Values(_) => {}
+        }
+        out
+    }
+}
+
+impl Select {
+    fn children<'q>(&'q self, out: &mut Vec<&'q Query>) {
+        for f in &self.from {
+            f.children(out);
+        }
+        for e in self.exprs() {
+            e.subqueries(out);
+        }
+    }
+
+    /// Every expression of the select (items, WHERE, GROUP BY, HAVING).
+    pub(crate) fn exprs(&self) -> impl Iterator<Item = &Expr> {
+        self.items
+            .iter()
+            .map(|i| &i.expr)
+            .chain(self.filter.iter())
+            .chain(self.group_by.iter())
+            .chain(self.having.iter())
+    }
+}
+
+impl From {
+    fn children<'q>(&'q self, out: &mut Vec<&'q Query>) {
+        match self {
+            From::Base { .. } | From::CteRef { .. } => {}
+            From::Derived { query, .. } => out.push(query),
+            From::Filtered { inner, filter, .. } => {
+                inner.children(out);
+                filter.subqueries(out);
+            }
+            From::Join {
+                left, right, on, ..
+            } => {
+                left.children(out);
+                right.children(out);
+                if let Some(on) = on {
+                    on.subqueries(out);
+                }
+            }
+        }
+    }
+}
+
+impl Expr {
+    /// The subqueries directly inside an expression.
+    pub(crate) fn subqueries<'q>(&'q self, out: &mut Vec<&'q Query>) {
+        match self {
+            Expr::Scalar(q) | Expr::Exists { query: q, .. } => out.push(q),
+            Expr::InQuery { expr, query, .. } => {
+                expr.subqueries(out);
+                out.push(query);
+            }
+            Expr::Col(..) | Expr::Lit(_) => {}
+            Expr::Neg(x)
+            | Expr::Not(x)
+            | Expr::Is(_, x)
+            | Expr::Cast(x, _)
+            | Expr::OrderHash(x)
+            | Expr::Part(_, x)
+            | Expr::Trunc(_, x, _)
+            | Expr::ToDate(x, _) => x.subqueries(out),
+            Expr::Bin(_, a, b)
+            | Expr::Distinct {
+                left: a, right: b, ..
+            } => {
+                a.subqueries(out);
+                b.subqueries(out);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.subqueries(out);
+                pattern.subqueries(out);
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                expr.subqueries(out);
+                low.subqueries(out);
+                high.subqueries(out);
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.subqueries(out);
+                for x in list {
+                    x.subqueries(out);
+                }
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                for x in operand.iter().chain(otherwise.iter()) {
+                    x.subqueries(out);
+                }
+                for (w, t) in whens {
+                    w.subqueries(out);
+                    t.subqueries(out);
+                }
+            }
+            Expr::Trim { expr, chars, .. } => {
+                expr.subqueries(out);
+                if let Some(c) = chars {
+                    c.subqueries(out);
+                }
+            }
+            Expr::Call(c) => {
+                for a in &c.args {
+                    a.subqueries(out);
+                }
+                if let Some(f) = &c.filter {
+                    f.subqueries(out);
+                }
+            }
+        }
+    }
+
+    /// Whether a column reference is in the expression (outside subqueries).
+    pub(crate) fn refs_col(&self) -> bool {
+        match self {
+            Expr::Col(..) => true,
+            Expr::Call(c) => {
+                c.args.iter().any(Expr::refs_col)
+                    || c.over.as_ref().is_some_and(|w| {
+                        w.partition.iter().any(Expr::refs_col)
+                            || w.order.iter().any(|k| k.expr.refs_col())
+                    })
+            }
+            other => {
+                other.reads_column()
+                    && !matches!(
+                        other,
+                        Expr::InQuery { .. } | Expr::Exists { .. } | Expr::Scalar(_)
+                    )
+            }
+        }
+    }
+
+    /// Whether the expression reads a column (a constant breaks no tie).
+    pub(crate) fn reads_column(&self) -> bool {
+        match self {
+            Expr::Col(..) => true,
+            Expr::Lit(_) => false,
+            Expr::Neg(x)
+            | Expr::Not(x)
+            | Expr::Is(_, x)
+            | Expr::Cast(x, _)
+            | Expr::OrderHash(x)
+            | Expr::Part(_, x)
+            | Expr::Trunc(_, x, _)
+            | Expr::ToDate(x, _) => x.reads_column(),
+            Expr::Bin(_, a, b)
+            | Expr::Distinct {
+                left: a, right: b, ..
+            } => a.reads_column() || b.reads_column(),
+            Expr::Like { expr, pattern, .. } => expr.reads_column() || pattern.reads_column(),
+            Expr::Between {
+                expr, low, high, ..
+            } => expr.reads_column() || low.reads_column() || high.reads_column(),
+            Expr::InList { expr, list, .. } => {
+                expr.reads_column() || list.iter().any(Expr::reads_column)
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter()
+                    .chain(otherwise.iter())
+                    .any(|x| x.reads_column())
+                    || whens
+                        .iter()
+                        .any(|(w, t)| w.reads_column() || t.reads_column())
+            }
+            Expr::Trim { expr, chars, .. } => {
+                expr.reads_column() || chars.iter().any(|c| c.reads_column())
+            }
+            Expr::Call(c) => c.args.iter().any(Expr::reads_column) || c.star,
+            // A subquery's value can vary with an outer row.
+            Expr::InQuery { .. } | Expr::Exists { .. } | Expr::Scalar(_) => true,
+        }
+    }
 }

@@ -446,10 +446,13 @@ impl Walker<'_> {
                     )
                     .into());
                 }
-                let x = if to == CastTo::Date
-                    && i.ty == Ty::Text
-                    && self.dialect() == Dialect::Polars
+                let polars = self.dialect() == Dialect::Polars;
+                let x = if matches!(to, CastTo::Int | CastTo::BigInt) && i.ty == Ty::Float && polars
                 {
+                    // polars truncates a float cast to an integer;
+                    // PostgreSQL rounds it.
+                    Expr::Cast(Box::new(call(Func::Round, vec![x])), to)
+                } else if to == CastTo::Date && i.ty == Ty::Text && polars {
                     // polars' cast from text to date is deprecated (and says
                     // so on stderr): parse it.
                     Expr::ToDate(Box::new(x), "YYYY-MM-DD".to_string())

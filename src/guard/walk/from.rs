@@ -195,6 +195,17 @@ impl Walker<'_> {
     ) -> Result<Expr, Refusal> {
         let mut terms = Vec::new();
         conjuncts(on, &mut terms);
+        let mut subs = Vec::new();
+        for t in &terms {
+            t.subqueries(&mut subs);
+        }
+        if !subs.is_empty() {
+            return Err(not_on_engine(
+                "a subquery in a join's ON",
+                "polars",
+                "move the condition to WHERE",
+            ));
+        }
         let side = |e: &Expr| {
             let (mut l, mut r, mut other) = (false, false, false);
             visit(e, &mut |x| {
@@ -233,6 +244,19 @@ impl Walker<'_> {
             ));
         }
         if kind == JoinKind::Inner {
+            // Besides its keys, polars filters an inner join by plain
+            // comparisons only.
+            let plain = |e: &Expr| match e {
+                Expr::Bin(op, a, b) if op.is_comparison() => simple(a) && simple(b),
+                _ => false,
+            };
+            if terms.iter().any(|t| !is_key(t) && !plain(t)) {
+                return Err(not_on_engine(
+                    "this condition in a join's ON",
+                    "polars",
+                    "keep equalities and plain comparisons in ON, and move the rest to WHERE",
+                ));
+            }
             return Ok(and_all(terms));
         }
         let mut keys = Vec::new();
@@ -622,6 +646,15 @@ fn check_alias(a: &TableAlias) -> Result<(), Refusal> {
         return Err(unsupported("AT in a table alias"));
     }
     Ok(())
+}
+
+/// A column or a literal.
+fn simple(e: &Expr) -> bool {
+    match e {
+        Expr::Col(..) | Expr::Lit(_) => true,
+        Expr::Neg(x) => matches!(**x, Expr::Lit(_)),
+        _ => false,
+    }
 }
 
 /// Splits `a AND b AND c` into its terms.

@@ -374,6 +374,22 @@ impl Walker<'_> {
         f: &Function,
         scope: &Scope<'_>,
     ) -> Result<(Info, Expr), Error> {
+        let constant = !star && !args.iter().any(Expr::reads_column);
+        if is_agg && self.dialect() == Dialect::Polars && constant && !distinct {
+            // polars sums a constant once per group, not once per row.
+            return self.constant_aggregate(func, args, lin, ty, f, scope);
+        }
+        if distinct && (func != Func::Count || constant) && self.dialect() == Dialect::Polars {
+            return Err(not_on_engine(
+                &format!(
+                    "{}(DISTINCT …)",
+                    crate::guard::functions::display_name(func)
+                ),
+                "polars",
+                "aggregate the distinct values of a subquery (SELECT DISTINCT …)",
+            )
+            .into());
+        }
         let filter = self.agg_filter(f, scope)?;
         if filter.is_some() && !is_agg {
             return Err(unsupported("FILTER on a function that is not an aggregate").into());
@@ -396,13 +412,53 @@ impl Walker<'_> {
                     if o.with_fill.is_some() {
                         return Err(unsupported("WITH FILL").into());
                     }
-                    let (_, x) = self.expr(&o.expr, Ctx::Order, scope)?;
+                    let (info, x) = self.expr(&o.expr, Ctx::Order, scope)?;
+                    let desc = o.options.asc == Some(false);
+                    let nulls_first = o.options.nulls_first;
+                    if self.dialect() == Dialect::Polars
+                        && matches!(func, Func::Rank | Func::DenseRank)
+                        && x.reads_column()
+                    {
+                        // polars ranks a NULL key as NULL; the standard
+                        // ranks NULLs as peers, last or first: NULL is
+                        // replaced by a value past every other in the
+                        // direction NULLs go (one expression per key, named
+                        // after its column, as polars needs).
+                        let last_in_order = nulls_first.unwrap_or(desc) == desc;
+                        let fill = sentinel(info.ty, last_in_order).ok_or_else(|| {
+                            not_on_engine(
+                                "rank() over a key of this type with these NULLS FIRST/LAST",
+                                "polars",
+                                "order the window by a number or a date, or leave NULLS FIRST/LAST at its default",
+                            )
+                        })?;
+                        order.push(OrderKey {
+                            expr: Expr::Case {
+                                operand: None,
+                                whens: vec![(
+                                    Expr::Is(
+                                        crate::guard::plan::IsTest::NotNull,
+                                        Box::new(x.clone()),
+                                    ),
+                                    x,
+                                )],
+                                otherwise: Some(Box::new(Expr::Lit(fill))),
+                            },
+                            desc,
+                            nulls_first: None,
+                        });
+                        continue;
+                    }
                     order.push(OrderKey {
                         expr: x,
-                        desc: o.options.asc == Some(false),
-                        nulls_first: o.options.nulls_first,
+                        desc,
+                        nulls_first,
                     });
                 }
+                // Constant keys partition and order nothing (and polars
+                // cannot evaluate them in a window).
+                partition.retain(Expr::reads_column);
+                order.retain(|k| k.expr.reads_column());
                 let rows_to_current = match &spec.window_frame {
                     None => false,
                     Some(frame) => {
@@ -480,6 +536,67 @@ impl Walker<'_> {
             })),
         ))
         .map(|(i, x)| (i, fold_filter(x, is_agg)))
+    }
+
+    /// An aggregate of a constant on polars, which computes it once per
+    /// group: `sum(k)` is `k * count(*)`, `count(k)` is `count(*)` (or 0 for
+    /// NULL), `avg`, `min`, `max` and `median` are `k` over a non-empty group.
+    fn constant_aggregate(
+        &mut self,
+        func: Func,
+        mut args: Vec<Expr>,
+        lin: Lin,
+        ty: Ty,
+        f: &Function,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        if f.over.is_some() || f.filter.is_some() || args.len() != 1 {
+            return Err(not_on_engine(
+                "an aggregate of a constant with OVER or FILTER",
+                "polars",
+                "aggregate a column",
+            )
+            .into());
+        }
+        let _ = scope;
+        let k = args.remove(0);
+        let count = Expr::Call(Box::new(Call {
+            func: Func::Count,
+            args: Vec::new(),
+            star: true,
+            distinct: false,
+            filter: None,
+            over: None,
+        }));
+        let nonempty = Expr::Bin(
+            crate::guard::plan::BinOp::Gt,
+            Box::new(count.clone()),
+            Box::new(Expr::Lit(Lit::Number("0".into()))),
+        );
+        let x = match func {
+            Func::Sum => Expr::Bin(crate::guard::plan::BinOp::Mul, Box::new(k), Box::new(count)),
+            Func::Count => match k {
+                Expr::Lit(Lit::Null) => Expr::Lit(Lit::Number("0".into())),
+                _ => count,
+            },
+            Func::Avg | Func::Min | Func::Max | Func::Median => Expr::Case {
+                operand: None,
+                whens: vec![(nonempty, k)],
+                otherwise: None,
+            },
+            _ => {
+                return Err(not_on_engine(
+                    &format!(
+                        "{}() of a constant",
+                        crate::guard::functions::display_name(func)
+                    ),
+                    "polars",
+                    "aggregate a column",
+                )
+                .into())
+            }
+        };
+        Ok((Info::computed(lin, ty), x))
     }
 
     fn date_part(
@@ -582,6 +699,21 @@ impl Walker<'_> {
             Expr::ToDate(Box::new(x), fmt.to_string()),
         ))
     }
+}
+
+/// A value past every other of a type (`greatest`) or before every other,
+/// to stand in for NULL in a sort key.
+fn sentinel(ty: Ty, greatest: bool) -> Option<Lit> {
+    Some(match (ty, greatest) {
+        (Ty::Int | Ty::Float, true) => Lit::Number("1000000000000000000000000000000.0".into()),
+        (Ty::Int | Ty::Float, false) => return None,
+        (Ty::Text, true) => Lit::Str("\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}".into()),
+        (Ty::Date, true) => Lit::Date("9999-12-31".into()),
+        (Ty::Date, false) => Lit::Date("0001-01-01".into()),
+        (Ty::Timestamp, true) => Lit::Timestamp("9999-12-31 23:59:59".into()),
+        (Ty::Timestamp, false) => Lit::Timestamp("0001-01-01 00:00:00".into()),
+        _ => return None,
+    })
 }
 
 fn arity(min: usize, max: usize) -> String {

@@ -24,7 +24,7 @@ use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Query as SqlQuery};
 
 use self::scope::Scope;
 use super::emit::Emitter;
-use super::plan::{ColId, RelId};
+use super::plan::{Body, ColId, Expr, OrderKey, Query, RelId};
 use super::{
     ColumnRef, Dialect, GroupCheck, Guard, OutputColumn, Reason, Refusal, TokenResolver,
     HIDDEN_PREFIX,
@@ -187,6 +187,9 @@ impl<'g> Walker<'g> {
         let root = Scope::default();
         let (plan, outs) = self.query(q, &root, true)?;
         self.aggregated_tables_once()?;
+        if self.dialect() == Dialect::Polars && (self.protected_order || self.g.total_order) {
+            polars_order_hashes(&plan, true)?;
+        }
         if self.without_from && self.dialect() == Dialect::Polars {
             // polars computes functions of literals over no rows.
             return Err(self::rules::not_on_engine(
@@ -250,7 +253,7 @@ impl<'g> Walker<'g> {
             &self.used,
             &self.g.order_key,
             self.next_rel,
-            self.protected_order,
+            self.protected_order || self.g.total_order,
         )
         .finish(&plan);
         Ok(TopOut {
@@ -305,6 +308,56 @@ impl<'g> Walker<'g> {
         }
         Ok(())
     }
+}
+
+/// polars runs a user-defined function only in a statement's outermost
+/// `SELECT` (it drops them in subqueries, CTEs and set operation branches):
+/// a row cap inside a subquery, or an order-sensitive window, whose tie
+/// must be broken by a keyed hash of a protected value is refused there.
+fn polars_order_hashes(q: &Query, top: bool) -> Result<(), Refusal> {
+    let hashed = |keys: &[OrderKey]| keys.iter().any(|k| matches!(k.expr, Expr::OrderHash(_)));
+    if let Some(w) = &q.wrap {
+        if !top && (w.limit.is_some() || w.offset.is_some()) && hashed(&w.tie) {
+            return Err(self::rules::not_on_engine(
+                "a LIMIT inside a subquery whose rows show protected values",
+                "polars",
+                "put the LIMIT on the outermost query, or select only shown columns in the subquery",
+            ));
+        }
+    }
+    if let Body::Select(s) = &q.body {
+        for e in s.exprs() {
+            // polars names a computed sort key after its first column, so
+            // two keys over one column collide: ties are kept to columns.
+            let computed =
+                |keys: &[OrderKey]| keys.iter().any(|k| !matches!(k.expr, Expr::Col(..)));
+            let mut bad = false;
+            self::query::visit(e, &mut |x| {
+                if let Expr::Call(c) = x {
+                    if c.over
+                        .as_ref()
+                        .is_some_and(|w| hashed(&w.tie) || computed(&w.tie))
+                    {
+                        bad = true;
+                    }
+                }
+            });
+            if bad {
+                return Err(self::rules::not_on_engine(
+                    "a window function whose order depends on ties between rows that differ only in protected or computed values",
+                    "polars",
+                    "order the window by columns that tell every row apart, or use rank() instead of row_number()",
+                ));
+            }
+        }
+    }
+    for c in &q.ctes {
+        polars_order_hashes(&c.query, false)?;
+    }
+    for child in q.children() {
+        polars_order_hashes(child, false)?;
+    }
+    Ok(())
 }
 
 pub(super) fn unsupported(construct: impl Into<String>) -> Refusal {

@@ -501,10 +501,38 @@ impl Walker<'_> {
                 }
             }
         }
-        let having = match &s.having {
+        let mut having = match &s.having {
             Some(h) => Some(self.expr(h, Ctx::Pred, &cur)?.1),
             None => None,
         };
+        // A constant key groups nothing, and engines read an integer in
+        // GROUP BY as a position: it is left out. A query grouped only by
+        // constants still has no row over no rows.
+        let keys = group_by.len();
+        group_by.retain(Expr::reads_column);
+        if keys > 0 && group_by.is_empty() && self.dialect() == Dialect::Polars {
+            return Err(not_on_engine(
+                "a GROUP BY of constants only",
+                "polars",
+                "leave the GROUP BY out",
+            )
+            .into());
+        }
+        if keys > 0 && group_by.is_empty() {
+            let nonempty = Expr::Bin(
+                crate::guard::plan::BinOp::Gt,
+                Box::new(count_star()),
+                Box::new(Expr::Lit(crate::guard::plan::Lit::Number("0".into()))),
+            );
+            having = Some(match having {
+                None => nonempty,
+                Some(h) => Expr::Bin(
+                    crate::guard::plan::BinOp::And,
+                    Box::new(h),
+                    Box::new(nonempty),
+                ),
+            });
+        }
         // ORDER BY: outputs by reference, anything else as a hidden item the
         // wrapper orders by.
         let mut order = Vec::new();
@@ -625,7 +653,7 @@ impl Walker<'_> {
             .iter()
             .take(outs.len())
             .zip(&outs)
-            .filter(|(it, _)| !has_window_or_subquery(&it.expr))
+            .filter(|(it, _)| !has_window_or_subquery(&it.expr) && it.expr.reads_column())
             .map(|(it, o)| OrderKey {
                 expr: if o.info.protected() {
                     Expr::OrderHash(Box::new(it.expr.clone()))
@@ -654,6 +682,23 @@ impl Walker<'_> {
             .into());
         }
         from.extend(lifted.into_iter().map(|l| l.from));
+        // polars computes a select of constants and whole-frame windows as
+        // one row, whatever the rows: a hidden column keeps it row by row.
+        if self.dialect() == Dialect::Polars
+            && !aggregating
+            && !distinct
+            && !items.iter().any(|i| i.expr.refs_col())
+        {
+            if let Some(c) = cur
+                .rels
+                .first()
+                .and_then(|r| r.cols.first().map(|c| Expr::Col(r.id, c.id)))
+            {
+                self.mark(&c);
+                let id = self.col_id();
+                items.push(Item { expr: c, id });
+            }
+        }
         if from.is_empty() {
             // Refused on polars once the rest is checked (the policy's
             // refusals say more).
@@ -924,6 +969,17 @@ fn tie_key(wrap: RelId, o: &OutCol) -> OrderKey {
         desc: false,
         nulls_first: None,
     }
+}
+
+fn count_star() -> Expr {
+    Expr::Call(Box::new(Call {
+        func: Func::Count,
+        args: Vec::new(),
+        star: true,
+        distinct: false,
+        filter: None,
+        over: None,
+    }))
 }
 
 fn count(arg: Expr, distinct: bool) -> Expr {
