@@ -29,7 +29,7 @@ const MAGIC: &[u8; 16] = b"SQLVEIL-KNOWN-1\n";
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Detector, KnownIndexStore, KnownValuesOptions, MasterKey, PolarsEngine, Policy};
+/// use sqlveil::{Detector, KnownIndexStore, MasterKey, PolarsEngine, Policy};
 ///
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;
