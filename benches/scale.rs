@@ -610,7 +610,7 @@ fn question(n: u64) -> String {
     let i = n / 2 + 17;
     let name = full_name(i);
     format!(
-        "Could you tell me what {} ordered last spring, whether {} was used for the receipts, \
+        "What did {} order last spring, whether {} was used for the receipts, \
          and if {} is still the phone number we should call about the late delivery?",
         name.to_lowercase(),
         email(i, &name),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use fst::map::OpBuilder;
@@ -1088,19 +1089,132 @@ fn prefix8(key: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// One of the two FSTs being built: the current buffer and finished runs.
+/// One of the two FSTs being built: the current buffer, the run being
+/// sorted on another thread, and finished runs.
 #[derive(Default)]
 struct Side {
     buffer: Buffer,
+    sorting: Option<std::thread::JoinHandle<Result<Map<Vec<u8>>, Error>>>,
     runs: Vec<Map<Vec<u8>>>,
 }
 
+impl Side {
+    /// Waits for the run being sorted, if any.
+    fn join(&mut self) -> Result<(), Error> {
+        if let Some(h) = self.sorting.take() {
+            let run = h
+                .join()
+                .map_err(|_| Error::usage("a thread building the known-value index failed"))??;
+            self.runs.push(run);
+        }
+        Ok(())
+    }
+
+    fn runs_bytes(&self) -> usize {
+        self.runs.iter().map(|m| m.as_fst().as_bytes().len()).sum()
+    }
+}
+
+/// The stored spellings and digit templates, shared with the threads that
+/// sort runs (which read them only to break a tie between two columns'
+/// values of one key).
+#[derive(Default)]
+struct Store {
+    templates: Templates,
+    spellings: Vec<u8>,
+}
+
+fn poisoned() -> Error {
+    Error::usage("a thread building the known-value index failed")
+}
+
+/// Of two values for one key: the higher priority, then the smaller stored
+/// spelling (so that the load order does not decide).
+fn better(store: &RwLock<Store>, key: &[u8], a: u64, b: u64) -> Result<u64, Error> {
+    Ok(match prio_of(a).cmp(&prio_of(b)) {
+        std::cmp::Ordering::Greater => a,
+        std::cmp::Ordering::Less => b,
+        std::cmp::Ordering::Equal => {
+            let st = store.read().map_err(|_| poisoned())?;
+            let sa = stored(key, a, &st.templates, &st.spellings);
+            let sb = stored(key, b, &st.templates, &st.spellings);
+            if sb < sa {
+                b
+            } else {
+                a
+            }
+        }
+    })
+}
+
+/// Sorts a buffer into a run: one FST, one value per key.
+fn sort_run(mut buffer: Buffer, store: &RwLock<Store>) -> Result<Map<Vec<u8>>, Error> {
+    let bytes = &buffer.bytes;
+    let key_of = |&(_, o, l, _): &(u64, usize, u32, u64)| -> &[u8] {
+        bytes.get(o..o + l as usize).unwrap_or(&[])
+    };
+    buffer
+        .items
+        .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a).cmp(key_of(b))));
+    let mut mb = MapBuilder::memory();
+    let mut i = 0;
+    let items = &buffer.items;
+    while i < items.len() {
+        let k = key_of(&items[i]);
+        let mut best = items[i].3;
+        let mut j = i + 1;
+        while j < items.len() && key_of(&items[j]) == k {
+            best = better(store, k, best, items[j].3)?;
+            j += 1;
+        }
+        mb.insert(k, best).map_err(fst_error)?;
+        i = j;
+    }
+    Ok(mb.into_map())
+}
+
+/// Merges runs into one FST.
+fn merge_runs(
+    mut runs: Vec<Map<Vec<u8>>>,
+    store: &RwLock<Store>,
+    limit: u64,
+) -> Result<Option<Map<Vec<u8>>>, Error> {
+    if runs.len() <= 1 {
+        return Ok(runs.pop());
+    }
+    let mut ops = OpBuilder::new();
+    for r in &runs {
+        ops.push(r);
+    }
+    let mut union = ops.union();
+    let mut mb = MapBuilder::memory();
+    while let Some((k, vals)) = union.next() {
+        let mut best: Option<u64> = None;
+        for iv in vals {
+            best = Some(match best {
+                None => iv.value,
+                Some(b) => better(store, k, b, iv.value)?,
+            });
+        }
+        if let Some(b) = best {
+            mb.insert(k, b).map_err(fst_error)?;
+        }
+        if mb.bytes_written() > limit {
+            return Err(too_big(mb.bytes_written(), limit));
+        }
+    }
+    drop(union);
+    Ok(Some(mb.into_map()))
+}
+
+/// Builds the index from values: each full sort buffer is sorted into a
+/// run on another thread while the next one fills, and the runs of the two
+/// FSTs are merged side by side at the end.
 struct Builder<'o> {
     opts: &'o KnownValuesOptions,
     text: Side,
     digits: Side,
-    templates: Templates,
-    spellings: Vec<u8>,
+    store: Arc<RwLock<Store>>,
     columns: Vec<KnownColumn>,
     reports: Vec<KnownColumnReport>,
     /// Key bytes per column, for the memory estimate.
@@ -1124,8 +1238,7 @@ impl<'o> Builder<'o> {
             opts,
             text: Side::default(),
             digits: Side::default(),
-            templates: Templates::default(),
-            spellings: Vec::new(),
+            store: Arc::new(RwLock::new(Store::default())),
             columns: Vec::new(),
             reports: Vec::new(),
             key_bytes: Vec::new(),
@@ -1158,18 +1271,17 @@ impl<'o> Builder<'o> {
         Ok(())
     }
 
-    /// The memory held so far: runs, spellings, templates, buffers.
-    fn memory(&self) -> u64 {
-        let runs: usize = self
-            .text
-            .runs
-            .iter()
-            .chain(&self.digits.runs)
-            .map(|m| m.as_fst().as_bytes().len())
-            .sum();
-        (runs + self.spellings.capacity() + self.templates.bytes()) as u64
+    /// The memory held so far: runs, spellings, templates, buffers (the
+    /// one being sorted counts as one buffer).
+    fn memory(&self) -> Result<u64, Error> {
+        let st = self.store.read().map_err(|_| poisoned())?;
+        let sorting =
+            u64::from(self.text.sorting.is_some()) + u64::from(self.digits.sorting.is_some());
+        Ok((self.text.runs_bytes() + self.digits.runs_bytes()) as u64
+            + (st.spellings.capacity() + st.templates.bytes()) as u64
             + self.text.buffer.memory()
             + self.digits.buffer.memory()
+            + sorting * self.opts.build_buffer)
     }
 
     /// Adds one value of the current column.
@@ -1198,7 +1310,13 @@ impl<'o> Builder<'o> {
                 let how = if deny {
                     KIND_NONE << KIND_SHIFT
                 } else {
-                    match self.templates.intern(&template) {
+                    let interned = self
+                        .store
+                        .write()
+                        .map_err(|_| poisoned())?
+                        .templates
+                        .intern(&template);
+                    match interned {
                         Some(i) => (KIND_TEMPLATE << KIND_SHIFT) | (u64::from(i) << PAYLOAD_SHIFT),
                         None => self.spell(v)?,
                     }
@@ -1255,7 +1373,10 @@ impl<'o> Builder<'o> {
     }
 
     fn spell(&mut self, v: &str) -> Result<u64, Error> {
-        let at = push_spelled(&mut self.spellings, v);
+        let at = push_spelled(
+            &mut self.store.write().map_err(|_| poisoned())?.spellings,
+            v,
+        );
         if at > MAX_PAYLOAD {
             return Err(too_big(at, self.opts.max_memory));
         }
@@ -1287,116 +1408,63 @@ impl<'o> Builder<'o> {
         Ok(())
     }
 
-    /// Sorts the buffer into a run.
+    /// Hands the buffer to a thread that sorts it into a run, after the
+    /// previous run of the same side is done.
     fn flush(&mut self, digits: bool) -> Result<(), Error> {
         let side = if digits {
             &mut self.digits
         } else {
             &mut self.text
         };
-        let mut buffer = std::mem::take(&mut side.buffer);
+        side.join()?;
+        let buffer = std::mem::take(&mut side.buffer);
         if buffer.items.is_empty() {
             return Ok(());
         }
-        let bytes = &buffer.bytes;
-        let key_of = |&(_, o, l, _): &(u64, usize, u32, u64)| -> &[u8] {
-            bytes.get(o..o + l as usize).unwrap_or(&[])
-        };
-        buffer
-            .items
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a).cmp(key_of(b))));
-        let mut mb = MapBuilder::memory();
-        let mut i = 0;
-        let items = &buffer.items;
-        while i < items.len() {
-            let k = key_of(&items[i]);
-            let mut best = items[i].3;
-            let mut j = i + 1;
-            while j < items.len() && key_of(&items[j]) == k {
-                best = self.better(k, best, items[j].3);
-                j += 1;
-            }
-            mb.insert(k, best).map_err(fst_error)?;
-            i = j;
-        }
-        let run = mb.into_map();
-        let side = if digits {
-            &mut self.digits
-        } else {
-            &mut self.text
-        };
-        side.runs.push(run);
-        drop(buffer);
-        let used = self.memory();
+        let store = Arc::clone(&self.store);
+        side.sorting = Some(
+            std::thread::Builder::new()
+                .name("sqlveil-known-run".into())
+                .spawn(move || sort_run(buffer, &store))
+                .map_err(|e| {
+                    Error::usage(format!(
+                        "cannot start a thread to build the known-value index: {e}"
+                    ))
+                })?,
+        );
+        let used = self.memory()?;
         if used > self.opts.max_memory {
             return Err(too_big(used, self.opts.max_memory));
         }
         Ok(())
     }
 
-    /// Of two values for one key: the higher priority, then the smaller
-    /// stored spelling (so that the load order does not decide).
-    fn better(&self, key: &[u8], a: u64, b: u64) -> u64 {
-        match prio_of(a).cmp(&prio_of(b)) {
-            std::cmp::Ordering::Greater => a,
-            std::cmp::Ordering::Less => b,
-            std::cmp::Ordering::Equal => {
-                let sa = stored(key, a, &self.templates, &self.spellings);
-                let sb = stored(key, b, &self.templates, &self.spellings);
-                if sb < sa {
-                    b
-                } else {
-                    a
-                }
-            }
-        }
-    }
-
-    /// Merges one side's runs into its FST.
-    fn merge(&mut self, digits: bool) -> Result<Option<Map<Vec<u8>>>, Error> {
-        self.flush(digits)?;
-        let side = if digits {
-            &mut self.digits
-        } else {
-            &mut self.text
-        };
-        let mut runs = std::mem::take(&mut side.runs);
-        if runs.len() <= 1 {
-            return Ok(runs.pop());
-        }
-        let mut ops = OpBuilder::new();
-        for r in &runs {
-            ops.push(r);
-        }
-        let mut union = ops.union();
-        let mut mb = MapBuilder::memory();
-        while let Some((k, vals)) = union.next() {
-            let mut best: Option<u64> = None;
-            for iv in vals {
-                best = Some(match best {
-                    None => iv.value,
-                    Some(b) => self.better(k, b, iv.value),
-                });
-            }
-            if let Some(b) = best {
-                mb.insert(k, b).map_err(fst_error)?;
-            }
-            if mb.bytes_written() > self.opts.max_memory {
-                return Err(too_big(mb.bytes_written(), self.opts.max_memory));
-            }
-        }
-        drop(union);
-        drop(runs);
-        Ok(Some(mb.into_map()))
-    }
-
     fn finish(mut self) -> Result<KnownValues, Error> {
-        let text = self.merge(false)?;
-        let digits = self.merge(true)?;
+        self.flush(false)?;
+        self.flush(true)?;
+        self.text.join()?;
+        self.digits.join()?;
+        let limit = self.opts.max_memory;
+        let (text_runs, digit_runs) = (
+            std::mem::take(&mut self.text.runs),
+            std::mem::take(&mut self.digits.runs),
+        );
+        let store = &self.store;
+        let (text, digits) = std::thread::scope(|s| {
+            let t = s.spawn(move || merge_runs(text_runs, store, limit));
+            let d = merge_runs(digit_runs, store, limit);
+            let t = t.join().map_err(|_| poisoned()).and_then(|r| r);
+            (t, d)
+        });
+        let (text, digits) = (text?, digits?);
         let index_bytes = text.as_ref().map_or(0, |m| m.as_fst().as_bytes().len())
             + digits.as_ref().map_or(0, |m| m.as_fst().as_bytes().len());
-        self.spellings.shrink_to_fit();
-        let values_bytes = self.spellings.len() + self.templates.bytes();
+        let Store {
+            templates,
+            mut spellings,
+        } = std::mem::take(&mut *self.store.write().map_err(|_| poisoned())?);
+        spellings.shrink_to_fit();
+        let values_bytes = spellings.len() + templates.bytes();
         if (index_bytes + values_bytes) as u64 > self.opts.max_memory {
             return Err(too_big(
                 (index_bytes + values_bytes) as u64,
@@ -1413,8 +1481,8 @@ impl<'o> Builder<'o> {
             heads: [Head::of(text.as_ref()), Head::of(digits.as_ref())],
             text,
             digits,
-            templates: Templates::from_list(std::mem::take(&mut self.templates.list)),
-            spellings: self.spellings,
+            templates: Templates::from_list(templates.list),
+            spellings,
             columns: self.columns,
             parts_any_case: self.opts.parts_any_case,
             identity: None,
