@@ -1,7 +1,7 @@
 //! Known-value detection at scale: one column of 1,000,000 distinct
 //! synthetic name-like values (generated in memory, deterministic), served by
-//! an in-memory engine so that the bench measures loading and the automaton,
-//! not file reading. Reports build time, memory (the report's figure) and
+//! an in-memory engine so that the bench measures the index, not file
+//! reading. Reports build time, memory (the report's figure) and
 //! scan throughput over 1 MB of prose (`benches/data/prose.txt`) with the
 //! values loaded. Run: `cargo bench --bench known`.
 

@@ -273,7 +273,7 @@ fn every_name_of_a_large_table_is_found() {
         let n = name(i);
         let q = format!("What did {} order, and when?", n.to_lowercase());
         let hits = d.find(&q);
-        if hits.len() == 1 && &q[hits[0].range.clone()] == n.to_lowercase() {
+        if hits.len() == 1 && q[hits[0].range.clone()] == n.to_lowercase() {
             found += 1;
         }
     }

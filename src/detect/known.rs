@@ -654,7 +654,7 @@ impl KnownValues {
             let mut last = Instant::now();
             engine.distinct_values(&spec.table, &spec.column, None, &mut |v| {
                 read += 1;
-                if read % 65_536 == 0 && last.elapsed() >= Duration::from_millis(500) {
+                if read.is_multiple_of(65_536) && last.elapsed() >= Duration::from_millis(500) {
                     last = Instant::now();
                     progress(&KnownProgress {
                         phase: KnownPhase::Reading,

@@ -260,10 +260,11 @@ fn known_detector(
     let mut last: Option<std::time::Duration> = None;
     let mut progress = |p: &KnownProgress| {
         let second = std::time::Duration::from_secs(1);
-        if p.elapsed < second || last.is_some_and(|l| p.elapsed < l + second) {
-            if !(p.phase == KnownPhase::Done && last.is_some()) {
-                return;
-            }
+        let early = p.elapsed < second || last.is_some_and(|l| p.elapsed < l + second);
+        // The closing line comes whenever a line came before it.
+        let closing = p.phase == KnownPhase::Done && last.is_some();
+        if early && !closing {
+            return;
         }
         last = Some(p.elapsed);
         let what = match &p.column {
