@@ -916,3 +916,52 @@ fn tricky_spellings_of_stored_values_are_found() {
         assert!(left.is_empty(), "{spelling:?} left {left:?} in {middle:?}");
     }
 }
+
+/// A saved index cannot be passed off as current: data rewritten to the
+/// same size with its modification time set back is seen as changed (the
+/// inode's status-change time moves), and an index copied from another
+/// data folder (same rules, same key) is stale there.
+#[test]
+fn a_stale_index_is_never_used() {
+    let data = tempdir_with(&[("people.csv", "id,name\n1,Ada Lovelace\n")]);
+    let keep = tempfile::tempdir().unwrap();
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(data.path(), &p).unwrap();
+    let (_, built) = saved(&p, &engine, keep.path());
+    let file = built.saved_to.unwrap();
+    let path = data.path().join("people.csv");
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    // Same length, same modification time, other name.
+    std::fs::write(&path, "id,name\n1,Eve Lovelace\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+    let (d, r) = saved(&p, &engine, keep.path());
+    assert!(r.loaded_from.is_none(), "a stale index was used");
+    assert_eq!(d.find("Eve Lovelace").len(), 1);
+
+    // The same index file in another folder's store: stale there.
+    let other = tempdir_with(&[("people.csv", "id,name\n1,Bob Marley\n")]);
+    let other_keep = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(other_keep.path().join("index")).unwrap();
+    std::fs::copy(
+        &file,
+        other_keep
+            .path()
+            .join("index")
+            .join(file.file_name().unwrap()),
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(other.path(), &p).unwrap();
+    let (d, r) = saved(&p, &engine, other_keep.path());
+    assert!(r.loaded_from.is_none());
+    assert_eq!(d.find("Bob Marley").len(), 1);
+    assert!(d.find("Eve Lovelace").is_empty());
+}
