@@ -516,9 +516,17 @@ fn a_corrupt_saved_index_is_rebuilt_never_empty() {
         let (_, r) = saved(&p, &engine, keep.path());
         assert!(r.loaded_from.is_some(), "{what}");
     }
-    // A file written with another key is not trusted.
+    // Another key keeps its own file; a file written with one key and put
+    // in the other's place is not trusted.
     let other =
         KnownIndexStore::new(keep.path().join("index"), &MasterKey::from_bytes(&[7; 32])).unwrap();
+    let mut d = Detector::new(&p).unwrap();
+    d.save_known_values(other.clone());
+    let r = d.refresh(&engine).unwrap();
+    assert!(r.loaded_from.is_none() && r.warnings.is_empty(), "{r:?}");
+    let theirs = r.saved_to.unwrap();
+    assert_ne!(theirs, file);
+    std::fs::copy(&file, &theirs).unwrap();
     let mut d = Detector::new(&p).unwrap();
     d.save_known_values(other);
     let r = d.refresh(&engine).unwrap();

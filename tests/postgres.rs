@@ -473,7 +473,23 @@ fn distinct_values_match_the_polars_engine() {
         d2.known_values_report().unwrap(),
     );
     assert_eq!(r1.patterns, r2.patterns);
-    assert_eq!(r1.columns, r2.columns);
+    // The memory figures depend on the order values arrive in; the counts
+    // do not.
+    let counts = |r: &sqlveil::KnownValuesReport| {
+        r.columns
+            .iter()
+            .map(|c| {
+                (
+                    c.column.clone(),
+                    c.values,
+                    c.skipped,
+                    c.digit_values,
+                    c.patterns,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&r1), counts(&r2));
     let q = "Did harriet cromusshaw (CUST-399807, h.cromusshaw6@icloud.com) call?";
     assert_eq!(d1.find(q), d2.find(q));
 }

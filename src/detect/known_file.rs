@@ -2,7 +2,8 @@
 //! instead of rebuilding it.
 //!
 //! A file holds the index of one policy's columns over one state of the
-//! data. Its name comes from the columns and options (`known-<hash>.idx`),
+//! data. Its name comes from the columns and options and from the key
+//! (`known-<hash>-<key id>.idx`),
 //! its first bytes from the data's identity (each file's path, size,
 //! modification time, inode and status-change time, as the engine reports
 //! them): when the data changes, the identity changes, the file is stale and
@@ -55,6 +56,9 @@ const MAGIC: &[u8; 16] = b"SQLVEIL-KNOWN-1\n";
 pub struct KnownIndexStore {
     dir: PathBuf,
     key: hmac::Key,
+    /// Names the key in file names (a tag of a constant, not the key), so
+    /// that two keys over one folder keep two files.
+    key_id: String,
 }
 
 impl std::fmt::Debug for KnownIndexStore {
@@ -100,9 +104,13 @@ impl KnownIndexStore {
     /// # Errors
     /// The key cannot be derived.
     pub fn new(dir: impl Into<PathBuf>, key: &MasterKey) -> Result<KnownIndexStore, Error> {
+        let key = key.hmac_key("known-value index", "v1")?;
+        let tag = hmac::sign(&key, b"sqlveil known-value index file name");
+        let key_id = data_encoding::HEXLOWER.encode(tag.as_ref().get(..4).unwrap_or(&[]));
         Ok(KnownIndexStore {
             dir: dir.into(),
-            key: key.hmac_key("known-value index", "v1")?,
+            key,
+            key_id,
         })
     }
 
@@ -122,7 +130,7 @@ impl KnownIndexStore {
         }
         let d = ctx.finish();
         let name = data_encoding::HEXLOWER.encode(d.as_ref().get(..8).unwrap_or(&[]));
-        self.dir.join(format!("known-{name}.idx"))
+        self.dir.join(format!("known-{name}-{}.idx", self.key_id))
     }
 
     /// Reads the index saved at `path` for `identity`.
