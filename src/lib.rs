@@ -90,7 +90,8 @@ pub mod tokens;
 
 pub use crate::chat::{Chat, ChatAnswer, ChatBuilder, Context};
 pub use crate::detect::{
-    Detector, Hit, KnownColumnReport, KnownValuesOptions, KnownValuesReport, Redacted,
+    Detector, Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress,
+    KnownValuesOptions, KnownValuesReport, Redacted,
 };
 pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
 #[cfg(feature = "postgres")]

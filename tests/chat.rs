@@ -58,6 +58,15 @@ impl Engine for FailingEngine {
         }
         self.inner.execute(sql, max_rows)
     }
+    fn distinct_values(
+        &self,
+        table: &str,
+        column: &str,
+        limit: Option<u64>,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.inner.distinct_values(table, column, limit, each)
+    }
 }
 
 /// The good queries a model ends with, one per question.

@@ -243,7 +243,12 @@ fn scan_with_data_finds_the_data_own_values() {
     assert_eq!(json["counts"]["known:customers.full_name"], 1);
     assert_eq!(json["hits"][0]["detector"], "known:customers.full_name");
     assert_eq!(json["hits"][0]["class"], "person");
-    assert!(err.is_empty(), "no warning for the sample data: {err}");
+    // Progress lines may come (a debug build takes over a second to build
+    // the index); warnings may not.
+    assert!(
+        !err.contains("warning"),
+        "no warning for the sample data: {err}"
+    );
     // Reveal in another process gives the name as the data spells it.
     let (code, json, _) = reveal_cli("support", v, out);
     assert_eq!(code, 0);

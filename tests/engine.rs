@@ -260,3 +260,38 @@ fn files_in_memory_follow_changes_on_disk() {
         assert_eq!(count(&engine), ["3"], "memory limit {limit}");
     }
 }
+
+#[test]
+fn distinct_values_are_read_through_the_engine() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,name,city\n1,Bo,Oslo\n2,Al,Bergen\n3,Cy,Oslo\n4,,Bergen\n5,Di,Alta\n",
+    )]);
+    let policy = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nid = { action = \"allow\" }\nname = { action = \"deny\" }\ncity = { action = \"allow\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let read = |column: &str, limit: Option<u64>| {
+        let mut out = Vec::new();
+        engine
+            .distinct_values("people", column, limit, &mut |v| {
+                out.push(v.to_string());
+                Ok(())
+            })
+            .unwrap();
+        out
+    };
+    assert_eq!(read("city", Some(2)), ["Alta", "Bergen"]);
+    let mut all = read("name", None);
+    all.sort();
+    // Nulls are left out; every distinct value comes once.
+    assert_eq!(all, ["Al", "Bo", "Cy", "Di"]);
+    assert_eq!(read("id", Some(2)), ["1", "2"]);
+    for (table, column) in [("people", "nope"), ("nope", "name"), ("people", "*")] {
+        let e = engine
+            .distinct_values(table, column, None, &mut |_| Ok(()))
+            .unwrap_err();
+        assert_eq!(e.code(), "usage", "{table}.{column}: {e}");
+    }
+}

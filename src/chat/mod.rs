@@ -39,7 +39,7 @@ pub use self::prompt::PROMPT_VERSION;
 use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
 use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
 use crate::detect::{Detector, KnownValuesOptions};
-use crate::engine::{quote_ident, quote_table, ColumnType, Engine};
+use crate::engine::{ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
 use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
@@ -361,21 +361,13 @@ fn samples(
             if p.action != Action::Allow || *ty != ColumnType::Text {
                 continue;
             }
-            let sql = format!(
-                "SELECT DISTINCT {c} AS v FROM {t} WHERE {c} IS NOT NULL ORDER BY v LIMIT {n}",
-                c = quote_ident(c),
-                t = quote_table(&t.name)
-            );
-            let df = engine.execute(&sql, n as u64)?;
-            let Some(col) = df.columns().first() else {
-                continue;
-            };
             let mut values = Vec::new();
-            for v in texts(col)?.iter().flatten() {
+            engine.distinct_values(&t.name, c, Some(n as u64), &mut |v| {
                 // Scanned whole, then cut: a cut value could hide a hit.
                 let scanned = detector.redact(v, tokens)?.text;
                 values.push(scanned.chars().take(60).collect::<String>());
-            }
+                Ok(())
+            })?;
             out.insert((t.name.clone(), c.to_string()), values);
         }
     }
@@ -525,7 +517,7 @@ impl Chat {
     }
 
     /// The detector: its [`Detector::known_values_report`] says which columns'
-    /// values were loaded (and which were capped), and
+    /// values were loaded (and how many), and
     /// [`Detector::refresh`] reloads them after the data changed.
     pub fn detector(&self) -> &Detector {
         &self.detector

@@ -1,60 +1,84 @@
-//! Known-value detection: the distinct values of protected columns, in one
-//! `aho-corasick` automaton. The choices are documented on the parent module.
+//! Known-value detection: the distinct values of protected columns, in two
+//! FSTs (the `fst` crate) over their normalised spellings. The choices are
+//! documented on the parent module.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use polars::prelude::DataType;
+use fst::map::OpBuilder;
+use fst::raw::{Fst, Output};
+use fst::{Map, MapBuilder, Streamer};
 
 use super::is_word;
-use crate::engine::{quote_ident, quote_table, ColumnType, Engine};
+use super::normalize::{
+    diacritic, digit_byte, digit_gap, dropped, ignorable, is_ascii_space, is_space, push_text_char,
+    text_key,
+};
+use crate::engine::{Catalog, ColumnType, Engine};
 use crate::error::Error;
 use crate::rules::{Action, MaskKind, Policy, TokenClass};
 
 /// Options of known-value detection.
 ///
+/// There is no cap on the number of values: every distinct value of every
+/// loaded column is found. The one limit is on memory
+/// ([`max_memory`](Self::max_memory)), and exceeding it is an error when the
+/// index is built, never a partial index.
+///
 /// # Example
 /// ```
 /// use sqlveil::KnownValuesOptions;
 /// let mut o = KnownValuesOptions::new();
-/// o.max_values(50_000).min_chars(4);
-/// assert_eq!(o.get_max_values(), 50_000);
+/// o.max_memory(512 << 20).min_chars(4);
+/// assert_eq!(o.get_max_memory(), 512 << 20);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownValuesOptions {
-    max_values: usize,
     min_chars: usize,
     min_digits: usize,
     min_part_chars: usize,
     parts_any_case: bool,
+    max_memory: u64,
+    build_buffer: u64,
 }
 
 impl Default for KnownValuesOptions {
     fn default() -> Self {
         KnownValuesOptions {
-            max_values: 1_000_000,
             min_chars: 3,
             min_digits: 6,
             min_part_chars: 4,
             parts_any_case: false,
+            max_memory: 4 << 30,
+            build_buffer: 256 << 20,
         }
     }
 }
 
 impl KnownValuesOptions {
-    /// The defaults: at most 1,000,000 values per column, values of at least
-    /// 3 characters, numbers of at least 6 digits, parts of at least 4
-    /// characters that start with a capital.
+    /// The defaults: values of at least 3 characters, numbers of at least 6
+    /// digits, parts of at least 4 characters that start with a capital, an
+    /// index of at most 4 GiB built with a 256 MiB sort buffer.
     pub fn new() -> KnownValuesOptions {
         KnownValuesOptions::default()
     }
 
-    /// The most distinct values loaded per column (default 1,000,000). A
-    /// column with more is reported as capped.
-    pub fn max_values(&mut self, n: usize) -> &mut Self {
-        self.max_values = n;
+    /// The most memory the finished index may hold, in bytes (default
+    /// 4 GiB). A build that needs more fails with an error naming the
+    /// figure; it never keeps part of the values.
+    pub fn max_memory(&mut self, bytes: u64) -> &mut Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// How many bytes of keys are sorted in memory at once while the index
+    /// is built (default 256 MiB). Each full buffer becomes one compressed
+    /// run; the runs are merged at the end. A smaller buffer builds with
+    /// less memory and a little more time; it never drops a value.
+    pub fn build_buffer(&mut self, bytes: u64) -> &mut Self {
+        self.build_buffer = bytes.max(1);
         self
     }
 
@@ -84,9 +108,22 @@ impl KnownValuesOptions {
         self
     }
 
-    /// The cap on distinct values per column.
-    pub fn get_max_values(&self) -> usize {
-        self.max_values
+    /// The limit on the index's memory, in bytes.
+    pub fn get_max_memory(&self) -> u64 {
+        self.max_memory
+    }
+
+    pub(crate) fn get_parts_any_case(&self) -> bool {
+        self.parts_any_case
+    }
+
+    /// What the saved index depends on (everything but the limits, which do
+    /// not change its content).
+    pub(crate) fn identity(&self) -> String {
+        format!(
+            "min_chars={} min_digits={} min_part_chars={}",
+            self.min_chars, self.min_digits, self.min_part_chars
+        )
     }
 }
 
@@ -99,42 +136,98 @@ pub struct KnownColumnReport {
     pub column: String,
     /// The column's action (`tokenize`, `mask` or `deny`).
     pub action: &'static str,
-    /// Distinct non-null values read from the engine (at most the cap).
+    /// Distinct non-null values read from the engine: all of them.
     pub values: usize,
     /// Values skipped as too short or as common numbers.
     pub skipped: usize,
-    /// Search patterns the column added (values, their case forms and
-    /// parts, after merging duplicates).
+    /// Values indexed by their digits and letters (mostly-digit values such
+    /// as phone, card or customer numbers), out of `values`.
+    pub digit_values: usize,
+    /// Keys the column added to the index (values, national forms of
+    /// phone numbers and parts; before merging keys shared with other
+    /// columns).
     pub patterns: usize,
-    /// Whether the column has more distinct values than the cap.
-    pub capped: bool,
-    /// Memory held for the column: its stored values and entries, and its
-    /// share of the automaton (by pattern bytes; an estimate).
+    /// The column's share of the index's memory (by key bytes; an
+    /// estimate).
     pub memory_bytes: usize,
 }
 
-/// What a build of the known values loaded, and what it costs.
+/// What a build or load of the known values holds, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KnownValuesReport {
     /// Per column, in policy order.
     pub columns: Vec<KnownColumnReport>,
-    /// Search patterns in the automaton.
+    /// Keys in the index, after merging.
     pub patterns: usize,
-    /// Heap memory of the automaton.
-    pub automaton_bytes: usize,
-    /// Heap memory of the stored values and entries.
+    /// Memory of the two FSTs (text keys and digit keys).
+    pub index_bytes: usize,
+    /// Memory of the stored spellings the FSTs cannot give back (values
+    /// whose stored spelling is neither the key, nor its title or upper
+    /// case, nor a digit template).
     pub values_bytes: usize,
-    /// How long loading and building took.
+    /// How long reading and building (or loading) took.
     pub build_time: Duration,
-    /// Warnings: capped columns, columns missing from the data. They name
-    /// columns, never values.
+    /// The saved index this one was read from, when it was.
+    pub loaded_from: Option<PathBuf>,
+    /// Where this index was saved, when it was.
+    pub saved_to: Option<PathBuf>,
+    /// Warnings: columns missing from the data, a saved index that was
+    /// stale or corrupt and rebuilt, an index that could not be saved. They
+    /// name columns and files, never values.
     pub warnings: Vec<String>,
 }
 
 impl KnownValuesReport {
     /// All memory known-value detection holds, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.automaton_bytes + self.values_bytes
+        self.index_bytes + self.values_bytes
+    }
+}
+
+/// What a build of the known values is doing, for a progress line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KnownProgress {
+    /// The step.
+    pub phase: KnownPhase,
+    /// The column being read (`table.column`), in [`KnownPhase::Reading`].
+    pub column: Option<String>,
+    /// Columns read so far.
+    pub columns_done: usize,
+    /// Columns to read.
+    pub columns: usize,
+    /// Values read so far, all columns.
+    pub values: u64,
+    /// Time since the build started.
+    pub elapsed: Duration,
+}
+
+/// A step of building the known-value index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KnownPhase {
+    /// Reading a saved index.
+    Loading,
+    /// Reading a column's values from the engine.
+    Reading,
+    /// Merging the sorted runs into the index.
+    Indexing,
+    /// Writing the index next to the data.
+    Saving,
+    /// Finished.
+    Done,
+}
+
+impl KnownPhase {
+    /// The step in words (`reading`, `indexing`, …).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            KnownPhase::Loading => "loading the saved index",
+            KnownPhase::Reading => "reading values",
+            KnownPhase::Indexing => "indexing",
+            KnownPhase::Saving => "saving the index",
+            KnownPhase::Done => "done",
+        }
     }
 }
 
@@ -147,6 +240,21 @@ pub(crate) struct ColumnSpec {
     pub(crate) match_parts: bool,
     /// `detect_values` as the rule file says it.
     pub(crate) explicit: Option<bool>,
+}
+
+impl ColumnSpec {
+    /// What the saved index depends on for this column.
+    pub(crate) fn identity(&self) -> String {
+        let action = match &self.action {
+            Action::Tokenize { class } => format!("tokenize:{}", class.as_str()),
+            Action::Mask(kind) => format!("mask:{}", kind.as_tag()),
+            other => other.as_tag().to_string(),
+        };
+        format!(
+            "{}\u{1f}{}\u{1f}{action}\u{1f}{}",
+            self.table, self.column, self.match_parts
+        )
+    }
 }
 
 /// The columns of a policy that may have their values found (the type check
@@ -170,6 +278,30 @@ pub(crate) fn column_specs(policy: &Policy) -> Vec<ColumnSpec> {
     out
 }
 
+/// The specs whose values are loaded from an engine with this catalog, and
+/// warnings for those the data lacks.
+pub(crate) fn included(specs: &[ColumnSpec], catalog: &Catalog) -> (Vec<ColumnSpec>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    for spec in specs {
+        let ty = catalog
+            .table(&spec.table)
+            .and_then(|t| t.columns.iter().find(|c| c.name == spec.column))
+            .map(|c| c.ty.clone());
+        let Some(ty) = ty else {
+            warnings.push(format!(
+                "column `{}.{}` is not in the data; its values cannot be found in text",
+                spec.table, spec.column
+            ));
+            continue;
+        };
+        if spec.explicit.unwrap_or(ty == ColumnType::Text) {
+            out.push(spec.clone());
+        }
+    }
+    (out, warnings)
+}
+
 /// What a hit of a column is replaced by.
 #[derive(Debug, Clone)]
 pub(crate) enum Replace {
@@ -189,107 +321,361 @@ pub(crate) struct KnownColumn {
     pub(crate) specificity: u8,
 }
 
-const PART: u8 = 1;
-
-/// One search pattern: whose, and the value as stored in the data.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    column: u32,
-    start: u32,
-    len: u32,
-    flags: u8,
+impl KnownColumn {
+    pub(crate) fn of(spec: &ColumnSpec) -> KnownColumn {
+        let (replace, class, specificity) = match &spec.action {
+            Action::Tokenize { class } => {
+                (Replace::Token(class.clone()), class.as_str().to_string(), 6)
+            }
+            Action::Mask(kind) => (Replace::Mask(*kind), format!("mask:{}", kind.as_tag()), 0),
+            _ => (
+                Replace::Redact(format!("[redacted:{}]", spec.column)),
+                "redacted".to_string(),
+                7,
+            ),
+        };
+        KnownColumn {
+            detector: format!("known:{}.{}", spec.table, spec.column),
+            class,
+            replace,
+            specificity,
+        }
+    }
 }
 
-/// The loaded values and their automaton.
+// The value of a key in the FSTs: whose it is and how its stored spelling
+// is given back.
+//
+//   bits  0..16  column
+//   bit  16      a part (`match_parts`)
+//   bit  17      a digit key holding letters (word boundaries apply)
+//   bits 18..21  how the stored spelling is given back (`KIND_*`)
+//   bits 21..24  priority among keys shared by columns
+//   bits 24..64  payload: a template number or an offset in the spellings
+const COLUMN_MASK: u64 = 0xFFFF;
+const PART: u64 = 1 << 16;
+const LETTERS: u64 = 1 << 17;
+const KIND_SHIFT: u32 = 18;
+const PRIO_SHIFT: u32 = 21;
+const PAYLOAD_SHIFT: u32 = 24;
+const MAX_PAYLOAD: u64 = (1 << (64 - PAYLOAD_SHIFT)) - 1;
+
+/// The stored spelling is the key.
+const KIND_EXACT: u64 = 0;
+/// The key with the first letter of each word upper case.
+const KIND_TITLE: u64 = 1;
+/// The key in upper case.
+const KIND_UPPER: u64 = 2;
+/// A digit key poured into a template (see [`Templates`]).
+const KIND_TEMPLATE: u64 = 3;
+/// Kept as written, in the spellings.
+const KIND_SPELLED: u64 = 4;
+/// Not needed (a `deny` column's hits are redacted).
+const KIND_NONE: u64 = 5;
+
+fn column_of(v: u64) -> usize {
+    (v & COLUMN_MASK) as usize
+}
+
+fn kind_of(v: u64) -> u64 {
+    (v >> KIND_SHIFT) & 7
+}
+
+fn prio_of(v: u64) -> u64 {
+    (v >> PRIO_SHIFT) & 7
+}
+
+fn payload_of(v: u64) -> u64 {
+    v >> PAYLOAD_SHIFT
+}
+
+/// Template bytes: a placeholder takes the next key byte as it is, an upper
+/// one upper-cased, a skip consumes a key byte (a national form's trunk
+/// `0`); any other byte is itself.
+const T_KEEP: u8 = 0;
+const T_UPPER: u8 = 1;
+const T_SKIP: u8 = 2;
+
+/// At most this many distinct templates; values of other shapes keep their
+/// spelling.
+const MAX_TEMPLATES: usize = 1 << 16;
+
+/// The stored spellings of digit keys share few shapes (`ddd-dd-dddd`,
+/// `(ddd) ddd-dddd`, `CUST-dddddd`): each shape is kept once.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Templates {
+    pub(crate) list: Vec<Box<[u8]>>,
+    index: HashMap<Box<[u8]>, u32>,
+}
+
+impl Templates {
+    pub(crate) fn from_list(list: Vec<Box<[u8]>>) -> Templates {
+        Templates {
+            list,
+            index: HashMap::new(),
+        }
+    }
+
+    fn intern(&mut self, t: &[u8]) -> Option<u32> {
+        if let Some(&i) = self.index.get(t) {
+            return Some(i);
+        }
+        if self.list.len() >= MAX_TEMPLATES {
+            return None;
+        }
+        let i = u32::try_from(self.list.len()).ok()?;
+        self.list.push(t.into());
+        self.index.insert(t.into(), i);
+        Some(i)
+    }
+
+    fn bytes(&self) -> usize {
+        self.list.iter().map(|t| t.len() + 16).sum()
+    }
+}
+
+fn fill(template: &[u8], key: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(template.len());
+    let mut k = key.iter();
+    for &t in template {
+        match t {
+            T_KEEP => out.push(*k.next()?),
+            T_UPPER => out.push(k.next()?.to_ascii_uppercase()),
+            T_SKIP => {
+                k.next()?;
+            }
+            b => out.push(b),
+        }
+    }
+    if k.next().is_some() {
+        return None;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Whether `v` is `title(key)`, without building it.
+fn is_title(key: &[u8], v: &[u8]) -> bool {
+    if key.len() != v.len() {
+        return false;
+    }
+    let mut start = true;
+    for (&k, &b) in key.iter().zip(v) {
+        let want = if start { k.to_ascii_uppercase() } else { k };
+        if want != b {
+            return false;
+        }
+        start = !k.is_ascii_alphanumeric();
+    }
+    true
+}
+
+fn title(key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len());
+    let mut start = true;
+    for &b in key {
+        out.push(if start { b.to_ascii_uppercase() } else { b });
+        start = !b.is_ascii_alphanumeric();
+    }
+    out
+}
+
+/// The stored spellings the keys cannot give back, end to end, each as a
+/// LEB128 length and its bytes.
+fn push_spelled(spellings: &mut Vec<u8>, v: &str) -> u64 {
+    let at = spellings.len() as u64;
+    let mut n = v.len();
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            spellings.push(b);
+            break;
+        }
+        spellings.push(b | 0x80);
+    }
+    spellings.extend_from_slice(v.as_bytes());
+    at
+}
+
+fn spelled(spellings: &[u8], at: u64) -> Option<&str> {
+    let mut i = usize::try_from(at).ok()?;
+    let mut n: usize = 0;
+    let mut shift = 0;
+    loop {
+        let b = *spellings.get(i)?;
+        i += 1;
+        n |= usize::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        if shift > 35 {
+            return None;
+        }
+    }
+    std::str::from_utf8(spellings.get(i..i.checked_add(n)?)?).ok()
+}
+
+/// The stored spelling of a key.
+fn stored(key: &[u8], v: u64, templates: &Templates, spellings: &[u8]) -> Option<String> {
+    match kind_of(v) {
+        KIND_EXACT => String::from_utf8(key.to_vec()).ok(),
+        KIND_TITLE => String::from_utf8(title(key)).ok(),
+        KIND_UPPER => String::from_utf8(key.to_ascii_uppercase()).ok(),
+        KIND_TEMPLATE => {
+            let t = templates.list.get(usize::try_from(payload_of(v)).ok()?)?;
+            fill(t, key)
+        }
+        KIND_SPELLED => spelled(spellings, payload_of(v)).map(str::to_string),
+        KIND_NONE => Some(String::new()),
+        _ => None,
+    }
+}
+
+/// The loaded values: two FSTs and what gives back stored spellings.
 pub(crate) struct KnownValues {
-    /// Searches for the patterns' first bytes ([`PREFIX`]); a prefix hit is
-    /// then checked against the whole patterns that start with it.
-    automaton: Option<AhoCorasick>,
-    /// The ASCII-lowercased patterns, end to end, and each one's span.
-    patterns: String,
-    pattern_spans: Vec<(u32, u32)>,
-    /// The patterns of each prefix, in groups of one length: prefix `p`
-    /// has `groups[offsets[p]..offsets[p + 1]]`, each group `(length,
-    /// from, to)` a run `members[from..to]` sorted by bytes, so that a
-    /// prefix hit costs one binary search per distinct length, however
-    /// many values share the prefix.
-    offsets: Vec<u32>,
-    groups: Vec<(u32, u32, u32)>,
-    members: Vec<u32>,
-    entries: Vec<Entry>,
-    /// The stored values, end to end.
-    arena: String,
+    /// Text keys (names, streets, emails).
+    pub(crate) text: Option<Map<Vec<u8>>>,
+    /// Digit keys (SSNs, phones, cards, customer numbers).
+    pub(crate) digits: Option<Map<Vec<u8>>>,
+    pub(crate) templates: Templates,
+    pub(crate) spellings: Vec<u8>,
     pub(crate) columns: Vec<KnownColumn>,
-    parts_any_case: bool,
+    pub(crate) parts_any_case: bool,
+    /// The root transitions of the two FSTs by first byte, so that the many
+    /// walks that end at once cost a table look-up.
+    pub(crate) heads: [Head; 2],
+    /// What the index was built from (see `known_file`); empty when the
+    /// engine cannot tell.
+    pub(crate) identity: Option<[u8; 32]>,
     pub(crate) report: KnownValuesReport,
 }
 
 impl std::fmt::Debug for KnownValues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KnownValues")
-            .field("patterns", &self.entries.len())
+            .field("patterns", &self.report.patterns)
             .finish_non_exhaustive()
     }
 }
 
-/// A known-value hit: the range and the entry.
+/// An FST's root transitions by input byte: the node reached and the output
+/// so far.
+#[derive(Clone)]
+pub(crate) struct Head(Box<[Option<(usize, u64)>; 256]>);
+
+impl Default for Head {
+    fn default() -> Head {
+        Head(Box::new([None; 256]))
+    }
+}
+
+impl Head {
+    pub(crate) fn of(map: Option<&Map<Vec<u8>>>) -> Head {
+        let mut h = Head::default();
+        if let Some(m) = map {
+            let root = m.as_fst().root();
+            for t in root.transitions() {
+                h.0[usize::from(t.inp)] = Some((t.addr, t.out.value()));
+            }
+        }
+        h
+    }
+}
+
+/// A walk through an FST.
+struct Cursor<'f> {
+    fst: &'f Fst<Vec<u8>>,
+    node: fst::raw::Node<'f>,
+    acc: Output,
+}
+
+impl<'f> Cursor<'f> {
+    /// The walk after its first byte, or `None` when no key starts with it.
+    fn start(fst: &'f Fst<Vec<u8>>, head: &Head, b: u8) -> Option<Cursor<'f>> {
+        let (addr, out) = head.0[usize::from(b)]?;
+        Some(Cursor {
+            fst,
+            node: fst.node(addr),
+            acc: Output::new(out),
+        })
+    }
+
+    fn step(&mut self, b: u8) -> bool {
+        match self.node.find_input(b) {
+            Some(i) => {
+                let t = self.node.transition(i);
+                self.acc = self.acc.cat(t.out);
+                self.node = self.fst.node(t.addr);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn value(&self) -> Option<u64> {
+        self.node
+            .is_final()
+            .then(|| self.acc.cat(self.node.final_output()).value())
+    }
+}
+
+/// A known-value hit: the range, the column and the value as stored.
 pub(crate) struct KnownHit {
     pub(crate) range: std::ops::Range<usize>,
-    pub(crate) entry: u32,
+    pub(crate) column: usize,
+    pub(crate) value: String,
     pub(crate) specificity: u8,
 }
 
 impl KnownValues {
-    /// Loads the values of `specs` from the engine and builds the automaton.
-    pub(crate) fn load(
+    /// Reads the values of `specs` (already checked against the catalog)
+    /// from the engine and builds the index.
+    pub(crate) fn build(
         specs: &[ColumnSpec],
         engine: &dyn Engine,
         opts: &KnownValuesOptions,
+        progress: &mut dyn FnMut(&KnownProgress),
     ) -> Result<KnownValues, Error> {
         let start = Instant::now();
         let mut b = Builder::new(opts);
-        for spec in specs {
+        let mut read: u64 = 0;
+        for (i, spec) in specs.iter().enumerate() {
             let name = format!("{}.{}", spec.table, spec.column);
-            let ty = engine
-                .catalog()
-                .table(&spec.table)
-                .and_then(|t| t.columns.iter().find(|c| c.name == spec.column))
-                .map(|c| c.ty.clone());
-            let Some(ty) = ty else {
-                b.warnings.push(format!(
-                    "column `{name}` is not in the data; its values cannot be found in text"
-                ));
-                continue;
-            };
-            if !spec.explicit.unwrap_or(ty == ColumnType::Text) {
-                continue;
-            }
-            // A LIMIT every SQL engine accepts (a signed 64-bit number).
-            let cap = opts.max_values.min(i64::MAX as usize - 1);
-            let limit = u64::try_from(cap).unwrap_or(u64::MAX - 1) + 1;
-            let sql = format!(
-                "SELECT DISTINCT {} FROM {} LIMIT {limit}",
-                quote_ident(&spec.column),
-                // `schema.table` is two names, as the guard writes it.
-                quote_table(&spec.table)
-            );
-            let df = engine.execute(&sql, limit)?;
-            let col = df
-                .columns()
-                .first()
-                .ok_or_else(|| Error::engine("schema", format!("no column for {name}")))?;
-            let text = col
-                .cast(&DataType::String)
-                .map_err(|e| Error::engine("compute", e.to_string()))?;
-            let ca = text
-                .as_materialized_series()
-                .str()
-                .map_err(|e| Error::engine("compute", e.to_string()))?
-                .clone();
-            let distinct = ca.len() - ca.null_count();
-            let capped = distinct > cap;
-            b.column(spec, ca.iter().flatten().take(cap), capped);
+            progress(&KnownProgress {
+                phase: KnownPhase::Reading,
+                column: Some(name.clone()),
+                columns_done: i,
+                columns: specs.len(),
+                values: read,
+                elapsed: start.elapsed(),
+            });
+            b.start_column(spec)?;
+            let mut last = Instant::now();
+            engine.distinct_values(&spec.table, &spec.column, None, &mut |v| {
+                read += 1;
+                if read.is_multiple_of(65_536) && last.elapsed() >= Duration::from_millis(500) {
+                    last = Instant::now();
+                    progress(&KnownProgress {
+                        phase: KnownPhase::Reading,
+                        column: Some(name.clone()),
+                        columns_done: i,
+                        columns: specs.len(),
+                        values: read,
+                        elapsed: start.elapsed(),
+                    });
+                }
+                b.value(v)
+            })?;
         }
+        progress(&KnownProgress {
+            phase: KnownPhase::Indexing,
+            column: None,
+            columns_done: specs.len(),
+            columns: specs.len(),
+            values: read,
+            elapsed: start.elapsed(),
+        });
         let mut kv = b.finish()?;
         kv.report.build_time = start.elapsed();
         Ok(kv)
@@ -304,122 +690,238 @@ impl KnownValues {
     ) -> Result<KnownValues, Error> {
         let mut b = Builder::new(opts);
         for (spec, vs) in specs.iter().zip(values) {
-            b.column(spec, vs.iter().copied(), false);
+            b.start_column(spec)?;
+            for v in vs.iter() {
+                b.value(v)?;
+            }
         }
         b.finish()
     }
 
-    /// The value an entry stands for, as stored in the data.
-    pub(crate) fn value(&self, entry: u32) -> &str {
-        let Some(e) = self.entries.get(entry as usize) else {
-            return "";
-        };
-        let s = e.start as usize;
-        self.arena.get(s..s + e.len as usize).unwrap_or("")
-    }
-
-    /// The column of an entry.
-    pub(crate) fn column_of(&self, entry: u32) -> Option<&KnownColumn> {
-        let e = self.entries.get(entry as usize)?;
-        self.columns.get(e.column as usize)
+    /// The column of a hit.
+    pub(crate) fn column(&self, i: usize) -> Option<&KnownColumn> {
+        self.columns.get(i)
     }
 
     /// Every hit on word boundaries, overlapping ones included.
     pub(crate) fn find(&self, text: &str, out: &mut Vec<KnownHit>) {
-        let Some(ac) = &self.automaton else {
+        if self.text.is_none() && self.digits.is_none() {
             return;
-        };
-        // The patterns are ASCII-lowercased and so is the text: the same
-        // byte offsets, and an automaton a third of the build time of one
-        // with `ascii_case_insensitive`.
-        let lower = text.to_ascii_lowercase();
-        // The automaton is built with `MatchKind::Standard`, the one kind
-        // that supports overlapping search, so this never panics.
-        for m in ac.find_overlapping_iter(&lower) {
-            let start = m.start();
-            let p = m.pattern().as_usize();
-            let (Some(&from), Some(&to)) = (self.offsets.get(p), self.offsets.get(p + 1)) else {
-                continue;
+        }
+        let mut key = Vec::with_capacity(64);
+        let mut one = Vec::with_capacity(8);
+        let mut prev_word = false;
+        let mut prev_digit = false;
+        for (p, c) in text.char_indices() {
+            let (word, digit, space, skip) = if c.is_ascii() {
+                (
+                    c.is_ascii_alphanumeric() || c == '_',
+                    c.is_ascii_digit(),
+                    is_ascii_space(c as u8),
+                    false,
+                )
+            } else {
+                (is_word(Some(c)), c.is_numeric(), is_space(c), dropped(c))
             };
-            let Some(groups) = self.groups.get(from as usize..to as usize) else {
-                continue;
-            };
-            for &(len, gfrom, gto) in groups {
-                let end = start + len as usize;
-                let (Some(slice), Some(candidates)) = (
-                    lower.as_bytes().get(start..end),
-                    self.members.get(gfrom as usize..gto as usize),
-                ) else {
-                    continue;
-                };
-                let found = candidates.binary_search_by(|&idx| self.pattern(idx).cmp(slice));
-                if let Ok(k) = found {
-                    if let Some(&idx) = candidates.get(k) {
-                        self.hit(text, start..end, idx, out);
-                    }
+            let starts_word = word && !prev_word;
+            if let Some(m) = &self.text {
+                if !space && !skip && (starts_word || !word) {
+                    self.walk_text(m.as_fst(), text, p, &mut key, &mut one, out);
                 }
+            }
+            if let Some(m) = &self.digits {
+                // A digit key starts a word, or is a number glued to letters
+                // before it (`SSN789281752`).
+                if starts_word || (digit && !prev_digit && prev_word) {
+                    self.walk_digits(m.as_fst(), text, p, starts_word, &mut key, out);
+                }
+            }
+            // An accent belongs to the letter before it; an invisible
+            // character is a boundary, as it is for the reader who does not
+            // see it.
+            if c.is_ascii() || !diacritic(c) {
+                prev_word = word;
+                prev_digit = digit;
             }
         }
     }
 
-    /// A pattern's bytes (ASCII-lowercased).
-    fn pattern(&self, idx: u32) -> &[u8] {
-        self.pattern_spans
-            .get(idx as usize)
-            .and_then(|&(ps, pl)| {
-                self.patterns
-                    .as_bytes()
-                    .get(ps as usize..(ps + pl) as usize)
-            })
-            .unwrap_or(&[])
+    /// Follows the text FST from `p` over the normalised text.
+    fn walk_text(
+        &self,
+        fst: &Fst<Vec<u8>>,
+        text: &str,
+        p: usize,
+        key: &mut Vec<u8>,
+        one: &mut Vec<u8>,
+        out: &mut Vec<KnownHit>,
+    ) {
+        let Some(rest) = text.get(p..) else { return };
+        let mut cur: Option<Cursor<'_>> = None;
+        key.clear();
+        let mut pending = false;
+        for (i, c) in rest.char_indices() {
+            one.clear();
+            if c.is_ascii() {
+                if is_ascii_space(c as u8) {
+                    pending = !key.is_empty();
+                    continue;
+                }
+                one.push(c.to_ascii_lowercase() as u8);
+            } else {
+                if is_space(c) {
+                    pending = !key.is_empty();
+                    continue;
+                }
+                push_text_char(c, one);
+                if one.is_empty() {
+                    continue;
+                }
+            }
+            if pending {
+                pending = false;
+                if !cur.as_mut().is_some_and(|k| k.step(b' ')) {
+                    return;
+                }
+                key.push(b' ');
+            }
+            for &b in one.iter() {
+                let ok = match cur.as_mut() {
+                    Some(k) => k.step(b),
+                    None => match Cursor::start(fst, &self.heads[0], b) {
+                        Some(k) => {
+                            cur = Some(k);
+                            true
+                        }
+                        None => false,
+                    },
+                };
+                if !ok {
+                    return;
+                }
+                key.push(b);
+            }
+            if let Some(v) = cur.as_ref().and_then(Cursor::value) {
+                let end = p + i + c.len_utf8();
+                self.hit(text, p, end, c, v, key, false, out);
+            }
+        }
     }
 
-    /// Checks a whole-pattern match (word boundaries, capitals for parts)
-    /// and records it.
-    fn hit(&self, text: &str, r: std::ops::Range<usize>, idx: u32, out: &mut Vec<KnownHit>) {
-        let (Some(before), Some(hit), Some(after)) =
-            (text.get(..r.start), text.get(r.clone()), text.get(r.end..))
-        else {
+    /// Follows the digit FST from `p` over the letters and digits of the
+    /// text, across short runs of separators.
+    fn walk_digits(
+        &self,
+        fst: &Fst<Vec<u8>>,
+        text: &str,
+        p: usize,
+        at_word: bool,
+        key: &mut Vec<u8>,
+        out: &mut Vec<KnownHit>,
+    ) {
+        let Some(rest) = text.get(p..) else { return };
+        let mut cur: Option<Cursor<'_>> = None;
+        key.clear();
+        for (i, c) in rest.char_indices() {
+            let Some(b) = digit_byte(c) else {
+                if dropped(c) {
+                    continue;
+                }
+                if digit_gap(c) && !key.is_empty() {
+                    continue;
+                }
+                return;
+            };
+            let ok = match cur.as_mut() {
+                Some(k) => k.step(b),
+                None => match Cursor::start(fst, &self.heads[1], b) {
+                    Some(k) => {
+                        cur = Some(k);
+                        true
+                    }
+                    None => false,
+                },
+            };
+            if !ok {
+                return;
+            }
+            key.push(b);
+            if let Some(v) = cur.as_ref().and_then(Cursor::value) {
+                // A key with letters needs word boundaries; a number needs
+                // only to start and end where the digits do.
+                if v & LETTERS != 0 && !at_word {
+                    continue;
+                }
+                let end = p + i + c.len_utf8();
+                self.hit(text, p, end, c, v, key, v & LETTERS == 0, out);
+            }
+        }
+    }
+
+    /// Checks a whole-key match (end boundary, capitals for parts) and
+    /// records it.
+    #[allow(clippy::too_many_arguments)]
+    fn hit(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        last: char,
+        v: u64,
+        key: &[u8],
+        number: bool,
+        out: &mut Vec<KnownHit>,
+    ) {
+        // Accents right after the hit belong to it.
+        let mut end = end;
+        let mut next = None;
+        if let Some(after) = text.get(end..) {
+            for c in after.chars() {
+                if diacritic(c) {
+                    end += c.len_utf8();
+                } else {
+                    next = Some(c);
+                    break;
+                }
+            }
+        }
+        if number {
+            if next.is_some_and(char::is_numeric) {
+                return;
+            }
+        } else if is_word(Some(last)) && is_word(next) {
+            return;
+        }
+        let Some(hit) = text.get(start..end) else {
             return;
         };
-        let first = hit.chars().next();
-        if is_word(first) && is_word(before.chars().next_back()) {
+        if v & PART != 0
+            && !self.parts_any_case
+            && !hit
+                .chars()
+                .find(|c| !ignorable(*c))
+                .is_some_and(char::is_uppercase)
+        {
             return;
         }
-        if is_word(hit.chars().next_back()) && is_word(after.chars().next()) {
-            return;
-        }
-        let Some(e) = self.entries.get(idx as usize) else {
+        let column = column_of(v);
+        let Some(col) = self.columns.get(column) else {
             return;
         };
-        if e.flags & PART != 0 && !self.parts_any_case && !first.is_some_and(char::is_uppercase) {
-            return;
-        }
-        let specificity = self
-            .columns
-            .get(e.column as usize)
-            .map_or(0, |c| c.specificity);
+        let value = match col.replace {
+            Replace::Redact(_) => String::new(),
+            _ => match stored(key, v, &self.templates, &self.spellings) {
+                Some(s) => s,
+                None => return,
+            },
+        };
         out.push(KnownHit {
-            range: r,
-            entry: idx,
-            specificity,
+            range: start..end,
+            column,
+            value,
+            specificity: col.specificity,
         });
     }
-}
-
-/// How many leading bytes of each pattern the automaton holds (cut back to
-/// a character boundary). A million names share far fewer 8-byte prefixes
-/// than they have bytes: the automaton is built several times faster and
-/// is smaller, and a prefix hit costs a byte comparison per candidate.
-const PREFIX: usize = 8;
-
-/// The first [`PREFIX`] bytes of a pattern, on a character boundary.
-fn prefix(p: &str) -> &str {
-    let mut end = p.len().min(PREFIX);
-    while !p.is_char_boundary(end) {
-        end -= 1;
-    }
-    &p[..end]
 }
 
 /// Whether a (trimmed) value is worth finding.
@@ -440,373 +942,566 @@ fn identifying(v: &str, opts: &KnownValuesOptions) -> bool {
     chars >= opts.min_chars && alnum && (!numeric || digits >= opts.min_digits)
 }
 
-/// Priority among entries for the same text: strictest action, then a
+/// Priority among entries for the same key: strictest action, then a
 /// whole value over a part.
-fn priority(action: &Action, part: bool) -> u8 {
+fn priority(action: &Action, part: bool) -> u64 {
     let a = match action {
         Action::Deny => 3,
         Action::Tokenize { .. } => 2,
         _ => 1,
     };
-    a * 2 + u8::from(!part)
+    a * 2 + u64::from(!part) - 2
 }
 
-/// The multiply-rotate hash of rustc (`FxHasher`): the index holds a
-/// million short keys, for which SipHash's DoS resistance (the keys are the
-/// data's own values, not an attacker's) is not worth its cost.
+/// A value's digit key, when it is mostly digits: its letters and digits
+/// (lowercased), with a template that gives back its spelling, and the
+/// national forms of an international phone number (`+1 512 555 0151` is
+/// also `512 555 0151` and `0512 555 0151`) or of a number with a trunk
+/// `0` (`020 7946 0958` is also `20 7946 0958`).
+struct DigitForm {
+    key: Vec<u8>,
+    template: Vec<u8>,
+    letters: bool,
+    /// Other keys with their templates.
+    alternates: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn digit_form(v: &str, opts: &KnownValuesOptions) -> Option<DigitForm> {
+    let t = v.trim();
+    let (mut digits, mut letters) = (0usize, 0usize);
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits += 1;
+        } else if c.is_ascii_alphabetic() {
+            letters += 1;
+        } else if !(c.is_ascii() && digit_gap(c)) {
+            return None;
+        }
+    }
+    // Short codes (`A-1`) keep their spelling: as digit keys they would be
+    // found in too many places.
+    if digits == 0 || letters > digits || digits + letters < opts.min_digits {
+        return None;
+    }
+    let lead = &v[..v.len() - v.trim_start().len()];
+    let trail = &v[v.trim_end().len()..];
+    let mut key = Vec::with_capacity(t.len());
+    let mut template = Vec::with_capacity(v.len());
+    template.extend_from_slice(lead.as_bytes());
+    for b in t.bytes() {
+        if b.is_ascii_alphanumeric() {
+            key.push(b.to_ascii_lowercase());
+            template.push(if b.is_ascii_uppercase() {
+                T_UPPER
+            } else {
+                T_KEEP
+            });
+        } else {
+            template.push(b);
+        }
+    }
+    template.extend_from_slice(trail.as_bytes());
+    let mut alternates = Vec::new();
+    if letters == 0 {
+        // `+CC rest` or `00CC rest`, the country code 1 to 3 digits followed
+        // by a separator.
+        let body = t
+            .strip_prefix('+')
+            .or_else(|| t.strip_prefix("00"))
+            .map(str::trim_start);
+        if let Some(body) = body {
+            let cc = body.bytes().take_while(u8::is_ascii_digit).count();
+            let rest_digits = digits
+                .saturating_sub(cc)
+                .saturating_sub(if t.starts_with("00") { 2 } else { 0 });
+            if (1..=3).contains(&cc)
+                && body.as_bytes().get(cc).is_some_and(|b| !b.is_ascii_digit())
+                && rest_digits >= opts.min_digits
+            {
+                let skip = key.len() - rest_digits;
+                let national: Vec<u8> = key[skip..].to_vec();
+                // The template with the country code's digits written out.
+                let mut tpl = Vec::with_capacity(template.len());
+                let mut seen = 0;
+                for (&tb, ob) in template.iter().zip(v.bytes()) {
+                    if tb == T_KEEP && seen < skip {
+                        tpl.push(ob);
+                        seen += 1;
+                    } else {
+                        tpl.push(tb);
+                    }
+                }
+                let mut trunk = vec![b'0'];
+                trunk.extend_from_slice(&national);
+                let mut trunk_tpl = vec![T_SKIP];
+                trunk_tpl.extend_from_slice(&tpl);
+                alternates.push((national, tpl));
+                alternates.push((trunk, trunk_tpl));
+            }
+        } else if key.first() == Some(&b'0')
+            && digits > opts.min_digits
+            && key.get(1) != Some(&b'0')
+        {
+            // A trunk `0`: the number without it, the `0` written out.
+            let national = key[1..].to_vec();
+            let mut tpl = Vec::with_capacity(template.len());
+            let mut done = false;
+            for &tb in &template {
+                if tb == T_KEEP && !done {
+                    tpl.push(b'0');
+                    done = true;
+                } else {
+                    tpl.push(tb);
+                }
+            }
+            alternates.push((national, tpl));
+        }
+    }
+    Some(DigitForm {
+        key,
+        template,
+        letters: letters > 0,
+        alternates,
+    })
+}
+
+/// Keys waiting to be sorted into a run.
 #[derive(Default)]
-struct FxHasher(u64);
+struct Buffer {
+    bytes: Vec<u8>,
+    /// (the key's first 8 bytes big-endian, offset, length, value): most
+    /// comparisons of a sort end at the first number, in cache.
+    items: Vec<(u64, usize, u32, u64)>,
+}
 
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(26) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(26) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(20)
+impl Buffer {
+    fn memory(&self) -> u64 {
+        (self.bytes.capacity() + self.items.capacity() * 32) as u64
     }
 }
 
+/// A key's first 8 bytes as a number that sorts as the key does (keys hold
+/// no zero byte: control characters are white space).
+fn prefix8(key: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = key.len().min(8);
+    b[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// One of the two FSTs being built: the current buffer, the run being
+/// sorted on another thread, and finished runs.
+#[derive(Default)]
+struct Side {
+    buffer: Buffer,
+    sorting: Option<std::thread::JoinHandle<Result<Map<Vec<u8>>, Error>>>,
+    runs: Vec<Map<Vec<u8>>>,
+}
+
+impl Side {
+    /// Waits for the run being sorted, if any.
+    fn join(&mut self) -> Result<(), Error> {
+        if let Some(h) = self.sorting.take() {
+            let run = h
+                .join()
+                .map_err(|_| Error::usage("a thread building the known-value index failed"))??;
+            self.runs.push(run);
+        }
+        Ok(())
+    }
+
+    fn runs_bytes(&self) -> usize {
+        self.runs.iter().map(|m| m.as_fst().as_bytes().len()).sum()
+    }
+}
+
+/// The stored spellings and digit templates, shared with the threads that
+/// sort runs (which read them only to break a tie between two columns'
+/// values of one key).
+#[derive(Default)]
+struct Store {
+    templates: Templates,
+    spellings: Vec<u8>,
+}
+
+fn poisoned() -> Error {
+    Error::usage("a thread building the known-value index failed")
+}
+
+/// Of two values for one key: the higher priority, then the smaller stored
+/// spelling (so that the load order does not decide).
+fn better(store: &RwLock<Store>, key: &[u8], a: u64, b: u64) -> Result<u64, Error> {
+    Ok(match prio_of(a).cmp(&prio_of(b)) {
+        std::cmp::Ordering::Greater => a,
+        std::cmp::Ordering::Less => b,
+        std::cmp::Ordering::Equal => {
+            let st = store.read().map_err(|_| poisoned())?;
+            let sa = stored(key, a, &st.templates, &st.spellings);
+            let sb = stored(key, b, &st.templates, &st.spellings);
+            if sb < sa {
+                b
+            } else {
+                a
+            }
+        }
+    })
+}
+
+/// Sorts a buffer into a run: one FST, one value per key.
+fn sort_run(mut buffer: Buffer, store: &RwLock<Store>) -> Result<Map<Vec<u8>>, Error> {
+    let bytes = &buffer.bytes;
+    let key_of = |&(_, o, l, _): &(u64, usize, u32, u64)| -> &[u8] {
+        bytes.get(o..o + l as usize).unwrap_or(&[])
+    };
+    buffer
+        .items
+        .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a).cmp(key_of(b))));
+    let mut mb = MapBuilder::memory();
+    let mut i = 0;
+    let items = &buffer.items;
+    while i < items.len() {
+        let k = key_of(&items[i]);
+        let mut best = items[i].3;
+        let mut j = i + 1;
+        while j < items.len() && key_of(&items[j]) == k {
+            best = better(store, k, best, items[j].3)?;
+            j += 1;
+        }
+        mb.insert(k, best).map_err(fst_error)?;
+        i = j;
+    }
+    Ok(mb.into_map())
+}
+
+/// Merges runs into one FST.
+fn merge_runs(
+    mut runs: Vec<Map<Vec<u8>>>,
+    store: &RwLock<Store>,
+    limit: u64,
+) -> Result<Option<Map<Vec<u8>>>, Error> {
+    if runs.len() <= 1 {
+        return Ok(runs.pop());
+    }
+    let mut ops = OpBuilder::new();
+    for r in &runs {
+        ops.push(r);
+    }
+    let mut union = ops.union();
+    let mut mb = MapBuilder::memory();
+    while let Some((k, vals)) = union.next() {
+        let mut best: Option<u64> = None;
+        for iv in vals {
+            best = Some(match best {
+                None => iv.value,
+                Some(b) => better(store, k, b, iv.value)?,
+            });
+        }
+        if let Some(b) = best {
+            mb.insert(k, b).map_err(fst_error)?;
+        }
+        if mb.bytes_written() > limit {
+            return Err(too_big(mb.bytes_written(), limit));
+        }
+    }
+    drop(union);
+    Ok(Some(mb.into_map()))
+}
+
+/// Builds the index from values: each full sort buffer is sorted into a
+/// run on another thread while the next one fills, and the runs of the two
+/// FSTs are merged side by side at the end.
 struct Builder<'o> {
     opts: &'o KnownValuesOptions,
-    /// ASCII-lowercased pattern → entry index.
-    index: HashMap<Box<str>, u32, BuildHasherDefault<FxHasher>>,
-    patterns: String,
-    pattern_spans: Vec<(u32, u32)>,
-    entries: Vec<Entry>,
-    prios: Vec<u8>,
-    arena: String,
+    text: Side,
+    digits: Side,
+    store: Arc<RwLock<Store>>,
     columns: Vec<KnownColumn>,
     reports: Vec<KnownColumnReport>,
-    /// Pattern bytes per column, for the memory estimate.
-    pattern_bytes: Vec<usize>,
-    warnings: Vec<String>,
+    /// Key bytes per column, for the memory estimate.
+    key_bytes: Vec<u64>,
+    /// The column being read, its action and whether parts are indexed.
+    current: Option<(usize, Action, bool)>,
+    scratch: Vec<u8>,
 }
 
-fn offset(n: usize) -> Result<u32, Error> {
-    u32::try_from(n).map_err(|_| {
-        Error::usage("the known values exceed 4 GiB; lower the cap on values per column")
-    })
+fn too_big(what: u64, limit: u64) -> Error {
+    Error::usage(format!(
+        "the known values need more than {} MiB ({} MiB so far), above the memory limit; raise KnownValuesOptions::max_memory or set detect_values = false on the largest columns",
+        limit >> 20,
+        what >> 20
+    ))
 }
 
 impl<'o> Builder<'o> {
     fn new(opts: &'o KnownValuesOptions) -> Builder<'o> {
         Builder {
             opts,
-            index: HashMap::default(),
-            patterns: String::new(),
-            pattern_spans: Vec::new(),
-            entries: Vec::new(),
-            prios: Vec::new(),
-            arena: String::new(),
+            text: Side::default(),
+            digits: Side::default(),
+            store: Arc::new(RwLock::new(Store::default())),
             columns: Vec::new(),
             reports: Vec::new(),
-            pattern_bytes: Vec::new(),
-            warnings: Vec::new(),
+            key_bytes: Vec::new(),
+            current: None,
+            scratch: Vec::new(),
         }
     }
 
-    fn column<'v>(
-        &mut self,
-        spec: &ColumnSpec,
-        values: impl Iterator<Item = &'v str>,
-        capped: bool,
-    ) {
-        let name = format!("{}.{}", spec.table, spec.column);
-        let (replace, class, specificity) = match &spec.action {
-            Action::Tokenize { class } => {
-                (Replace::Token(class.clone()), class.as_str().to_string(), 6)
-            }
-            Action::Mask(kind) => (Replace::Mask(*kind), format!("mask:{}", kind.as_tag()), 0),
-            _ => (
-                Replace::Redact(format!("[redacted:{}]", spec.column)),
-                "redacted".to_string(),
-                7,
-            ),
-        };
+    fn start_column(&mut self, spec: &ColumnSpec) -> Result<(), Error> {
         let col = self.columns.len();
-        self.columns.push(KnownColumn {
-            detector: format!("known:{name}"),
-            class,
-            replace,
-            specificity,
-        });
-        self.pattern_bytes.push(0);
-        let parts = spec.match_parts && matches!(spec.action, Action::Tokenize { .. });
-        let mut report = KnownColumnReport {
+        if col as u64 > COLUMN_MASK {
+            return Err(Error::usage(
+                "known-value detection takes at most 65,536 columns",
+            ));
+        }
+        self.columns.push(KnownColumn::of(spec));
+        self.key_bytes.push(0);
+        self.reports.push(KnownColumnReport {
             table: spec.table.clone(),
             column: spec.column.clone(),
             action: spec.action.as_tag(),
             values: 0,
             skipped: 0,
+            digit_values: 0,
             patterns: 0,
-            capped,
             memory_bytes: 0,
+        });
+        let parts = spec.match_parts && matches!(spec.action, Action::Tokenize { .. });
+        self.current = Some((col, spec.action.clone(), parts));
+        Ok(())
+    }
+
+    /// The memory held so far: runs, spellings, templates, buffers (the
+    /// one being sorted counts as one buffer).
+    fn memory(&self) -> Result<u64, Error> {
+        let st = self.store.read().map_err(|_| poisoned())?;
+        let sorting =
+            u64::from(self.text.sorting.is_some()) + u64::from(self.digits.sorting.is_some());
+        Ok((self.text.runs_bytes() + self.digits.runs_bytes()) as u64
+            + (st.spellings.capacity() + st.templates.bytes()) as u64
+            + self.text.buffer.memory()
+            + self.digits.buffer.memory()
+            + sorting * self.opts.build_buffer)
+    }
+
+    /// Adds one value of the current column.
+    fn value(&mut self, v: &str) -> Result<(), Error> {
+        let Some((col, action, parts)) = self.current.clone() else {
+            return Err(Error::usage("a known value came before its column"));
         };
-        if capped {
-            self.warnings.push(format!(
-                "column `{name}` has more than {} distinct values; only {} of them are found in text",
-                self.opts.max_values, self.opts.max_values
-            ));
+        let Some(report) = self.reports.get_mut(col) else {
+            return Ok(());
+        };
+        report.values += 1;
+        let t = v.trim();
+        if !identifying(t, self.opts) {
+            report.skipped += 1;
+            return Ok(());
         }
-        for v in values {
-            report.values += 1;
-            let t = v.trim();
-            if !identifying(t, self.opts) {
-                report.skipped += 1;
-                continue;
-            }
-            let prio = priority(&spec.action, false);
-            let mut canon = None;
-            report.patterns += self.add(col, t, v, &mut canon, prio, 0);
-            if !t.is_ascii() {
-                let lower = t.to_lowercase();
-                let upper = t.to_uppercase();
-                report.patterns += self.add(col, &lower, v, &mut canon, prio, 0);
-                report.patterns += self.add(col, &upper, v, &mut canon, prio, 0);
-            }
-            if parts {
-                let pprio = priority(&spec.action, true);
-                for p in t.split(|c: char| c.is_whitespace() || c == '-') {
-                    let p = p.trim_matches(|c: char| !c.is_alphanumeric());
-                    if p.len() == t.len()
-                        || p.chars().count() < self.opts.min_part_chars
-                        || !identifying(p, self.opts)
-                    {
-                        continue;
+        let deny = matches!(action, Action::Deny);
+        let prio = priority(&action, false);
+        let base = col as u64 | (prio << PRIO_SHIFT);
+        if let Some(d) = digit_form(v, self.opts) {
+            report.digit_values += 1;
+            let letters = if d.letters { LETTERS } else { 0 };
+            let mut keys = vec![(d.key, d.template)];
+            keys.extend(d.alternates);
+            for (key, template) in keys {
+                let how = if deny {
+                    KIND_NONE << KIND_SHIFT
+                } else {
+                    let interned = self
+                        .store
+                        .write()
+                        .map_err(|_| poisoned())?
+                        .templates
+                        .intern(&template);
+                    match interned {
+                        Some(i) => (KIND_TEMPLATE << KIND_SHIFT) | (u64::from(i) << PAYLOAD_SHIFT),
+                        None => self.spell(v)?,
                     }
-                    let mut pc = None;
-                    report.patterns += self.add(col, p, p, &mut pc, pprio, PART);
-                }
+                };
+                self.push(true, col, &key, base | letters | how)?;
             }
+            return Ok(());
         }
-        self.reports.push(report);
-    }
-
-    /// Adds a pattern for `canonical` unless an entry of at least the same
-    /// priority holds its text. Returns 1 when a pattern was added.
-    fn add(
-        &mut self,
-        col: usize,
-        pattern: &str,
-        canonical: &str,
-        canon: &mut Option<(u32, u32)>,
-        prio: u8,
-        flags: u8,
-    ) -> usize {
-        let key: Box<str> = pattern.to_ascii_lowercase().into_boxed_str();
-        let existing = self.index.get(&key).copied();
-        if let Some(i) = existing {
-            let i = i as usize;
-            let (Some(&old), Some(e)) = (self.prios.get(i), self.entries.get(i)) else {
-                return 0;
+        let mut key = std::mem::take(&mut self.scratch);
+        text_key(t, &mut key);
+        if !key.is_empty() {
+            let how = if deny {
+                KIND_NONE << KIND_SHIFT
+            } else {
+                self.how(&key, v)?
             };
-            let old_value = self
-                .arena
-                .get(e.start as usize..(e.start + e.len) as usize)
-                .unwrap_or("");
-            // Same priority: the smaller value, so that the load order does
-            // not decide.
-            if old > prio || (old == prio && old_value <= canonical) {
-                return 0;
+            self.push(false, col, &key, base | how)?;
+        }
+        if parts {
+            let pprio = priority(&action, true);
+            for p in t.split(|c: char| c.is_whitespace() || c == '-') {
+                let p = p.trim_matches(|c: char| !c.is_alphanumeric());
+                if p.len() == t.len()
+                    || p.chars().count() < self.opts.min_part_chars
+                    || !identifying(p, self.opts)
+                {
+                    continue;
+                }
+                text_key(p, &mut key);
+                if key.is_empty() {
+                    continue;
+                }
+                let how = self.how(&key, p)?;
+                let value = col as u64 | (pprio << PRIO_SHIFT) | PART | how;
+                self.push(false, col, &key, value)?;
             }
         }
-        let Ok(span) = self.canon(canonical, canon) else {
-            return 0;
-        };
-        let (Ok(column), Ok(ps), Ok(pl)) = (
-            offset(col),
-            offset(self.patterns.len()),
-            offset(pattern.len()),
-        ) else {
-            return 0;
-        };
-        let entry = Entry {
-            column,
-            start: span.0,
-            len: span.1,
-            flags,
-        };
-        if let Some(i) = existing {
-            let i = i as usize;
-            if let (Some(e), Some(p)) = (self.entries.get_mut(i), self.prios.get_mut(i)) {
-                *e = entry;
-                *p = prio;
-            }
-            return 0;
-        }
-        let Ok(idx) = offset(self.entries.len()) else {
-            return 0;
-        };
-        self.patterns.push_str(&key);
-        self.pattern_spans.push((ps, pl));
-        self.entries.push(entry);
-        self.prios.push(prio);
-        self.index.insert(key, idx);
-        if let Some(b) = self.pattern_bytes.get_mut(col) {
-            *b += pattern.len();
-        }
-        1
+        self.scratch = key;
+        Ok(())
     }
 
-    /// The arena span of a canonical value, stored once per value.
-    fn canon(&mut self, v: &str, canon: &mut Option<(u32, u32)>) -> Result<(u32, u32), Error> {
-        if let Some(c) = canon {
-            return Ok(*c);
-        }
-        let span = (offset(self.arena.len())?, offset(v.len())?);
-        offset(self.arena.len() + v.len())?;
-        self.arena.push_str(v);
-        *canon = Some(span);
-        Ok(span)
-    }
-
-    fn finish(self) -> Result<KnownValues, Error> {
-        let Builder {
-            opts,
-            index,
-            patterns,
-            pattern_spans,
-            entries,
-            arena,
-            columns,
-            mut reports,
-            pattern_bytes,
-            warnings,
-            ..
-        } = self;
-        drop(index);
-        // Distinct prefixes, and the patterns of each (counting sort).
-        let mut prefix_ids: HashMap<&str, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
-        let mut prefixes: Vec<&str> = Vec::new();
-        let mut of_pattern: Vec<u32> = Vec::with_capacity(pattern_spans.len());
-        for &(ps, pl) in &pattern_spans {
-            let p = patterns
-                .get(ps as usize..(ps + pl) as usize)
-                .map(prefix)
-                .unwrap_or("");
-            let next = offset(prefixes.len())?;
-            let id = *prefix_ids.entry(p).or_insert_with(|| {
-                prefixes.push(p);
-                next
-            });
-            of_pattern.push(id);
-        }
-        let mut offsets = vec![0u32; prefixes.len() + 1];
-        for &id in &of_pattern {
-            if let Some(o) = offsets.get_mut(id as usize + 1) {
-                *o += 1;
-            }
-        }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
-        }
-        let mut fill = offsets.clone();
-        let mut members = vec![0u32; of_pattern.len()];
-        for (idx, &id) in of_pattern.iter().enumerate() {
-            if let Some(f) = fill.get_mut(id as usize) {
-                if let Some(m) = members.get_mut(*f as usize) {
-                    *m = offset(idx)?;
-                }
-                *f += 1;
-            }
-        }
-        // Within a prefix, by length then bytes; then the runs of one length.
-        let pattern_of = |idx: u32| -> &[u8] {
-            pattern_spans
-                .get(idx as usize)
-                .and_then(|&(ps, pl)| patterns.as_bytes().get(ps as usize..(ps + pl) as usize))
-                .unwrap_or(&[])
-        };
-        let mut group_offsets = Vec::with_capacity(offsets.len());
-        let mut groups: Vec<(u32, u32, u32)> = Vec::new();
-        group_offsets.push(0u32);
-        for w in offsets.windows(2) {
-            let (a, b) = (w[0] as usize, w[1] as usize);
-            if let Some(bucket) = members.get_mut(a..b) {
-                bucket.sort_unstable_by(|&x, &y| {
-                    let (px, py) = (pattern_of(x), pattern_of(y));
-                    px.len().cmp(&py.len()).then_with(|| px.cmp(py))
-                });
-            }
-            let mut i = a;
-            while i < b {
-                let len = members.get(i).map_or(0, |&m| pattern_of(m).len());
-                let mut j = i;
-                while j < b && members.get(j).map_or(0, |&m| pattern_of(m).len()) == len {
-                    j += 1;
-                }
-                groups.push((offset(len)?, offset(i)?, offset(j)?));
-                i = j;
-            }
-            group_offsets.push(offset(groups.len())?);
-        }
-        let offsets = group_offsets;
-        let automaton = if prefixes.is_empty() {
-            None
+    /// How a text key gives back its stored spelling `v`.
+    fn how(&mut self, key: &[u8], v: &str) -> Result<u64, Error> {
+        let vb = v.as_bytes();
+        Ok(if vb == key {
+            KIND_EXACT << KIND_SHIFT
+        } else if key.is_ascii() && is_title(key, vb) {
+            KIND_TITLE << KIND_SHIFT
+        } else if key.is_ascii() && key.to_ascii_uppercase() == vb {
+            KIND_UPPER << KIND_SHIFT
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(false)
-                    .build(&prefixes)
-                    .map_err(|e| {
-                        Error::usage(format!("the known values cannot be searched for: {e}"))
-                    })?,
-            )
-        };
-        drop(prefix_ids);
-        drop(prefixes);
-        let automaton_bytes = automaton.as_ref().map_or(0, AhoCorasick::memory_usage);
-        let values_bytes = arena.capacity()
-            + entries.capacity() * std::mem::size_of::<Entry>()
-            + patterns.capacity()
-            + pattern_spans.capacity() * 8
-            + (offsets.capacity() + members.capacity()) * 4
-            + groups.capacity() * 12;
-        let total_pattern_bytes: usize = pattern_bytes.iter().sum::<usize>().max(1);
-        let per_entry = std::mem::size_of::<Entry>();
-        let mut own = vec![0usize; reports.len()];
-        for e in &entries {
-            if let Some(o) = own.get_mut(e.column as usize) {
-                *o += per_entry + e.len as usize;
-            }
-        }
-        for ((r, pb), o) in reports.iter_mut().zip(&pattern_bytes).zip(&own) {
-            let share =
-                (automaton_bytes as u128 * *pb as u128 / total_pattern_bytes as u128) as usize;
-            r.memory_bytes = o + share;
-        }
-        Ok(KnownValues {
-            automaton,
-            report: KnownValuesReport {
-                columns: reports,
-                patterns: entries.len(),
-                automaton_bytes,
-                values_bytes,
-                build_time: Duration::ZERO,
-                warnings,
-            },
-            patterns,
-            pattern_spans,
-            offsets,
-            groups,
-            members,
-            entries,
-            arena,
-            columns,
-            parts_any_case: opts.parts_any_case,
+            self.spell(v)?
         })
     }
+
+    fn spell(&mut self, v: &str) -> Result<u64, Error> {
+        let at = push_spelled(
+            &mut self.store.write().map_err(|_| poisoned())?.spellings,
+            v,
+        );
+        if at > MAX_PAYLOAD {
+            return Err(too_big(at, self.opts.max_memory));
+        }
+        Ok((KIND_SPELLED << KIND_SHIFT) | (at << PAYLOAD_SHIFT))
+    }
+
+    fn push(&mut self, digits: bool, col: usize, key: &[u8], value: u64) -> Result<(), Error> {
+        let Ok(len) = u32::try_from(key.len()) else {
+            return Ok(());
+        };
+        if let Some(r) = self.reports.get_mut(col) {
+            r.patterns += 1;
+        }
+        if let Some(k) = self.key_bytes.get_mut(col) {
+            *k += key.len() as u64;
+        }
+        let side = if digits {
+            &mut self.digits
+        } else {
+            &mut self.text
+        };
+        side.buffer
+            .items
+            .push((prefix8(key), side.buffer.bytes.len(), len, value));
+        side.buffer.bytes.extend_from_slice(key);
+        if side.buffer.memory() >= self.opts.build_buffer {
+            self.flush(digits)?;
+        }
+        Ok(())
+    }
+
+    /// Hands the buffer to a thread that sorts it into a run, after the
+    /// previous run of the same side is done.
+    fn flush(&mut self, digits: bool) -> Result<(), Error> {
+        let side = if digits {
+            &mut self.digits
+        } else {
+            &mut self.text
+        };
+        side.join()?;
+        let buffer = std::mem::take(&mut side.buffer);
+        if buffer.items.is_empty() {
+            return Ok(());
+        }
+        let store = Arc::clone(&self.store);
+        side.sorting = Some(
+            std::thread::Builder::new()
+                .name("sqlveil-known-run".into())
+                .spawn(move || sort_run(buffer, &store))
+                .map_err(|e| {
+                    Error::usage(format!(
+                        "cannot start a thread to build the known-value index: {e}"
+                    ))
+                })?,
+        );
+        let used = self.memory()?;
+        if used > self.opts.max_memory {
+            return Err(too_big(used, self.opts.max_memory));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<KnownValues, Error> {
+        self.flush(false)?;
+        self.flush(true)?;
+        self.text.join()?;
+        self.digits.join()?;
+        let limit = self.opts.max_memory;
+        let (text_runs, digit_runs) = (
+            std::mem::take(&mut self.text.runs),
+            std::mem::take(&mut self.digits.runs),
+        );
+        let store = &self.store;
+        let (text, digits) = std::thread::scope(|s| {
+            let t = s.spawn(move || merge_runs(text_runs, store, limit));
+            let d = merge_runs(digit_runs, store, limit);
+            let t = t.join().map_err(|_| poisoned()).and_then(|r| r);
+            (t, d)
+        });
+        let (text, digits) = (text?, digits?);
+        let index_bytes = text.as_ref().map_or(0, |m| m.as_fst().as_bytes().len())
+            + digits.as_ref().map_or(0, |m| m.as_fst().as_bytes().len());
+        let Store {
+            templates,
+            mut spellings,
+        } = std::mem::take(&mut *self.store.write().map_err(|_| poisoned())?);
+        spellings.shrink_to_fit();
+        let values_bytes = spellings.len() + templates.bytes();
+        if (index_bytes + values_bytes) as u64 > self.opts.max_memory {
+            return Err(too_big(
+                (index_bytes + values_bytes) as u64,
+                self.opts.max_memory,
+            ));
+        }
+        let patterns = text.as_ref().map_or(0, Map::len) + digits.as_ref().map_or(0, Map::len);
+        let total_keys: u64 = self.key_bytes.iter().sum::<u64>().max(1);
+        for (r, k) in self.reports.iter_mut().zip(&self.key_bytes) {
+            r.memory_bytes = ((index_bytes + values_bytes) as u128 * u128::from(*k)
+                / u128::from(total_keys)) as usize;
+        }
+        Ok(KnownValues {
+            heads: [Head::of(text.as_ref()), Head::of(digits.as_ref())],
+            text,
+            digits,
+            templates: Templates::from_list(templates.list),
+            spellings,
+            columns: self.columns,
+            parts_any_case: self.opts.parts_any_case,
+            identity: None,
+            report: KnownValuesReport {
+                columns: self.reports,
+                patterns,
+                index_bytes,
+                values_bytes,
+                build_time: Duration::ZERO,
+                loaded_from: None,
+                saved_to: None,
+                warnings: Vec::new(),
+            },
+        })
+    }
+}
+
+fn fst_error(e: fst::Error) -> Error {
+    Error::usage(format!("the known-value index cannot be built: {e}"))
 }
 
 #[cfg(test)]
@@ -833,38 +1528,24 @@ mod tests {
         let mut out = Vec::new();
         kv.find(text, &mut out);
         out.iter()
-            .map(|h| format!("{}={}", &text[h.range.clone()], kv.value(h.entry)))
+            .map(|h| format!("{}={}", &text[h.range.clone()], h.value))
             .collect()
     }
 
     #[test]
-    fn many_values_behind_one_prefix_are_each_found() {
-        // 5,000 values share their first 8 bytes; lengths differ.
+    fn many_values_in_many_runs_are_each_found() {
         let values: Vec<String> = (0..5000)
             .map(|i| format!("Quorndale-{}", "x".repeat(i % 7) + &i.to_string()))
             .collect();
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        let kv = KnownValues::from_values(
-            &[spec(person(), false)],
-            &[&refs],
-            &KnownValuesOptions::new(),
-        )
-        .unwrap();
-        let text = format!(
-            "{}, then {} and quorndale-nothing",
-            values[4321], values[17]
-        );
-        assert_eq!(
-            hits(&kv, &text),
-            [
-                format!("{0}={0}", values[4321]),
-                format!("{0}={0}", values[17])
-            ]
-        );
-        // A text made of the shared prefix alone finds nothing, and each
-        // prefix hit costs a binary search per length, not a pass over the
-        // 5,000 values.
-        assert!(hits(&kv, &"Quorndal ".repeat(2000)).is_empty());
+        let mut o = KnownValuesOptions::new();
+        o.build_buffer(4096);
+        let kv = KnownValues::from_values(&[spec(person(), false)], &[&refs], &o).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            let text = format!("then {v}, and quorndale-nothing");
+            assert_eq!(hits(&kv, &text), [format!("{v}={v}")], "value {i}");
+        }
+        assert!(hits(&kv, &"Quorndal ".repeat(200)).is_empty());
     }
 
     #[test]
@@ -895,7 +1576,9 @@ mod tests {
         assert_eq!(hits(&kv, "Ann Leeds"), ["Ann=Ann"]);
         assert_eq!(hits(&kv, "xAnn Lee"), ["Lee=Lee"]);
         assert_eq!(hits(&kv, "ZOË HALL"), ["ZOË HALL=Zoë Hall"]);
+        assert_eq!(hits(&kv, "SéGOLÈNE zOË hall"), ["zOË hall=Zoë Hall"]);
         assert_eq!(hits(&kv, "bob stone!"), ["bob stone= Bob Stone "]);
+        assert_eq!(hits(&kv, "bob\n   stone!"), ["bob\n   stone= Bob Stone "]);
     }
 
     #[test]
@@ -923,15 +1606,76 @@ mod tests {
                 ..spec(Action::Deny, false)
             },
         ];
+        for buffer in [1, 1 << 20] {
+            let mut o = KnownValuesOptions::default();
+            o.build_buffer(buffer);
+            let kv =
+                KnownValues::from_values(&specs, &[&["Elm Court"], &["elm court"]], &o).unwrap();
+            let mut out = Vec::new();
+            kv.find("at Elm Court", &mut out);
+            assert_eq!(out.len(), 1);
+            assert_eq!(kv.column(out[0].column).unwrap().class, "redacted");
+        }
+    }
+
+    #[test]
+    fn digit_values_in_any_spelling() {
+        let ssn = ColumnSpec {
+            column: "ssn".into(),
+            ..spec(person(), false)
+        };
         let kv = KnownValues::from_values(
-            &specs,
-            &[&["Elm Court"], &["elm court"]],
+            &[ssn],
+            &[&[
+                "789-28-1752",
+                "CUST-399807",
+                "+1 (512) 555-0151",
+                "020 7946 0958",
+            ]],
             &KnownValuesOptions::default(),
         )
         .unwrap();
-        let mut out = Vec::new();
-        kv.find("at Elm Court", &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(kv.column_of(out[0].entry).unwrap().class, "redacted");
+        for text in [
+            "789-28-1752",
+            "789 28 1752",
+            "789.28.1752",
+            "789281752",
+            "７８９-２８-１７５２",
+            "789\u{2013}28\u{2013}1752",
+            "SSN789281752",
+        ] {
+            let h = hits(&kv, &format!("ssn {text} ok"));
+            assert_eq!(h.len(), 1, "{text}: {h:?}");
+            assert!(h[0].ends_with("=789-28-1752"), "{text}: {h:?}");
+        }
+        for text in ["7892817520", "1789281752", "789-28-17523", "78928175"] {
+            assert!(hits(&kv, &format!("n {text} ok")).is_empty(), "{text}");
+        }
+        for text in ["cust 399807", "Cust399807", "CUST-399807"] {
+            assert_eq!(
+                hits(&kv, &format!("is {text}.")),
+                [format!("{text}=CUST-399807")]
+            );
+        }
+        assert!(hits(&kv, "xcust399807").is_empty());
+        for text in [
+            "512-555-0151",
+            "(512) 555 0151",
+            "+1 512 555 0151",
+            "05125550151",
+        ] {
+            let h = hits(&kv, &format!("call {text} now"));
+            assert!(
+                h.iter().any(|h| h.ends_with("=+1 (512) 555-0151")),
+                "{text}: {h:?}"
+            );
+        }
+        for text in ["+44 20 7946 0958", "020-7946-0958", "2079460958"] {
+            let h = hits(&kv, &format!("call {text} now"));
+            assert!(
+                h.iter().any(|h| h.ends_with("=020 7946 0958")),
+                "{text}: {h:?}"
+            );
+        }
     }
 }

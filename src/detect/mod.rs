@@ -16,11 +16,11 @@
 //! # Known values
 //!
 //! Pattern detectors find what has a shape (emails, cards); a person's name
-//! or a street has none. Known-value detection loads the distinct values of
-//! the protected columns from the [`Engine`] and builds one case-insensitive
-//! `aho-corasick` automaton over them, so that a question naming a customer
-//! reaches the model with the name replaced by the token the same value gets
-//! in a result row.
+//! or a street has none. Known-value detection reads the distinct values of
+//! the protected columns from the [`Engine`] (through
+//! [`Engine::distinct_values`]) and builds an index of them, so that a
+//! question naming a customer reaches the model with the name replaced by
+//! the token the same value gets in a result row.
 //!
 //! Choices, with their reasons:
 //!
@@ -30,28 +30,56 @@
 //!   (an integer account number) that says `detect_values = true`. Columns
 //!   the rule file does not name are not loaded: nothing says their values
 //!   are personal.
+//! - **Every value, no cap.** The index is two FSTs (the `fst` crate), one
+//!   over the values' normalised text and one over the letters and digits
+//!   of mostly-digit values. An FST shares prefixes and suffixes, so its
+//!   memory grows with the compressed size of the values, not with their
+//!   count times a pointer: ten million names, emails and phone numbers
+//!   take a few hundred MB (see the README). Values are sorted in runs of
+//!   [`KnownValuesOptions::build_buffer`] bytes and the runs merged, so a
+//!   build holds one buffer and the compressed runs. The one limit is
+//!   [`KnownValuesOptions::max_memory`]; a build above it is an error, never
+//!   a partial index.
 //! - **Replacement.** A `tokenize` value becomes the column's token of the
 //!   value *as stored in the data* (so `harriet cromusshaw` in a question
 //!   and `Harriet Cromusshaw` in a row give the same token); a `mask` value
 //!   becomes the masked value; a `deny` value becomes `[redacted:<column>]`,
-//!   which is not a token and cannot be revealed or used in SQL.
+//!   which is not a token and cannot be revealed or used in SQL. The stored
+//!   spelling is given back from the key (as is, in title or upper case, or
+//!   poured into one of the few digit templates such as `ddd-dd-dddd`);
+//!   the rare others are kept as written.
 //! - **Overlaps.** The longest hit wins, as among pattern detectors. On an
 //!   exact tie, a known `deny` or `tokenize` value beats a pattern detector,
 //!   and a pattern detector beats a known `mask` value: the pattern's token
 //!   can be revealed and used in an equality filter, a masked value cannot.
-//!   Among known values of the same text, the strictest column wins
-//!   (`deny` > `tokenize` > `mask`), then a whole value over a part.
+//!   Among known values of the same key, the strictest column wins
+//!   (`deny` > `tokenize` > `mask`), then a whole value over a part, then
+//!   the smaller stored spelling.
+//! - **The value, not its spelling.** Text values and the text are compared
+//!   after compatibility decomposition (NFKD: a composed and a decomposed
+//!   `é`, ligatures and fullwidth letters are one), with combining marks
+//!   dropped (`Zoe` finds `Zoë`), in full lowercase, with
+//!   the Cyrillic and Greek letters that look like Latin ones mapped to
+//!   them, typographic apostrophes as `'`, invisible characters (zero-width
+//!   spaces, soft hyphens, direction marks) dropped and every run of white
+//!   space as one space. A value that is mostly digits (no more letters
+//!   than digits, only ASCII letters, digits and separators, such as an
+//!   SSN, a phone, card or customer number) is compared by its letters and
+//!   digits alone, so `789 28 1752`, `789.28.1752` and `789281752` are the
+//!   stored `789-28-1752`; the text may separate them with any run of
+//!   separators (white space, `-` and other dashes, `.`, `/`, `(`, `)`, `+`,
+//!   `,`, `_`), and digits of other scripts count as their ASCII digit. An
+//!   international phone number is also found in its national forms
+//!   (`+1 512 555 0151` as `512-555-0151` and `0512 555 0151`), a number
+//!   with a trunk `0` without it.
 //! - **Word boundaries.** A hit may not start or end inside a word (`Ann`
 //!   does not match in `Annual`): where the value begins (ends) with a letter,
-//!   digit or `_`, the character before (after) the hit must not be one.
-//!   Every match is considered (overlapping search), so a rejected long match
-//!   never hides a shorter valid one.
-//! - **Case.** Matching folds ASCII letters only (patterns and text are
-//!   ASCII-lowercased, which keeps byte offsets). For a value with other
-//!   letters, its full lowercase and uppercase forms are added too, so
-//!   `Zoë Hall` is found as `zoë hall`, `ZOË HALL` or `zOË hall`; a value
-//!   with two or more non-ASCII letters written in mixed case
-//!   (`SéGOLÈNE`) is not.
+//!   digit or `_`, the character before (after) the hit must not be one. An
+//!   invisible character counts as a boundary, as it does for the reader. A
+//!   number (a digit key without letters) needs only digit boundaries, so
+//!   `SSN789281752` is found; `7892817520` is another number. Every start
+//!   is followed to every key it reaches, so a rejected long match never
+//!   hides a shorter valid one.
 //! - **What is skipped.** Values (after trimming white space) shorter than
 //!   [`KnownValuesOptions::min_chars`] characters, values with no letter or
 //!   digit, and *common numbers*: values made only of digits and the
@@ -67,17 +95,26 @@
 //!   [`KnownValuesOptions::parts_any_case`] is set: surnames such as Young,
 //!   King or Brown are also common words, and the capital keeps most
 //!   ordinary questions intact (see the README for measured rates).
-//! - **Limits.** At most [`KnownValuesOptions::max_values`] distinct values
-//!   per column are loaded; a column with more is reported as capped, with a
-//!   warning, and its other values are not found.
+//! - **Saved next to the data.** With a [`KnownIndexStore`]
+//!   ([`Detector::save_known_values`]), the index is saved in a file keyed
+//!   by the columns and options, holding the data's identity
+//!   ([`Engine::data_identity`]: each file's size, times and inode) and
+//!   authenticated with a key derived from the master key. A restart reads
+//!   it instead of rebuilding; changed data makes it stale and it is
+//!   rebuilt; a file that fails its check is rebuilt with a warning. It is
+//!   never used unchecked, and a detector never runs with an empty index in
+//!   its place.
 //!
-//! The automaton is built once, by [`Detector::with_known_values`] or
-//! [`Detector::refresh`], never per request.
+//! The index is built once, by [`Detector::with_known_values`] or
+//! [`Detector::refresh`], never per request; a lookup follows the FSTs from
+//! each word start of the text, a few hundred nanoseconds per word.
 //!
 //! [`Engine`]: crate::Engine
 
 mod builtin;
 mod known;
+mod known_file;
+mod normalize;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -88,8 +125,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::{Check, BUILTINS};
-use self::known::{column_specs, ColumnSpec, KnownHit, KnownValues, Replace};
-pub use self::known::{KnownColumnReport, KnownValuesOptions, KnownValuesReport};
+use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
+pub use self::known::{
+    KnownColumnReport, KnownPhase, KnownProgress, KnownValuesOptions, KnownValuesReport,
+};
+pub use self::known_file::KnownIndexStore;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::rules::Policy;
@@ -152,6 +192,8 @@ pub struct Detector {
     /// The policy's columns whose values may be found, and the options.
     known_specs: Vec<ColumnSpec>,
     known_options: KnownValuesOptions,
+    /// Where the index is saved, if anywhere.
+    known_store: Option<KnownIndexStore>,
     /// The loaded values; swapped whole by [`Detector::refresh`].
     known: RwLock<Option<Arc<KnownValues>>>,
 }
@@ -190,8 +232,8 @@ fn is_word(c: Option<char>) -> bool {
 enum Source<'a> {
     /// A pattern or dictionary: detector and class names.
     Pattern(&'a str, &'a str),
-    /// A known value: the entry.
-    Known(u32),
+    /// A known value: its hit, by index.
+    Known(usize),
 }
 
 /// A candidate hit: range, specificity, source.
@@ -270,6 +312,7 @@ impl Detector {
             dict_names,
             known_specs: column_specs(policy),
             known_options: KnownValuesOptions::default(),
+            known_store: None,
             known: RwLock::new(None),
         })
     }
@@ -281,7 +324,7 @@ impl Detector {
     ///
     /// The values are loaded once, here; call [`refresh`](Self::refresh)
     /// after the data changes. [`known_values_report`](Self::known_values_report)
-    /// tells what was loaded, what was capped and the memory it holds.
+    /// tells what was loaded, what was skipped and the memory it holds.
     ///
     /// # Errors
     /// As [`Detector::new`]; an engine failure while reading the values
@@ -318,20 +361,136 @@ impl Detector {
         Ok(d)
     }
 
+    /// Sets the options of known-value detection used by the next
+    /// [`refresh`](Self::refresh).
+    pub fn known_values_options(&mut self, options: &KnownValuesOptions) -> &mut Self {
+        self.known_options = options.clone();
+        self
+    }
+
+    /// Saves the known-value index in `store` and reads it from there at the
+    /// next [`refresh`](Self::refresh) (see the [module docs](self#known-values)):
+    /// a restart over unchanged data reads the file instead of rebuilding,
+    /// changed data rebuilds and rewrites it, and a file that fails its
+    /// check is rebuilt with a warning in the report.
+    pub fn save_known_values(&mut self, store: KnownIndexStore) -> &mut Self {
+        self.known_store = Some(store);
+        self
+    }
+
     /// Reloads the known values from `engine` and swaps them in, for a
     /// detector shared between threads (`Arc<Detector>`): requests in
     /// flight finish with the old values, later ones see the new. A detector
     /// made by [`Detector::new`] starts finding known values (with the
     /// default options). When loading fails, the old values stay.
     ///
+    /// With a [`KnownIndexStore`], an index built for the same data is read
+    /// from its file (or kept, when it is the one in memory) instead of
+    /// rebuilt.
+    ///
     /// # Errors
-    /// An engine failure while reading the values.
+    /// An engine failure while reading the values; an index above
+    /// [`KnownValuesOptions::max_memory`].
     pub fn refresh(&self, engine: &dyn Engine) -> Result<KnownValuesReport, Error> {
-        let kv = Arc::new(KnownValues::load(
-            &self.known_specs,
-            engine,
-            &self.known_options,
-        )?);
+        self.refresh_with_progress(engine, &mut |_| {})
+    }
+
+    /// [`refresh`](Self::refresh), telling `progress` what it is doing (which
+    /// column it reads, how many values so far), for a progress line.
+    ///
+    /// # Errors
+    /// As [`refresh`](Self::refresh).
+    pub fn refresh_with_progress(
+        &self,
+        engine: &dyn Engine,
+        progress: &mut dyn FnMut(&KnownProgress),
+    ) -> Result<KnownValuesReport, Error> {
+        let start = std::time::Instant::now();
+        let opts = &self.known_options;
+        let (specs, mut warnings) = included(&self.known_specs, engine.catalog());
+        let mut tables: Vec<&str> = specs.iter().map(|s| s.table.as_str()).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        let place = match &self.known_store {
+            Some(store) => match engine.data_identity(&tables)? {
+                Some(data) => Some((
+                    store,
+                    store.path_for(&specs, opts),
+                    known_file::identity(&specs, opts, &data),
+                )),
+                None => {
+                    warnings.push(
+                        "the engine cannot tell when its data changes, so the known-value index is not saved and is rebuilt at every start".to_string(),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        if let (Some((_, _, id)), Some(current)) = (&place, self.known_snapshot()) {
+            if current.identity.as_ref() == Some(id) {
+                return Ok(current.report.clone());
+            }
+        }
+        let mut loaded = None;
+        if let Some((store, path, id)) = &place {
+            progress(&KnownProgress {
+                phase: KnownPhase::Loading,
+                column: None,
+                columns_done: 0,
+                columns: specs.len(),
+                values: 0,
+                elapsed: start.elapsed(),
+            });
+            match store.load(path, id, &specs, opts) {
+                Ok(kv) => loaded = Some(kv),
+                Err(known_file::Unusable::Missing | known_file::Unusable::Stale) => {}
+                Err(known_file::Unusable::Corrupt(why)) => warnings.push(format!(
+                    "the saved known-value index {} was not used: {why}; it is rebuilt",
+                    path.display()
+                )),
+            }
+        }
+        let mut kv = match loaded {
+            Some(mut kv) => {
+                kv.parts_any_case = opts.get_parts_any_case();
+                kv
+            }
+            None => {
+                let mut kv = KnownValues::build(&specs, engine, opts, progress)?;
+                if let Some((store, path, id)) = &place {
+                    progress(&KnownProgress {
+                        phase: KnownPhase::Saving,
+                        column: None,
+                        columns_done: specs.len(),
+                        columns: specs.len(),
+                        values: 0,
+                        elapsed: start.elapsed(),
+                    });
+                    match store.save(path, &kv, id) {
+                        Ok(()) => {
+                            kv.report.saved_to = Some(path.clone());
+                            kv.identity = Some(*id);
+                        }
+                        Err(e) => warnings.push(format!(
+                            "the known-value index could not be saved ({e}); it is rebuilt at every start"
+                        )),
+                    }
+                }
+                kv
+            }
+        };
+        kv.report.build_time = start.elapsed();
+        kv.report.warnings = warnings;
+        progress(&KnownProgress {
+            phase: KnownPhase::Done,
+            column: None,
+            columns_done: specs.len(),
+            columns: specs.len(),
+            values: kv.report.columns.iter().map(|c| c.values as u64).sum(),
+            elapsed: start.elapsed(),
+        });
+        let kv = Arc::new(kv);
         let report = kv.report.clone();
         match self.known.write() {
             Ok(mut g) => *g = Some(kv),
@@ -361,12 +520,16 @@ impl Detector {
     /// token).
     pub fn find(&self, text: &str) -> Vec<Hit> {
         let known = self.known_snapshot();
-        self.hits(text, known.as_deref())
-            .into_iter()
+        let (hits, known_hits) = self.hits(text, known.as_deref());
+        hits.into_iter()
             .map(|(range, src)| {
                 let (detector, class) = match src {
                     Source::Pattern(d, c) => (d.to_string(), c.to_string()),
-                    Source::Known(e) => match known.as_deref().and_then(|k| k.column_of(e)) {
+                    Source::Known(i) => match known
+                        .as_deref()
+                        .zip(known_hits.get(i))
+                        .and_then(|(k, h)| k.column(h.column))
+                    {
                         Some(c) => (c.detector.clone(), c.class.clone()),
                         None => (String::new(), String::new()),
                     },
@@ -380,11 +543,12 @@ impl Detector {
             .collect()
     }
 
+    #[allow(clippy::type_complexity)]
     fn hits<'a>(
         &'a self,
         text: &str,
         known: Option<&KnownValues>,
-    ) -> Vec<(Range<usize>, Source<'a>)> {
+    ) -> (Vec<(Range<usize>, Source<'a>)>, Vec<KnownHit>) {
         let mut cands: Vec<Cand<'a>> = Vec::new();
         if !self.line_patterns.is_empty() {
             let mut offset = 0;
@@ -421,15 +585,17 @@ impl Detector {
                 cands.push((r, 3, Source::Pattern(name, class)));
             }
         }
+        let mut known_hits: Vec<KnownHit> = Vec::new();
         if let Some(k) = known {
-            let mut hits: Vec<KnownHit> = Vec::new();
-            k.find(text, &mut hits);
+            k.find(text, &mut known_hits);
             cands.extend(
-                hits.into_iter()
-                    .map(|h| (h.range, h.specificity, Source::Known(h.entry))),
+                known_hits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (h.range.clone(), h.specificity, Source::Known(i))),
             );
         }
-        resolve(cands)
+        (resolve(cands), known_hits)
     }
 
     /// Replaces every hit with a token of its class, and counts hits per
@@ -443,7 +609,7 @@ impl Detector {
     /// `[redacted:<column>]`.
     pub fn redact(&self, text: &str, tokens: &Tokens) -> Result<Redacted, Error> {
         let known = self.known_snapshot();
-        let hits = self.hits(text, known.as_deref());
+        let (hits, known_hits) = self.hits(text, known.as_deref());
         let mut out = String::with_capacity(text.len());
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut last = 0;
@@ -460,14 +626,17 @@ impl Detector {
                     out.push_str(&tokens.issue_str(class, hit)?);
                     detector
                 }
-                Source::Known(e) => {
-                    let (Some(k), Some(col)) = (
-                        known.as_deref(),
-                        known.as_deref().and_then(|k| k.column_of(e)),
+                Source::Known(i) => {
+                    let (Some(h), Some(col)) = (
+                        known_hits.get(i),
+                        known_hits
+                            .get(i)
+                            .zip(known.as_deref())
+                            .and_then(|(h, k)| k.column(h.column)),
                     ) else {
                         return Err(Error::usage("a known-value hit has no column"));
                     };
-                    let value = k.value(e);
+                    let value = h.value.as_str();
                     match &col.replace {
                         Replace::Token(class) => out.push_str(&tokens.issue(class, value)?),
                         Replace::Mask(kind) => out.push_str(&crate::protect::mask_value(

@@ -38,6 +38,55 @@ pub trait Engine: Send + Sync {
     /// whose message holds no data value.
     fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error>;
 
+    /// Reads the distinct non-null values of one column of the catalog, as
+    /// text, passing each to `each`: all of them when `limit` is `None` (in
+    /// no particular order, streamed where the engine can), else the first
+    /// `limit` in ascending order. This is how sqlveil reads a column's
+    /// values for itself (known-value detection, sample values for the
+    /// model's schema), instead of SQL of its own through
+    /// [`execute`](Self::execute). An error from `each` stops the read and
+    /// is returned.
+    ///
+    /// # Errors
+    /// A table or column not in the catalog (a usage error); an engine
+    /// failure, as an [`ErrorKind::Engine`](crate::ErrorKind::Engine) whose
+    /// message holds no data value.
+    ///
+    /// # Example
+    /// ```
+    /// use sqlveil::{Engine, PolarsEngine, Policy};
+    /// let policy = Policy::from_path("rules/sample.toml")?;
+    /// let engine = PolarsEngine::open("examples/data", &policy)?;
+    /// let mut cities = Vec::new();
+    /// engine.distinct_values("customers", "city", Some(3), &mut |v| {
+    ///     cities.push(v.to_string());
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(cities.len(), 3);
+    /// assert!(cities.windows(2).all(|w| w[0] < w[1]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn distinct_values(
+        &self,
+        table: &str,
+        column: &str,
+        limit: Option<u64>,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// What identifies the current state of the data of `tables` (for a
+    /// file, its path, size, modification time, inode and status-change
+    /// time), so that a saved known-value index is used only for the data
+    /// it was built from. `None` (the default) when the engine cannot tell:
+    /// the index is then rebuilt at every start.
+    ///
+    /// # Errors
+    /// A table's data cannot be examined.
+    fn data_identity(&self, tables: &[&str]) -> Result<Option<String>, Error> {
+        let _ = tables;
+        Ok(None)
+    }
+
     /// Runs a guarded query: executes it with its row cap, removes the rows of
     /// groups below their `min_group_size` and the hidden columns, and checks
     /// that the result's columns are the guard's output columns.
@@ -55,6 +104,22 @@ pub trait Engine: Send + Sync {
 /// for SQL that sqlveil itself sends to an engine.
 pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The column of the catalog a value read names, or a usage error.
+pub(crate) fn catalog_column<'c>(
+    catalog: &'c Catalog,
+    table: &str,
+    column: &str,
+) -> Result<&'c CatalogColumn, Error> {
+    catalog
+        .table(table)
+        .and_then(|t| t.columns.iter().find(|c| c.name == column))
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "column `{table}.{column}` is not in the engine's catalog"
+            ))
+        })
 }
 
 /// A policy table's name as SQL: `schema.table` is two quoted names.

@@ -7,14 +7,15 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use polars::prelude::{
-    polars_bail, BaseColumnUdf, Column, DataFrame, DataType, Field, IntoColumn, IntoLazy,
+    col, polars_bail, BaseColumnUdf, Column, DataFrame, DataType, Field, IntoColumn, IntoLazy,
     LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader, PlRefPath, PolarsError,
-    PolarsResult, ScanArgsParquet, Schema, StringChunked, UserDefinedFunction,
+    PolarsResult, ScanArgsParquet, Schema, SortMultipleOptions, StringChunked, UniqueKeepStrategy,
+    UserDefinedFunction,
 };
 use polars::sql::SQLContext;
 use polars_sql::function_registry::FunctionRegistry;
 
-use super::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine};
+use super::{catalog_column, Catalog, CatalogColumn, CatalogTable, ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::{Dialect, POLARS_ORDER_HASH};
 use crate::rules::{Action, Generalization, Policy};
@@ -79,14 +80,15 @@ impl Stamp {
 /// The stack of the thread a polars query runs on.
 const POLARS_STACK: usize = 64 << 20;
 
-/// Files up to this size are kept in memory by default.
-const DEFAULT_MEMORY_LIMIT: u64 = 256 << 20;
-
 /// The embedded polars engine over a folder of data files.
 ///
 /// Each `.csv`, `.parquet` (`.pq`) and `.ndjson` (`.jsonl`) file is a table
 /// named after its file stem. Only files whose stem the policy names are
-/// registered; the rest of the folder is never read.
+/// registered; the rest of the folder is never read. A query scans only the
+/// tables it names, lazily: polars reads only the columns the query uses
+/// (projection pushdown) and, for Parquet, skips row groups its filters rule
+/// out (predicate pushdown). Nothing is kept in memory between queries
+/// unless [`with_memory_limit`](Self::with_memory_limit) says so.
 ///
 /// # Example
 /// ```
@@ -221,16 +223,18 @@ impl PolarsEngine {
             dir,
             tables,
             catalog: Catalog::new(catalog),
-            memory_limit: DEFAULT_MEMORY_LIMIT,
+            memory_limit: 0,
         })
     }
 
-    /// Files up to `bytes` are read into memory at their first query and
-    /// kept there until they change on disk (size, modification time, and on
-    /// Unix inode or status-change time); larger files are scanned at every
-    /// query. The limit is the file's size on disk: a compressed Parquet
-    /// file takes more in memory. The default is
-    /// 256 MiB; 0 scans every file at every query.
+    /// Keeps small files in memory: files up to `bytes` are read whole at
+    /// the first query that names them and kept until they change on disk
+    /// (size, modification time, and on Unix inode or status-change time);
+    /// larger files are scanned at every query. The limit is the file's size
+    /// on disk: a compressed Parquet file takes more in memory. The default
+    /// is 0: every query scans the files it names, reading only the columns
+    /// and row groups it needs, which is what large files want; a backend
+    /// over small CSV files answers faster with a cache.
     pub fn with_memory_limit(mut self, bytes: u64) -> PolarsEngine {
         self.memory_limit = bytes;
         self
@@ -290,6 +294,32 @@ impl PolarsEngine {
             })?;
         }
         Ok(())
+    }
+}
+
+impl PolarsEngine {
+    /// The tables whose name occurs in `sql` as a word (the guard writes
+    /// every table name quoted): only they are registered, so that a query
+    /// never reads, and with a cache never loads, a table it does not name.
+    /// A name that occurs only in a literal costs a registration, no read.
+    fn named_in<'a>(&'a self, sql: &'a str) -> impl Iterator<Item = &'a Table> + 'a {
+        let lower = sql.to_lowercase();
+        self.tables.iter().filter(move |t| {
+            let name = t.name.to_lowercase();
+            lower.match_indices(&name).any(|(i, m)| {
+                let before = lower[..i].chars().next_back();
+                let after = lower[i + m.len()..].chars().next();
+                let part = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                !part(before) && !part(after)
+            })
+        })
+    }
+
+    fn table(&self, name: &str) -> Result<&Table, Error> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::usage(format!("table `{name}` is not in the engine's catalog")))
     }
 }
 
@@ -374,7 +404,7 @@ impl Engine for PolarsEngine {
                 .spawn_scoped(scope, || {
                     let mut ctx =
                         SQLContext::new().with_function_registry(Arc::new(GuardFunctions));
-                    for t in &self.tables {
+                    for t in self.named_in(sql) {
                         ctx.register(&t.name, self.frame(t));
                     }
                     let cap = u32::try_from(max_rows).unwrap_or(u32::MAX);
@@ -386,6 +416,77 @@ impl Engine for PolarsEngine {
                 .join()
                 .map_err(|_| Error::engine("panic", "the polars engine panicked".to_string()))?
         })
+    }
+
+    fn distinct_values(
+        &self,
+        table: &str,
+        column: &str,
+        limit: Option<u64>,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        catalog_column(&self.catalog, table, column)?;
+        let t = self.table(table)?;
+        // polars reads `^…$` as a regex of names and `*` as every column.
+        if column == "*" || (column.starts_with('^') && column.ends_with('$')) {
+            return Err(Error::usage(format!(
+                "column `{table}.{column}` has a name polars reads as a pattern; rename it"
+            )));
+        }
+        // Projection pushdown: the scan reads this one column.
+        let mut q = self
+            .frame(t)
+            .select([col(column).cast(DataType::String)])
+            .drop_nulls(None)
+            .unique(None, UniqueKeepStrategy::Any);
+        if let Some(n) = limit {
+            q = q
+                .sort([column], SortMultipleOptions::default())
+                .limit(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        let df = q
+            .collect()
+            .map_err(|e| Error::engine(category(&e), e.to_string()))?;
+        let Some(c) = df.columns().first() else {
+            return Ok(());
+        };
+        let ca = c
+            .as_materialized_series()
+            .str()
+            .map_err(|e| Error::engine("schema", e.to_string()))?;
+        for v in ca.iter().flatten() {
+            each(v)?;
+        }
+        Ok(())
+    }
+
+    fn data_identity(&self, tables: &[&str]) -> Result<Option<String>, Error> {
+        let mut out = String::new();
+        for name in tables {
+            let t = self.table(name)?;
+            let meta = std::fs::metadata(&t.path).map_err(|source| {
+                Error::new(ErrorKind::Io {
+                    path: t.path.clone(),
+                    source,
+                })
+            })?;
+            let s = Stamp::of(&meta);
+            let modified = s
+                .modified
+                .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            #[cfg(unix)]
+            let inode = format!("{:?}", s.inode);
+            #[cfg(not(unix))]
+            let inode = String::new();
+            out.push_str(&format!(
+                "{}\0{}\0{}\0{modified}\0{inode}\n",
+                t.name,
+                t.path.display(),
+                s.len
+            ));
+        }
+        Ok(Some(out))
     }
 }
 

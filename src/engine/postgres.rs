@@ -9,7 +9,7 @@ use postgres::types::{FromSql, Type};
 use postgres::{Client, Config, NoTls};
 
 use super::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
-use super::Engine;
+use super::{catalog_column, quote_ident, quote_table, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::Dialect;
 use crate::rules::Policy;
@@ -542,5 +542,76 @@ impl Engine for PostgresEngine {
         // was dropped (rolled back); a closed one is not kept.
         self.give_back(client);
         result
+    }
+
+    fn distinct_values(
+        &self,
+        table: &str,
+        column: &str,
+        limit: Option<u64>,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        // The names come from the catalog, which was read from the server.
+        catalog_column(&self.catalog, table, column)?;
+        let c = quote_ident(column);
+        let sql = match limit {
+            // Byte order, as the polars engine sorts.
+            Some(n) => format!(
+                "SELECT DISTINCT {c}::text COLLATE \"C\" AS v FROM {t} WHERE {c} IS NOT NULL ORDER BY v LIMIT {n}",
+                t = quote_table(table),
+                n = n.min(i64::MAX as u64)
+            ),
+            None => format!(
+                "SELECT DISTINCT {c}::text AS v FROM {t} WHERE {c} IS NOT NULL",
+                t = quote_table(table)
+            ),
+        };
+        let mut client = self.take()?;
+        let result = self.stream_text(&mut client, &sql, each);
+        self.give_back(client);
+        result
+    }
+}
+
+impl PostgresEngine {
+    /// Runs a one-column text query of sqlveil's own in a read-only
+    /// transaction with the engine's settings, streaming the rows to `each`
+    /// as they arrive.
+    fn stream_text(
+        &self,
+        client: &mut Client,
+        sql: &str,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(|e| engine_error(&e))?;
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}; SET LOCAL standard_conforming_strings = on; \
+             SET LOCAL search_path = pg_catalog, public",
+            self.timeout_ms
+        ))
+        .map_err(|e| engine_error(&e))?;
+        let stmt = tx.prepare(sql).map_err(|e| engine_error(&e))?;
+        let mut rows = tx
+            .query_raw(
+                &stmt,
+                std::iter::empty::<&(dyn postgres::types::ToSql + Sync)>(),
+            )
+            .map_err(|e| engine_error(&e))?;
+        while let Some(row) = rows.next().map_err(|e| engine_error(&e))? {
+            let v: Option<&str> = row.try_get(0).map_err(|_| {
+                Error::engine("schema", "a value could not be read as text".to_string())
+            })?;
+            if let Some(v) = v {
+                each(v)?;
+            }
+        }
+        drop(rows);
+        tx.rollback().map_err(|e| engine_error(&e))?;
+        Ok(())
     }
 }

@@ -19,8 +19,9 @@ use sqlveil::chat::{Chat, Context};
 use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::role_classes;
 use sqlveil::{
-    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, KnownValuesOptions,
-    MasterKey, PolarsEngine, Policy, PostgresEngine, Protector, TokenResolver, TokenVault, Tokens,
+    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, KnownIndexStore,
+    KnownPhase, KnownProgress, KnownValuesOptions, MasterKey, PolarsEngine, Policy, PostgresEngine,
+    Protector, TokenResolver, TokenVault, Tokens,
 };
 
 use sqlveil::audit::{
@@ -94,6 +95,11 @@ fn data(source: &Source) -> Result<Data<'_>, Error> {
             "no data is given: pass --data DIR (CSV, Parquet or NDJSON files) or --pg URL (or set SQLVEIL_PG_URL)".into(),
         ))),
     }
+}
+
+/// The data folder, when the data is files.
+fn data_dir(source: &Source) -> Option<&std::path::Path> {
+    source.data.as_deref()
 }
 
 fn open(source: &Source) -> Result<(Policy, Arc<dyn Engine>), Error> {
@@ -236,15 +242,45 @@ fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-/// A detector that also knows the data's protected values; capped columns
-/// are warned about on stderr (by name, never a value).
-fn known_detector(policy: &Policy, engine: &dyn Engine) -> Result<Detector, Error> {
-    let d = Detector::with_known_values(policy, engine, &KnownValuesOptions::new())?;
-    for w in d
-        .known_values_report()
-        .map(|r| r.warnings)
-        .unwrap_or_default()
-    {
+/// A detector that also knows the data's protected values. With a data
+/// folder, the index is saved in `DIR/.sqlveil/` and read from there while
+/// the data is unchanged. Building for more than a second prints progress on
+/// stderr; warnings go there too (by name, never a value).
+fn known_detector(
+    policy: &Policy,
+    engine: &dyn Engine,
+    key: &MasterKey,
+    dir: Option<&std::path::Path>,
+) -> Result<Detector, Error> {
+    let mut d = Detector::new(policy)?;
+    d.known_values_options(&KnownValuesOptions::new());
+    if let Some(dir) = dir {
+        d.save_known_values(KnownIndexStore::new(dir.join(".sqlveil"), key)?);
+    }
+    let mut last: Option<std::time::Duration> = None;
+    let mut progress = |p: &KnownProgress| {
+        let second = std::time::Duration::from_secs(1);
+        let early = p.elapsed < second || last.is_some_and(|l| p.elapsed < l + second);
+        // The closing line comes whenever a line came before it.
+        let closing = p.phase == KnownPhase::Done && last.is_some();
+        if early && !closing {
+            return;
+        }
+        last = Some(p.elapsed);
+        let what = match &p.column {
+            Some(c) => format!("{} of `{c}`", p.phase.as_str()),
+            None => p.phase.as_str().to_string(),
+        };
+        eprintln!(
+            "sqlveil: known values: {what} ({} of {} columns, {} values, {:.1} s)",
+            p.columns_done,
+            p.columns,
+            p.values,
+            p.elapsed.as_secs_f64()
+        );
+    };
+    let report = d.refresh_with_progress(engine, &mut progress)?;
+    for w in report.warnings {
         eprintln!("sqlveil: warning: {w}");
     }
     Ok(d)
@@ -324,7 +360,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     let (policy, engine) = open(source)?;
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "query", Some(&key), &policy)?;
-    let detector = known_detector(&policy, engine.as_ref())?;
+    let detector = known_detector(&policy, engine.as_ref(), &key, data_dir(source))?;
     let guard = guard_for(&policy, engine.as_ref())?;
     let result = guard.check_with(sql, &tokens).and_then(|q| {
         let rows = engine.run(&q)?;
@@ -376,7 +412,12 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
     let model = Arc::new(model);
     let (policy, engine) = open(source)?;
     let key = master_key(keys)?;
-    let detector = Arc::new(known_detector(&policy, engine.as_ref())?);
+    let detector = Arc::new(known_detector(
+        &policy,
+        engine.as_ref(),
+        &key,
+        data_dir(source),
+    )?);
     let mut chat = Chat::builder(policy, engine, model, key.clone())
         .detector(detector)
         .max_repairs(args.max_repairs)
@@ -441,7 +482,7 @@ fn scan(
     let (key, tokens) = tokens(&policy, keys)?;
     let auditor = Auditor::new(audit, "scan", Some(&key), &policy)?;
     let detector = match data {
-        Some(dir) => known_detector(&policy, &PolarsEngine::open(dir, &policy)?)?,
+        Some(dir) => known_detector(&policy, &PolarsEngine::open(dir, &policy)?, &key, Some(dir))?,
         None => Detector::new(&policy)?,
     };
     let text = stdin_text();
