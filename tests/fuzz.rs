@@ -31,7 +31,7 @@ use sqlveil::{
     PostgresEngine, Protector, TokenClass, Tokens,
 };
 
-use crate::util::{root, ORDER_KEY};
+use crate::util::{normalized, root, same_rows, trim_time, ORDER_KEY};
 
 // ------------------------------------------------------------------ random
 
@@ -372,16 +372,6 @@ impl Canary {
             }
         }
         self.whole.get(cell.trim_end_matches(".0")).copied()
-    }
-}
-
-/// A timestamp as text without a zero fraction (`… 09:30:00.000000`).
-fn trim_time(s: &str) -> String {
-    match s.split_once('.') {
-        Some((head, frac)) if head.len() == 19 && frac.bytes().all(|b| b == b'0') => {
-            head.to_string()
-        }
-        _ => s.to_string(),
     }
 }
 
@@ -997,62 +987,6 @@ fn load_pg(url: &str, canary: &Canary) {
         std::io::Write::write_all(&mut w, canary.csv[t].as_bytes()).expect("copy rows");
         w.finish().expect("finish copy");
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Cell {
-    Null,
-    Num(f64),
-    Text(String),
-}
-
-/// Rows as cells, sorted by a coarse key (numbers to 4 digits) so that two
-/// engines' results line up; numbers are then compared with a tolerance
-/// (PostgreSQL's numeric and polars' f64 round apart in the last digits).
-fn normalized(df: &DataFrame) -> Vec<Vec<Cell>> {
-    let mut rows = vec![Vec::new(); df.height()];
-    for col in df.columns() {
-        let numeric = col.dtype().is_primitive_numeric();
-        let s = col.cast(&DataType::String).unwrap();
-        for (i, v) in s.str().unwrap().iter().enumerate() {
-            let cell = match v {
-                None => Cell::Null,
-                // Numbers cast to text too: PostgreSQL's numeric prints more
-                // digits than polars' f64.
-                Some(v) if numeric || v.parse::<f64>().is_ok() => match v.parse::<f64>() {
-                    Ok(f) if f.is_finite() => Cell::Num(f),
-                    _ => Cell::Text(v.to_string()),
-                },
-                Some(v) => Cell::Text(trim_time(v)),
-            };
-            rows[i].push(cell);
-        }
-    }
-    let key = |r: &Vec<Cell>| {
-        r.iter()
-            .map(|c| match c {
-                Cell::Null => "∅".to_string(),
-                Cell::Num(f) => format!("{f:.3e}"),
-                Cell::Text(t) => t.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    rows.sort_by_cached_key(key);
-    rows
-}
-
-fn same_rows(a: &[Vec<Cell>], b: &[Vec<Cell>]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.len() == y.len()
-                && x.iter().zip(y).all(|(p, q)| match (p, q) {
-                    (Cell::Num(p), Cell::Num(q)) => {
-                        (p - q).abs() <= 1e-6 * p.abs().max(q.abs()).max(1.0)
-                    }
-                    _ => p == q,
-                })
-        })
 }
 
 fn check_rows(

@@ -4,6 +4,9 @@ mod mock_server;
 mod planted;
 mod util;
 
+#[cfg(feature = "postgres")]
+mod analyst;
+
 mod audit;
 mod chat;
 mod cli;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use polars::prelude::{DataFrame, DataType};
 use sqlveil::{Engine, Guard, GuardBuilder, PolarsEngine, Policy};
 
 /// The order key every test guard uses, so that the SQL a guard writes is
@@ -250,4 +251,75 @@ pub fn assert_guard_written(sql: &str, label: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A timestamp as text without a zero fraction (`… 09:30:00.000000`) and a
+/// midnight time as a date (`2023-01-01 00:00:00`: PostgreSQL's date_trunc
+/// of a date).
+pub fn trim_time(s: &str) -> String {
+    let s = match s.split_once('.') {
+        Some((head, frac)) if head.len() == 19 && frac.bytes().all(|b| b == b'0') => head,
+        _ => s,
+    };
+    match s.strip_suffix(" 00:00:00") {
+        Some(date) if date.len() == 10 => date.to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// A cell of a result, for comparing results across engines.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Num(f64),
+    Text(String),
+}
+
+/// Rows as cells, sorted by a coarse key (numbers to 4 digits) so that two
+/// engines' results line up; numbers are then compared with a tolerance
+/// (PostgreSQL's numeric and polars' f64 round apart in the last digits).
+pub fn normalized(df: &DataFrame) -> Vec<Vec<Cell>> {
+    let mut rows = vec![Vec::new(); df.height()];
+    for col in df.columns() {
+        let numeric = col.dtype().is_primitive_numeric();
+        let s = col.cast(&DataType::String).unwrap();
+        for (i, v) in s.str().unwrap().iter().enumerate() {
+            let cell = match v {
+                None => Cell::Null,
+                // Numbers cast to text too: PostgreSQL's numeric prints more
+                // digits than polars' f64.
+                Some(v) if numeric || v.parse::<f64>().is_ok() => match v.parse::<f64>() {
+                    Ok(f) if f.is_finite() => Cell::Num(f),
+                    _ => Cell::Text(v.to_string()),
+                },
+                Some(v) => Cell::Text(trim_time(v)),
+            };
+            rows[i].push(cell);
+        }
+    }
+    let key = |r: &Vec<Cell>| {
+        r.iter()
+            .map(|c| match c {
+                Cell::Null => "∅".to_string(),
+                Cell::Num(f) => format!("{f:.3e}"),
+                Cell::Text(t) => t.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    rows.sort_by_cached_key(key);
+    rows
+}
+
+pub fn same_rows(a: &[Vec<Cell>], b: &[Vec<Cell>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(p, q)| match (p, q) {
+                    (Cell::Num(p), Cell::Num(q)) => {
+                        (p - q).abs() <= 1e-6 * p.abs().max(q.abs()).max(1.0)
+                    }
+                    _ => p == q,
+                })
+        })
 }

@@ -298,9 +298,23 @@ impl<'a> Emitter<'a> {
             self.s(" WHERE ");
             self.expr(w);
         }
+        // A key that is an item is written as the item's position: polars
+        // names a computed key after its first column, so two keys over one
+        // column would collide (both engines read positions alike).
+        let items: Vec<String> = if s.group_by.is_empty() {
+            Vec::new()
+        } else {
+            s.items.iter().map(|it| self.render(&it.expr)).collect()
+        };
         for (i, g) in s.group_by.iter().enumerate() {
             self.s(if i == 0 { " GROUP BY " } else { ", " });
-            self.expr(g);
+            let text = self.render(g);
+            match items.iter().position(|t| *t == text) {
+                Some(p) if !matches!(g, Expr::Col(..)) => {
+                    let _ = write!(self.out, "{}", p + 1);
+                }
+                _ => self.s(&text),
+            }
         }
         if let Some(h) = &s.having {
             self.s(" HAVING ");
@@ -405,6 +419,15 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
+    }
+
+    /// An expression as text, apart from the statement.
+    fn render(&mut self, e: &Expr) -> String {
+        let start = self.out.len();
+        self.expr(e);
+        let text = self.out[start..].to_string();
+        self.out.truncate(start);
+        text
     }
 
     /// The columns a relation's projection lists: those the statement reads,
@@ -845,9 +868,22 @@ impl<'a> Emitter<'a> {
                 self.s(if i == 0 { "PARTITION BY " } else { ", " });
                 self.expr(p);
             }
+            // polars sorts a window in one direction: ties follow the first
+            // key's.
+            let ties: Vec<OrderKey> = match (self.dialect, w.order.first()) {
+                (Dialect::Polars, Some(first)) => w
+                    .tie
+                    .iter()
+                    .map(|t| OrderKey {
+                        desc: first.desc,
+                        ..t.clone()
+                    })
+                    .collect(),
+                _ => w.tie.clone(),
+            };
             let mut keys: Vec<&OrderKey> = w.order.iter().collect();
             if self.ties {
-                keys.extend(w.tie.iter());
+                keys.extend(ties.iter());
             }
             if !keys.is_empty() {
                 if !w.partition.is_empty() {

@@ -408,6 +408,8 @@ impl Walker<'_> {
                     partition.push(self.expr(p, Ctx::Group, scope)?.1);
                 }
                 let mut order = Vec::with_capacity(spec.order_by.len());
+                // Whether each key is a number (polars' one direction).
+                let mut numeric: Vec<bool> = Vec::with_capacity(spec.order_by.len());
                 for o in &spec.order_by {
                     if o.with_fill.is_some() {
                         return Err(unsupported("WITH FILL").into());
@@ -447,8 +449,10 @@ impl Walker<'_> {
                             desc,
                             nulls_first: None,
                         });
+                        numeric.push(false);
                         continue;
                     }
+                    numeric.push(info.ty.is_numeric());
                     order.push(OrderKey {
                         expr: x,
                         desc,
@@ -458,7 +462,15 @@ impl Walker<'_> {
                 // Constant keys partition and order nothing (and polars
                 // cannot evaluate them in a window).
                 partition.retain(Expr::reads_column);
-                order.retain(|k| k.expr.reads_column());
+                let mut keyed: Vec<(OrderKey, bool)> = order
+                    .into_iter()
+                    .zip(numeric)
+                    .filter(|(k, _)| k.expr.reads_column())
+                    .collect();
+                if self.dialect() == Dialect::Polars {
+                    one_direction(&mut keyed)?;
+                }
+                let order: Vec<OrderKey> = keyed.into_iter().map(|(k, _)| k).collect();
                 let rows_to_current = match &spec.window_frame {
                     None => false,
                     Some(frame) => {
@@ -699,6 +711,31 @@ impl Walker<'_> {
             Expr::ToDate(Box::new(x), fmt.to_string()),
         ))
     }
+}
+
+/// polars sorts a window's rows in one direction: a numeric key against the
+/// others' direction is negated (its NULLs kept where they were); a
+/// window whose keys cannot be turned so is refused.
+fn one_direction(keys: &mut [(OrderKey, bool)]) -> Result<(), Refusal> {
+    for target in [false, true] {
+        if keys.iter().all(|(k, numeric)| k.desc == target || *numeric) {
+            for (k, _) in keys.iter_mut() {
+                if k.desc != target {
+                    let nulls_first = k.nulls_first.unwrap_or(k.desc);
+                    let x = std::mem::replace(&mut k.expr, Expr::Lit(Lit::Null));
+                    k.expr = Expr::Neg(Box::new(x));
+                    k.desc = target;
+                    k.nulls_first = Some(nulls_first);
+                }
+            }
+            return Ok(());
+        }
+    }
+    Err(not_on_engine(
+        "a window ordered up by one key and down by another",
+        "polars",
+        "order the window's keys in one direction",
+    ))
 }
 
 /// A value past every other of a type (`greatest`) or before every other,
