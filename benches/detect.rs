@@ -151,11 +151,17 @@ fn dense_text(bytes: usize) -> String {
         values += 1;
         // Pad to 60 bytes a value, with plain words.
         let target = values * 60;
-        if out.len() + s.len() < target {
-            let pad = target - out.len() - s.len();
-            let filler = "and the patient was seen again by the team today ";
-            s.insert_str(0, &filler[..pad.min(filler.len())]);
+        let filler = [
+            "and ", "the ", "patient ", "was ", "seen ", "again ", "by ", "the ", "team ", "today ",
+        ];
+        let mut pad = String::new();
+        for w in filler {
+            if out.len() + pad.len() + s.len() + w.len() > target {
+                break;
+            }
+            pad.push_str(w);
         }
+        s.insert_str(0, &pad);
         out.push_str(&s);
     }
     out

@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_automata::meta::Regex;
-use regex_automata::{Anchored, Input, PatternID};
+use regex_automata::{Anchored, Input, MatchKind as RegexMatchKind, PatternSet};
 
 use super::validate;
 use crate::error::Error;
@@ -49,22 +49,16 @@ pub(crate) struct Builtin {
 }
 
 /// The built-in patterns, in priority order. Several share a detector name.
+/// (`email` is found apart, from each `@`: see [`EMAIL_DOMAIN`].)
 /// Digit groups may be separated by a space, a no-break space, `.`, `-`,
 /// or a Unicode dash or minus (word processors turn `-` into `–`).
 pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin {
-        // jane.doe+tag@example.com, "john doe"@example.com, jörg@bücher.de,
-        // info@xn--bcher-kva.de, ANNA@EXAMPLE.COM.
-        name: "email",
-        regex: r#"(?:"[^"\r\n]{1,64}"|[\p{L}\p{M}\p{N}_%+!#$&*^~-][\p{L}\p{M}\p{N}._%+'!#$&*^~-]*)@(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?\.)+(?:\p{L}[\p{L}\p{M}]+|(?i:xn--[a-z0-9-]+))"#,
-        check: validate::email,
-        specificity: 3,
-    },
-    Builtin {
         // DE89 3704 0044 0532 0130 00, de89370400440532013000,
         // GB82 WEST 1234 5698 7654 32, DE 89 3704 00440532 013000.
+        // The country codes are those of the IBAN registry (validate.rs).
         name: "iban",
-        regex: r"(?i)(?-u:\b)[a-z]{2}(?:[ \x{A0}-]{0,2}[0-9]){2}(?:[ \x{A0}-]{0,2}[a-z0-9]){10,32}",
+        regex: r"(?i)(?-u:\b)(?:ad|ae|al|at|az|ba|be|bg|bh|bi|br|by|ch|cr|cy|cz|de|dj|dk|do|ee|eg|es|fi|fk|fo|fr|gb|ge|gi|gl|gr|gt|hn|hr|hu|ie|il|iq|is|it|jo|kw|kz|lb|lc|li|lt|lu|lv|ly|mc|md|me|mk|mn|mr|mt|mu|ni|nl|no|om|pk|pl|ps|pt|qa|ro|rs|ru|sa|sc|sd|se|si|sk|sm|so|st|sv|tl|tn|tr|ua|va|vg|xk|ye)(?:[ \x{A0}-]{0,2}[0-9]){2}(?:[ \x{A0}-]{0,2}[a-z0-9]){10}(?:[ \x{A0}-]{0,2}[a-z0-9])*",
         check: validate::iban,
         specificity: 5,
     },
@@ -73,22 +67,23 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         // full eight groups, upper case; the brackets and port of
         // [2001:db8::1]:8443 stay outside.
         name: "ipv6",
-        regex: r"(?i)(?:(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}|::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?)(?:(?:\.[0-9]{1,3}){3})?(?:%[0-9a-z._~-]{1,32})?",
+        regex: r"(?i)(?:(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){7}|(?-u:\b)(?:[0-9a-f]{1,4}:){6}[0-9]{1,3}(?:\.[0-9]{1,3}){3}|(?:(?-u:\b)[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}(?:(?:\.[0-9]{1,3}){3})?)?)(?:%[0-9a-z._~-]{1,32})?",
         check: validate::ipv6,
         specificity: 2,
     },
     Builtin {
         // 13 to 19 digits, in one run or in groups separated by one kind of
-        // space, dash or dot; Luhn and the networks' prefixes and lengths.
+        // space, dash or dot; Luhn and the networks' prefixes and lengths
+        // (networks issue numbers starting 2 to 6, 8 and 979).
         name: "credit_card",
-        regex: r"(?-u:\b)[0-9](?:[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]){12,18}(?-u:\b)",
+        regex: r"(?-u:\b)(?:[2-68][0-9]{2}|979)(?:[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]){10,16}(?-u:\b)",
         check: validate::card,
         specificity: 4,
     },
     Builtin {
         // 789-28-1752, 789 28 1752, 789.28.1752; 789281752 with context.
         name: "ssn",
-        regex: r"(?-u:\b)[0-9]{3}[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]{2}[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]{4}(?-u:\b)",
+        regex: r"(?-u:\b)[0-9]{3}(?:[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-][0-9]{2}[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]|[0-9]{2})[0-9]{4}(?-u:\b)",
         check: validate::ssn,
         specificity: 4,
     },
@@ -114,7 +109,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         // 07911 123456, 030/1234567, 01 42 68 53 00; 02079460958 with
         // context.
         name: "phone",
-        regex: r"(?:\(0[1-9][0-9]{0,3}\)|(?-u:\b)0[1-9][0-9]{0,3})(?:[ ./\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]{2,8}){1,4}(?-u:\b)",
+        regex: r"(?:\(0[1-9][0-9]{0,3}\)|(?-u:\b)0[1-9][0-9]{0,3})(?:[ ./\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]{6,9}|(?: [0-9]{2,4}){2,4}|(?:\x{A0}[0-9]{2,4}){2,4}|(?:\.[0-9]{2,4}){2,4}|(?:/[0-9]{2,4}){2,4}|(?:[\x{2010}-\x{2015}\x{2212}-][0-9]{2,4}){2,4})(?-u:\b)",
         check: validate::phone_trunk,
         specificity: 1,
     },
@@ -128,6 +123,49 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         specificity: 2,
     },
 ];
+
+/// An email's domain, searched anchored right after an `@` (IDN and
+/// punycode domains too). The local part before the `@` is read backwards
+/// by [`local_part_start`]. Finding emails from their `@` keeps the large
+/// Unicode classes out of the other patterns' automaton.
+pub(crate) const EMAIL_DOMAIN: &str = r"(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?\.)+(?:\p{L}[\p{L}\p{M}]+|(?i:xn--[a-z0-9-]+))";
+
+/// The longest local part read back from an `@`, in characters.
+const LOCAL_PART_MAX: usize = 128;
+
+/// Where the local part of an email whose `@` is at byte `at` starts:
+/// a quoted local part (`"john doe"@…`, at most 64 bytes, one line), or
+/// letters, digits, marks and `._%+'!#$&*^~-`, not starting with `.` or
+/// `'`.
+pub(crate) fn local_part_start(text: &str, at: usize) -> Option<usize> {
+    let before = text.get(..at)?;
+    if let Some(inner) = before.strip_suffix('"') {
+        let lo = inner.len().saturating_sub(64);
+        let open = inner
+            .char_indices()
+            .rev()
+            .take_while(|(i, _)| *i >= lo)
+            .take_while(|(_, c)| *c != '\n' && *c != '\r')
+            .find(|(_, c)| *c == '"')
+            .map(|(i, _)| i)?;
+        return (open + 1 < inner.len()).then_some(open);
+    }
+    let atom = |c: char| {
+        c.is_alphanumeric()
+            || "._%+'!#$&*^~-".contains(c)
+            || matches!(c, '\u{300}'..='\u{36f}' | '\u{1ab0}'..='\u{1aff}' | '\u{1dc0}'..='\u{1dff}' | '\u{20d0}'..='\u{20ff}' | '\u{fe20}'..='\u{fe2f}')
+    };
+    let mut start = at;
+    for (i, c) in before.char_indices().rev().take(LOCAL_PART_MAX) {
+        if !atom(c) {
+            break;
+        }
+        start = i;
+    }
+    let trimmed = before[start..].trim_start_matches(['.', '\'']);
+    let start = at - trimmed.len();
+    (start < at).then_some(start)
+}
 
 /// The built-in context words per detector with weak spellings: words that,
 /// near a weak spelling, say what it is. Matched without regard to ASCII
@@ -207,7 +245,12 @@ pub(crate) const CONTEXT_WORD_MAX: usize = 40;
 
 /// The built-in detectors a policy enables, compiled.
 pub(crate) struct Builtins {
+    /// The domain after an `@`, when `email` is enabled.
+    email: Option<Regex>,
     regex: Regex,
+    /// The same patterns with `MatchKind::All`: which of them match at a
+    /// position, so that a rejected match is retried only with those.
+    all: Regex,
     /// Per pattern id of `regex`: its built-in.
     entries: Vec<&'static Builtin>,
     /// Per pattern id: the context words of its detector, if it has any.
@@ -234,19 +277,33 @@ impl Builtins {
             .iter()
             .filter(|b| enabled.iter().any(|n| n == b.name))
             .collect();
-        if entries.is_empty() {
+        let email_on = enabled.iter().any(|n| n == "email");
+        if entries.is_empty() && !email_on {
             return Ok(None);
         }
-        let regex = Regex::builder()
-            .configure(
-                Regex::config()
-                    .nfa_size_limit(Some(1 << 24))
-                    .hybrid_cache_capacity(4 << 20),
-            )
-            .build_many(&entries.iter().map(|b| b.regex).collect::<Vec<_>>())
-            .map_err(|e| {
-                Error::rules(None, format!("the built-in detectors do not compile: {e}"))
-            })?;
+        let email = if email_on {
+            Some(Regex::new(EMAIL_DOMAIN).map_err(|e| {
+                Error::rules(None, format!("the email detector does not compile: {e}"))
+            })?)
+        } else {
+            None
+        };
+        let sources: Vec<&str> = entries.iter().map(|b| b.regex).collect();
+        let build = |kind: RegexMatchKind| {
+            Regex::builder()
+                .configure(
+                    Regex::config()
+                        .match_kind(kind)
+                        .nfa_size_limit(Some(1 << 24))
+                        .hybrid_cache_capacity(4 << 20),
+                )
+                .build_many(&sources)
+                .map_err(|e| {
+                    Error::rules(None, format!("the built-in detectors do not compile: {e}"))
+                })
+        };
+        let regex = build(RegexMatchKind::LeftmostFirst)?;
+        let all = build(RegexMatchKind::All)?;
         let mut automata = Vec::new();
         let mut names: Vec<&str> = Vec::new();
         for (name, words) in CONTEXT {
@@ -274,7 +331,9 @@ impl Builtins {
             .map(|b| names.iter().position(|n| *n == b.name))
             .collect();
         Ok(Some(Builtins {
+            email,
             regex,
+            all,
             entries,
             context,
             automata,
@@ -284,7 +343,15 @@ impl Builtins {
     /// Calls `hit` with each confirmed hit's range, specificity and
     /// detector name, in order, without overlaps among them.
     pub(crate) fn find(&self, text: &str, mut hit: impl FnMut(Range<usize>, u8, &'static str)) {
+        let emails = match &self.email {
+            Some(domain) => find_emails(domain, text),
+            None => Vec::new(),
+        };
+        let mut emails_left = emails.iter().peekable();
         let mut at = 0;
+        if self.entries.is_empty() {
+            at = text.len();
+        }
         while at < text.len() {
             let Some(m) = self.regex.search(&Input::new(text).range(at..)) else {
                 break;
@@ -292,14 +359,18 @@ impl Builtins {
             let first = m.pattern().as_usize();
             let mut found = self.confirm(text, first, m.range());
             if found.is_none() {
-                // Another pattern may match where this one was rejected.
-                for pid in 0..self.entries.len() {
+                // Another pattern may match where this one was rejected:
+                // ask which do, then try those.
+                let mut which = PatternSet::new(self.entries.len());
+                self.all.which_overlapping_matches(
+                    &Input::new(text).range(m.start()..).anchored(Anchored::Yes),
+                    &mut which,
+                );
+                for id in which.iter() {
+                    let pid = id.as_usize();
                     if pid == first {
                         continue;
                     }
-                    let Ok(id) = PatternID::new(pid) else {
-                        continue;
-                    };
                     let input = Input::new(text)
                         .range(m.start()..)
                         .anchored(Anchored::Pattern(id));
@@ -314,12 +385,29 @@ impl Builtins {
             match found {
                 Some((r, b)) => {
                     at = r.end.max(m.start() + 1);
-                    hit(r, b.specificity, b.name);
+                    // Emails come first: a pattern's hit inside one (digits
+                    // of `4157320134@vtext.com`) is dropped.
+                    let mut inside = false;
+                    while let Some(e) = emails_left.peek() {
+                        if e.end <= r.start {
+                            hit((*e).clone(), EMAIL_SPECIFICITY, "email");
+                            emails_left.next();
+                        } else {
+                            inside = e.start < r.end;
+                            break;
+                        }
+                    }
+                    if !inside {
+                        hit(r, b.specificity, b.name);
+                    }
                 }
                 None => {
                     at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
                 }
             }
+        }
+        for e in emails_left {
+            hit(e.clone(), EMAIL_SPECIFICITY, "email");
         }
     }
 
@@ -342,6 +430,33 @@ impl Builtins {
             }
         }
     }
+}
+
+const EMAIL_SPECIFICITY: u8 = 3;
+
+/// The emails of a text, in order, from each `@`: the local part read
+/// backwards, the domain matched forwards.
+fn find_emails(domain: &Regex, text: &str) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        if out.last().is_some_and(|l| at < l.end) {
+            continue;
+        }
+        let Some(d) = domain.search(&Input::new(text).range(at + 1..).anchored(Anchored::Yes))
+        else {
+            continue;
+        };
+        let Some(start) = local_part_start(text, at) else {
+            continue;
+        };
+        if out.last().is_some_and(|l| start < l.end) {
+            continue;
+        }
+        if let Verdict::Strong(r) = validate::email(text, start..d.end()) {
+            out.push(r);
+        }
+    }
+    out
 }
 
 /// Whether a context word stands, as a whole word, within reach of `r`.
@@ -414,6 +529,26 @@ mod tests {
             assert_eq!(p.detectors().context[*name], words.to_vec(), "{name}");
         }
         assert_eq!(p.detectors().context.len(), CONTEXT.len());
+    }
+
+    /// The IBAN pattern names exactly the countries whose length the check
+    /// knows.
+    #[test]
+    fn iban_pattern_lists_the_registry() {
+        let b = BUILTINS.iter().find(|b| b.name == "iban").unwrap();
+        let inner = b
+            .regex
+            .split("(?:")
+            .nth(1)
+            .unwrap()
+            .split(')')
+            .next()
+            .unwrap();
+        let mut in_regex: Vec<String> = inner.split('|').map(str::to_uppercase).collect();
+        let mut known = validate::iban_countries();
+        in_regex.sort();
+        known.sort();
+        assert_eq!(in_regex, known);
     }
 
     #[test]

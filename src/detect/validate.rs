@@ -409,6 +409,15 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"YE", 30),
 ];
 
+/// The countries of [`IBAN_LENGTHS`], for a test.
+#[cfg(test)]
+pub(crate) fn iban_countries() -> Vec<String> {
+    IBAN_LENGTHS
+        .iter()
+        .map(|(c, _)| String::from_utf8_lossy(&c[..]).into_owned())
+        .collect()
+}
+
 /// The ISO 13616 mod-97 check of an IBAN's characters (upper case).
 fn mod97(chars: &[u8]) -> bool {
     if chars.len() < 5 {
