@@ -632,3 +632,74 @@ fn a_digit_before_a_value_does_not_hide_it() {
     // A longer number grouped in fours holds no card.
     assert_none(&d, &["tracking 9400 4111 1111 1111 1111"]);
 }
+
+/// Spellings found by attacking the detectors with the way people write
+/// (issue 12): each was missed before.
+#[test]
+fn spellings_found_by_attack() {
+    let d = builtin_detector();
+    assert_one(
+        &d,
+        "ssn",
+        &[
+            ("SSN 789 - 28 - 1752", "789 - 28 - 1752"),
+            ("SSN: 789–28–1752", "789–28–1752"),
+            ("her social is 789281752", "789281752"),
+            ("SSN 789 281 752", "789 281 752"),
+        ],
+    );
+    assert_one(
+        &d,
+        "phone",
+        &[
+            ("📞 4157320134", "4157320134"),
+            ("☎ 4157320134", "4157320134"),
+            ("cell 415–732–0134", "415–732–0134"),
+        ],
+    );
+    assert_one(
+        &d,
+        "credit_card",
+        &[
+            ("4111  1111  1111  1111", "4111  1111  1111  1111"),
+            ("4111/1111/1111/1111", "4111/1111/1111/1111"),
+            (
+                "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+                "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            ),
+        ],
+    );
+    assert_one(
+        &d,
+        "email",
+        &[
+            (
+                "write jane [at] example [dot] com",
+                "jane [at] example [dot] com",
+            ),
+            ("jane(at)example.com", "jane(at)example.com"),
+            ("jane @ example.com", "jane @ example.com"),
+            (
+                "mail jane.doe at example dot com please",
+                "jane.doe at example dot com",
+            ),
+        ],
+    );
+    assert_one(
+        &d,
+        "ipv4",
+        &[
+            ("c2 at 192.168.1[.]1", "192.168.1[.]1"),
+            ("hxxp://10.0.0(.)1/x", "10.0.0(.)1"),
+        ],
+    );
+    assert_none(
+        &d,
+        &[
+            "I looked at the dot matrix printer",
+            "meet at noon",
+            "order 789 281 752",
+            "4111  1111-1111  1111",
+        ],
+    );
+}

@@ -76,14 +76,15 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         // space, dash or dot; Luhn and the networks' prefixes and lengths
         // (networks issue numbers starting 2 to 6, 8 and 979).
         name: "credit_card",
-        regex: r"(?-u:\b)(?:[2-68][0-9]{2}|979)(?:[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]?[0-9]){10,16}(?-u:\b)",
+        regex: r"(?-u:\b)(?:[2-68][0-9]{2}|979)(?:[ ./\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]{0,2}[0-9]){10,16}(?-u:\b)",
         check: validate::card,
         specificity: 4,
     },
     Builtin {
-        // 789-28-1752, 789 28 1752, 789.28.1752; 789281752 with context.
+        // 789-28-1752, 789 28 1752, 789.28.1752, 789 - 28 - 1752;
+        // 789281752 and 789 281 752 with context.
         name: "ssn",
-        regex: r"(?-u:\b)[0-9]{3}(?:[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-][0-9]{2}[ .\x{A0}\x{202F}\x{2010}-\x{2015}\x{2212}-]|[0-9]{2})[0-9]{4}(?-u:\b)",
+        regex: r"(?-u:\b)[0-9]{3}(?:(?: ?[\x{2010}-\x{2015}\x{2212}-] ?|[ .\x{A0}\x{202F}])[0-9]{2}(?: ?[\x{2010}-\x{2015}\x{2212}-] ?|[ .\x{A0}\x{202F}])[0-9]{4}|[0-9]{6}|(?: ?[\x{2010}-\x{2015}\x{2212}-] ?|[ .\x{A0}\x{202F}])[0-9]{3}(?: ?[\x{2010}-\x{2015}\x{2212}-] ?|[ .\x{A0}\x{202F}])[0-9]{3})(?-u:\b)",
         check: validate::ssn,
         specificity: 4,
     },
@@ -118,7 +119,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         // longer dotted run (10.0.19045.3803, 1.2.3.4-build) or after a
         // version word (v1.2.3.4, version 4.2.1.7).
         name: "ipv4",
-        regex: r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)",
+        regex: r"(?-u:\b)[0-9]{1,3}(?:(?:\.|\[\.\]|\(\.\))[0-9]{1,3}){3}(?-u:\b)",
         check: validate::ipv4,
         specificity: 2,
     },
@@ -129,6 +130,14 @@ pub(crate) const BUILTINS: &[Builtin] = &[
 /// by [`local_part_start`]. Finding emails from their `@` keeps the large
 /// Unicode classes out of the other patterns' automaton.
 pub(crate) const EMAIL_DOMAIN: &str = r"(?:[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?\.)+(?:\p{L}[\p{L}\p{M}]+|(?i:xn--[a-z0-9-]+))";
+
+/// Emails written so that machines miss them: `jane [at] example [dot] com`,
+/// `jane(at)example.com`, `jane @ example.com`.
+const EMAIL_OBFUSCATED: &str = r"(?i)[\p{L}\p{N}][\p{L}\p{N}._%+-]*(?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*|\s+@\s+)[\p{L}\p{N}][\p{L}\p{N}-]*(?:(?:\s*(?:\[dot\]|\(dot\)|\{dot\}|<dot>)\s*|\s+dot\s+|\.)[\p{L}\p{N}][\p{L}\p{N}-]*)+";
+
+/// `jane at example dot com`: the words `at` and `dot`, and a common
+/// top-level domain, so that `looked at the dot matrix` is not one.
+const EMAIL_SPELLED: &str = r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+-]*\s+at\s+[a-z0-9][a-z0-9-]*(?:\s+dot\s+[a-z0-9][a-z0-9-]*)*\s+dot\s+(?:com|org|net|edu|gov|io|co|uk|us|de|fr|es|it|nl|ca|au|info|biz|me)(?-u:\b)";
 
 /// The longest local part read back from an `@`, in characters.
 const LOCAL_PART_MAX: usize = 128;
@@ -192,6 +201,7 @@ pub(crate) const CONTEXT: &[(&str, &[&str])] = &[
             "tax id",
             "taxpayer id",
             "tin",
+            "social",
         ],
     ),
     (
@@ -231,6 +241,9 @@ pub(crate) const CONTEXT: &[(&str, &[&str])] = &[
             "msisdn",
             "home #",
             "work #",
+            "\u{260e}",
+            "\u{1f4de}",
+            "\u{1f4f1}",
         ],
     ),
 ];
@@ -245,8 +258,9 @@ pub(crate) const CONTEXT_WORD_MAX: usize = 40;
 
 /// The built-in detectors a policy enables, compiled.
 pub(crate) struct Builtins {
-    /// The domain after an `@`, when `email` is enabled.
-    email: Option<Regex>,
+    /// When `email` is enabled: the domain after an `@`, and the
+    /// obfuscated and spelled forms.
+    email: Option<[Regex; 3]>,
     regex: Regex,
     /// The same patterns with `MatchKind::All`: which of them match at a
     /// position, so that a rejected match is retried only with those.
@@ -282,9 +296,12 @@ impl Builtins {
             return Ok(None);
         }
         let email = if email_on {
-            Some(Regex::new(EMAIL_DOMAIN).map_err(|e| {
-                Error::rules(None, format!("the email detector does not compile: {e}"))
-            })?)
+            let re = |p: &str| {
+                Regex::new(p).map_err(|e| {
+                    Error::rules(None, format!("the email detector does not compile: {e}"))
+                })
+            };
+            Some([re(EMAIL_DOMAIN)?, re(EMAIL_OBFUSCATED)?, re(EMAIL_SPELLED)?])
         } else {
             None
         };
@@ -344,7 +361,7 @@ impl Builtins {
     /// detector name, in order, without overlaps among them.
     pub(crate) fn find(&self, text: &str, mut hit: impl FnMut(Range<usize>, u8, &'static str)) {
         let emails = match &self.email {
-            Some(domain) => find_emails(domain, text),
+            Some(res) => find_emails(res, text),
             None => Vec::new(),
         };
         let mut emails_left = emails.iter().peekable();
@@ -436,7 +453,7 @@ const EMAIL_SPECIFICITY: u8 = 3;
 
 /// The emails of a text, in order, from each `@`: the local part read
 /// backwards, the domain matched forwards.
-fn find_emails(domain: &Regex, text: &str) -> Vec<Range<usize>> {
+fn find_emails([domain, obfuscated, spelled]: &[Regex; 3], text: &str) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
     for (at, _) in text.match_indices('@') {
         if out.last().is_some_and(|l| at < l.end) {
@@ -455,6 +472,30 @@ fn find_emails(domain: &Regex, text: &str) -> Vec<Range<usize>> {
         if let Verdict::Strong(r) = validate::email(text, start..d.end()) {
             out.push(r);
         }
+    }
+    // The obfuscated and spelled forms, where they overlap nothing found.
+    let mut more: Vec<Range<usize>> = Vec::new();
+    for re in [obfuscated, spelled] {
+        for m in re.find_iter(text) {
+            let r = m.range();
+            let last = text[r.clone()]
+                .rsplit(|c: char| !c.is_alphanumeric() && c != '-')
+                .next()
+                .unwrap_or("");
+            let tld = last.chars().count() >= 2 && last.chars().all(char::is_alphabetic);
+            if tld
+                && !out
+                    .iter()
+                    .chain(&more)
+                    .any(|o| o.start < r.end && r.start < o.end)
+            {
+                more.push(r);
+            }
+        }
+    }
+    if !more.is_empty() {
+        out.extend(more);
+        out.sort_by_key(|r| r.start);
     }
     out
 }

@@ -111,9 +111,10 @@ pub(crate) fn email(text: &str, r: Range<usize>) -> Verdict {
 }
 
 /// US SSN: area not 000, 666 or 900–999, group not 00, serial not 0000.
-/// `ddd-dd-dddd`, `ddd dd dddd` and `ddd.dd.dddd` are hits; nine digits in
-/// a row are weak (order numbers look the same); other groupings (a ZIP+4
-/// `94107-1234` has nine digits too) are not SSNs.
+/// `ddd-dd-dddd`, `ddd dd dddd`, `ddd.dd.dddd` and `ddd - dd - dddd` are
+/// hits; nine digits in a row or as `ddd ddd ddd` are weak (order numbers
+/// look the same); other groupings (a ZIP+4 `94107-1234` has nine digits
+/// too) are not SSNs.
 pub(crate) fn ssn(text: &str, r: Range<usize>) -> Verdict {
     let s = &text[r.clone()];
     let d = digits_of(s);
@@ -123,10 +124,12 @@ pub(crate) fn ssn(text: &str, r: Range<usize>) -> Verdict {
     let groups: Vec<usize> = s
         .split(|c: char| !c.is_ascii_digit())
         .map(str::len)
+        .filter(|n| *n > 0)
         .collect();
     match groups.as_slice() {
         [9] => Verdict::Weak(r),
         [3, 2, 4] if !in_longer_run(text, &r) => Verdict::Strong(r),
+        [3, 3, 3] if !in_longer_run(text, &r) => Verdict::Weak(r),
         _ => Verdict::Reject,
     }
 }
@@ -276,15 +279,20 @@ pub(crate) fn card(text: &str, r: Range<usize>) -> Verdict {
     let mut groups: Vec<Range<usize>> = Vec::new();
     let mut sep: Option<char> = None;
     let mut start = 0;
+    let mut prev_digit = true;
     for (i, c) in s.char_indices() {
         if !c.is_ascii_digit() {
             if sep.is_some_and(|x| x != c) {
                 return Verdict::Reject;
             }
             sep = Some(c);
-            groups.push(start..i);
+            // A run of two separators (`4111  1111`) is one.
+            if prev_digit {
+                groups.push(start..i);
+            }
             start = i + c.len_utf8();
         }
+        prev_digit = c.is_ascii_digit();
     }
     groups.push(start..s.len());
     // Not the tail of a longer number grouped in fours (`9400 2854 9578
@@ -534,7 +542,8 @@ fn word_before(text: &str, at: usize) -> (String, bool) {
 /// followed by a version suffix (`1.2.3.4-build`, `+meta`), not after a
 /// version word (`v1.2.3.4`, `version 4.2.1.7`, `section 4.2.1.3`).
 pub(crate) fn ipv4(text: &str, r: Range<usize>) -> Verdict {
-    let s = &text[r.clone()];
+    // A defanged address (`192.168.1[.]1`) is one too.
+    let s = text[r.clone()].replace("[.]", ".").replace("(.)", ".");
     if !s
         .split('.')
         .all(|p| p.parse::<u16>().is_ok_and(|n| n <= 255))
