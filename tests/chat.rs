@@ -538,3 +538,33 @@ fn repair_feedback_is_not_a_guessing_oracle() {
         assert!(!f.contains("Charles") && !f.contains("Garcia"), "{f}");
     }
 }
+
+/// SSNs, phone numbers and card numbers in a question, in every spelling
+/// people write them, never reach the model.
+#[test]
+fn questions_are_scrubbed_in_every_spelling() {
+    use crate::planted::{assert_no_number, spelled_numbers};
+    let numbers = spelled_numbers();
+    let model = Arc::new(ScriptedModel::from_fn(|req: &ModelRequest| {
+        if req.system.starts_with("You answer") {
+            return Ok("It is Oslo.".to_string());
+        }
+        Ok(fenced(
+            "SELECT city, COUNT(*) AS n FROM people GROUP BY city",
+        ))
+    }));
+    let dir = tempdir_with(&[("people.csv", &plant().csv)]);
+    let chat = chat_over(dir.path(), model.clone());
+    for (_, written, _) in &numbers {
+        let q = format!("Which city is the customer with {written} in?");
+        chat.ask(&q, &Context::new("tester"))
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+    }
+    let requests = model.requests();
+    assert!(requests.len() >= numbers.len(), "{}", requests.len());
+    for (n, r) in requests.iter().enumerate() {
+        for text in r.texts() {
+            assert_no_number(&format!("request {n}"), text, &numbers);
+        }
+    }
+}

@@ -260,3 +260,92 @@ fn failing_cast_error_carries_no_values() {
     let e = engine.run(&q).unwrap_err();
     assert!(!format!("{e} {e:?}").contains("consumer"));
 }
+
+const SCAN_RULES: &str = r#"
+version = 1
+[defaults]
+max_rows = 500
+[tables.people.columns]
+id    = { action = "tokenize", class = "person_id" }
+notes = { action = "scan" }
+city  = { action = "allow" }
+[detectors]
+builtin = ["email", "phone", "ssn", "credit_card", "iban", "ipv4", "ipv6"]
+"#;
+
+/// A folder with `people.csv` whose `notes` hold every spelled number, one
+/// per note and all together in one long note, and the rules (with `notes`
+/// given `action`).
+fn spelled_notes(numbers: &[(&'static str, String, String)], action: &str) -> tempfile::TempDir {
+    let mut csv = String::from("id,notes,city\n");
+    for (i, (_, written, _)) in numbers.iter().enumerate() {
+        csv.push_str(&format!(
+            "{i},\"Pt note: {written}. Follow up next week.\",{}\n",
+            ["Oslo", "Bergen"][i % 2]
+        ));
+    }
+    let all: Vec<&str> = numbers.iter().map(|n| n.1.as_str()).collect();
+    csv.push_str(&format!("999,\"{}\",Oslo\n", all.join("; ")));
+    let rules = SCAN_RULES.replace("\"scan\"", &format!("{action:?}"));
+    crate::util::tempdir_with(&[("people.csv", &csv), ("rules.toml", &rules)])
+}
+
+/// SSNs, phone numbers and card numbers in a `scan` column, in every
+/// spelling people write them, never come out of a query: through the
+/// library (guard, engine, protect) and through `sqlveil query`.
+#[test]
+fn scan_columns_leak_no_number_in_any_spelling() {
+    use crate::planted::{assert_no_number, spelled_numbers, Env};
+    let numbers = spelled_numbers();
+    let dir = spelled_notes(&numbers, "scan");
+    let policy = sqlveil::Policy::from_path(dir.path().join("rules.toml")).unwrap();
+    let engine = std::sync::Arc::new(sqlveil::PolarsEngine::open(dir.path(), &policy).unwrap());
+    let env = Env::new(engine, &policy, 5);
+    let mut shown = 0;
+    for sql in [
+        "SELECT notes FROM people",
+        "SELECT * FROM people",
+        "SELECT id, notes, city FROM people WHERE city = 'Oslo'",
+        "WITH t AS (SELECT notes FROM people) SELECT * FROM t",
+    ] {
+        for cell in cells(&env.rows(sql)) {
+            assert_no_number(sql, &cell, &numbers);
+            shown += 1;
+        }
+    }
+    assert!(shown > numbers.len() * 3, "{shown}");
+
+    let vault = dir.path().join("vault.jsonl");
+    let (code, out, err) = crate::util::run_cli(
+        &[
+            "query",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--rules",
+            dir.path().join("rules.toml").to_str().unwrap(),
+            "--vault",
+            vault.to_str().unwrap(),
+            "--sql",
+            "SELECT notes FROM people",
+        ],
+        Some(&"5a".repeat(32)),
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("<ssn_") && out.contains("<phone_") && out.contains("<credit_card_"));
+    assert_no_number("sqlveil query", &out, &numbers);
+
+    // The check itself finds the numbers when the column is shown as is.
+    let open = spelled_notes(&numbers, "allow");
+    let policy = sqlveil::Policy::from_path(open.path().join("rules.toml")).unwrap();
+    let engine = std::sync::Arc::new(sqlveil::PolarsEngine::open(open.path(), &policy).unwrap());
+    let env = Env::new(engine, &policy, 5);
+    let cells = cells(&env.rows("SELECT notes FROM people"));
+    for n in &numbers {
+        let one = std::slice::from_ref(n);
+        let caught = cells
+            .iter()
+            .any(|c| std::panic::catch_unwind(|| assert_no_number("allow", c, one)).is_err());
+        assert!(caught, "{:?} is not caught when shown", n.1);
+    }
+}

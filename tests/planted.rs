@@ -236,3 +236,119 @@ pub const QUERIES: &[&str] = &[
     "SELECT notes FROM people WHERE city = 'Bergen'",
     "SELECT DISTINCT name FROM people",
 ];
+
+/// SSNs, phone numbers and card numbers as people write them, every
+/// spelling the detectors promise (weak ones next to a context word):
+/// (kind, as written, the value's digits).
+pub fn spelled_numbers() -> Vec<(&'static str, String, String)> {
+    let mut v: Vec<(&'static str, String)> = Vec::new();
+    for ssn in ["789281752", "512493318", "634019876"] {
+        let (a, g, s) = (&ssn[..3], &ssn[3..5], &ssn[5..]);
+        v.push(("ssn", format!("SSN {a}-{g}-{s} verified")));
+        v.push(("ssn", format!("ssn {a} {g} {s} on the intake form")));
+        v.push(("ssn", format!("{a}.{g}.{s} per patient")));
+        v.push(("ssn", format!("SS# {ssn}")));
+        v.push(("ssn", format!("social security number {ssn}")));
+        v.push(("ssn", format!("{ssn} is her SSN")));
+    }
+    for (a, e, l) in [("415", "732", "0134"), ("646", "281", "9907")] {
+        for p in [
+            format!("({a}) {e}-{l}"),
+            format!("({a}){e}-{l}"),
+            format!("{a}-{e}-{l}"),
+            format!("{a}.{e}.{l}"),
+            format!("{a} {e} {l}"),
+            format!("+1 {a} {e} {l}"),
+            format!("+1-{a}-{e}-{l}"),
+            format!("+1 ({a}) {e}-{l}"),
+            format!("1-{a}-{e}-{l}"),
+            format!("+1{a}{e}{l}"),
+            format!("{a}-{e}-{l} ext. 2048"),
+            format!("({a}) {e}-{l} x2048"),
+            format!("cell {a}{e}{l}"),
+            format!("cb 1{a}{e}{l}"),
+        ] {
+            v.push(("phone", p));
+        }
+    }
+    for p in [
+        "+44 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "0044 20 7946 0958",
+        "+33 6 12 34 56 78",
+        "+442079460958",
+        "+49 30 1234567",
+        "020 7946 0958",
+        "(020) 7946 0958",
+        "07911 123456",
+        "030/1234567",
+        "01 42 68 53 00",
+        "tel 02079460958",
+    ] {
+        v.push(("phone", p.to_string()));
+    }
+    for c in [
+        "4111 1111 1111 1111",
+        "4111-1111-1111-1111",
+        "4111.1111.1111.1111",
+        "4111111111111111",
+        "4222222222222",
+        "4000000000000000006",
+        "5555 5555 5555 4444",
+        "2223 0031 2200 3222",
+        "3782 822463 10005",
+        "378282246310005",
+        "6011111111111117",
+        "3056 930902 5904",
+        "3530 1113 3330 0000",
+        "6212345678901234569",
+        "2200 0000 0000 0004",
+    ] {
+        v.push(("credit_card", c.to_string()));
+    }
+    v.into_iter()
+        .map(|(k, w)| {
+            let digits = w.chars().filter(char::is_ascii_digit).collect();
+            (k, w, digits)
+        })
+        .collect()
+}
+
+/// Panics when `text`, outside tokens (`<…>`), holds four digits in a row
+/// of a planted number's digits, with separators skipped: the number or a
+/// part of it came out. Returns how many numbers were checked.
+pub fn assert_no_number(
+    context: &str,
+    text: &str,
+    numbers: &[(&'static str, String, String)],
+) -> usize {
+    let mut outside = String::new();
+    let mut depth = 0;
+    for c in text.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    // Digits with separators skipped; any other character breaks a run.
+    let mut runs = String::new();
+    for c in outside.chars() {
+        if c.is_ascii_digit() {
+            runs.push(c);
+        } else if !matches!(c, ' ' | '.' | '-' | '(' | ')' | '/' | '+') {
+            runs.push('|');
+        }
+    }
+    for (kind, written, digits) in numbers {
+        for w in digits.as_bytes().windows(4) {
+            let w = std::str::from_utf8(w).unwrap_or("");
+            assert!(
+                !runs.contains(w),
+                "{context}: digits {w} of the {kind} {written:?} came out: {text:?}"
+            );
+        }
+    }
+    numbers.len()
+}

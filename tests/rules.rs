@@ -128,6 +128,11 @@ fn bad_values_name_line_and_column() {
         ("version = 1\n[detectors]\nbuiltin = [\"passport\"]\n", 3, "passport"),
         ("version = 1\n[[detectors.pattern]]\nname = \"x\"\nregex = 'a('\nclass = \"x\"\n", 4, "regex is invalid"),
         ("version = 1\n[[detectors.dictionary]]\nname = \"d\"\nterms = []\nclass = \"project\"\n", 4, "terms"),
+        ("version = 1\n[detectors]\nbuiltin = [\"ssn\"]\n[detectors.context]\nphone = [\"cell\"]\n", 5, "`builtin` does not enable"),
+        ("version = 1\n[detectors]\nbuiltin = [\"email\"]\n[detectors.context]\nemail = [\"mail\"]\n", 5, "takes no context words"),
+        ("version = 1\n[detectors]\nbuiltin = [\"ssn\"]\n[detectors.context]\npassport = [\"pp\"]\n", 5, "not a built-in detector"),
+        ("version = 1\n[detectors]\nbuiltin = [\"ssn\"]\n[detectors.context]\nssn = [\"ssn\",\n  \"  \"]\n", 6, "1 to 40 bytes"),
+        ("version = 1\n[detectors]\nbuiltin = [\"ssn\"]\n[detectors.context]\nssn = \"ssn\"\n", 5, "invalid type"),
     ];
     for (text, line, needle) in cases {
         let e = err(text);

@@ -124,7 +124,8 @@ use std::sync::{Arc, RwLock};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
-use self::builtin::{Check, BUILTINS};
+use self::builtin::Builtins;
+pub(crate) use self::builtin::{CONTEXT, CONTEXT_WORD_MAX};
 use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
 pub use self::known::{
     KnownColumnReport, KnownPhase, KnownProgress, KnownValuesOptions, KnownValuesReport,
@@ -152,7 +153,6 @@ struct Pattern {
     detector: String,
     class: String,
     regex: Regex,
-    check: Option<Check>,
     specificity: u8,
 }
 
@@ -179,10 +179,9 @@ struct Dictionary {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Detector {
-    /// Built-in patterns, which never match across a line break: searched
-    /// line by line, so that the set skips most lines of sparse text.
-    line_set: RegexSet,
-    line_patterns: Vec<Pattern>,
+    /// The enabled built-in detectors: one multi-pattern regex with checks
+    /// and context words.
+    builtins: Option<Builtins>,
     /// Rule file patterns, searched over the whole text.
     set: RegexSet,
     patterns: Vec<Pattern>,
@@ -201,10 +200,8 @@ pub struct Detector {
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Detector")
-            .field(
-                "patterns",
-                &(self.line_patterns.len() + self.patterns.len()),
-            )
+            .field("builtins", &self.builtins)
+            .field("patterns", &self.patterns.len())
             .field("dictionaries", &self.dict_names.len())
             .field(
                 "known_values",
@@ -248,25 +245,13 @@ impl Detector {
     /// for the automaton.
     pub fn new(policy: &Policy) -> Result<Detector, Error> {
         let d = policy.detectors();
-        let mut line_patterns = Vec::new();
-        for b in BUILTINS {
-            if d.builtin.iter().any(|n| n == b.name) {
-                line_patterns.push(Pattern {
-                    detector: b.name.to_string(),
-                    class: b.name.to_string(),
-                    regex: compile(b.regex)?,
-                    check: b.check,
-                    specificity: b.specificity,
-                });
-            }
-        }
+        let builtins = Builtins::new(&d.builtin, &d.context)?;
         let mut patterns = Vec::new();
         for p in &d.patterns {
             patterns.push(Pattern {
                 detector: p.name.clone(),
                 class: p.class.as_str().to_string(),
                 regex: compile(&p.regex)?,
-                check: None,
                 specificity: 3,
             });
         }
@@ -278,7 +263,6 @@ impl Detector {
                     Error::rules(None, format!("the detectors do not compile together: {e}"))
                 })
         };
-        let line_set = set_of(&line_patterns)?;
         let set = set_of(&patterns)?;
         let mut dict_names = Vec::new();
         let mut dictionaries = Vec::new();
@@ -304,8 +288,7 @@ impl Detector {
             dictionaries.push(Dictionary { automaton, owners });
         }
         Ok(Detector {
-            line_set,
-            line_patterns,
+            builtins,
             set,
             patterns,
             dictionaries,
@@ -522,24 +505,7 @@ impl Detector {
         let known = self.known_snapshot();
         let (hits, known_hits) = self.hits(text, known.as_deref());
         hits.into_iter()
-            .map(|(range, src)| {
-                let (detector, class) = match src {
-                    Source::Pattern(d, c) => (d.to_string(), c.to_string()),
-                    Source::Known(i) => match known
-                        .as_deref()
-                        .zip(known_hits.get(i))
-                        .and_then(|(k, h)| k.column(h.column))
-                    {
-                        Some(c) => (c.detector.clone(), c.class.clone()),
-                        None => (String::new(), String::new()),
-                    },
-                };
-                Hit {
-                    range,
-                    detector,
-                    class,
-                }
-            })
+            .map(|(range, src)| hit_of(known.as_deref(), &known_hits, range, src))
             .collect()
     }
 
@@ -550,21 +516,13 @@ impl Detector {
         known: Option<&KnownValues>,
     ) -> (Vec<(Range<usize>, Source<'a>)>, Vec<KnownHit>) {
         let mut cands: Vec<Cand<'a>> = Vec::new();
-        if !self.line_patterns.is_empty() {
-            let mut offset = 0;
-            for line in text.split_inclusive('\n') {
-                search(
-                    &self.line_set,
-                    &self.line_patterns,
-                    line,
-                    offset,
-                    &mut cands,
-                );
-                offset += line.len();
-            }
+        if let Some(b) = &self.builtins {
+            b.find(text, |r, specificity, name| {
+                cands.push((r, specificity, Source::Pattern(name, name)));
+            });
         }
         if !self.patterns.is_empty() {
-            search(&self.set, &self.patterns, text, 0, &mut cands);
+            search(&self.set, &self.patterns, text, &mut cands);
         }
         for d in &self.dictionaries {
             for m in d.automaton.find_iter(text) {
@@ -608,12 +566,58 @@ impl Detector {
     /// the value as stored in the data, its masked form, or
     /// `[redacted:<column>]`.
     pub fn redact(&self, text: &str, tokens: &Tokens) -> Result<Redacted, Error> {
+        self.redact_inner(text, tokens, None)
+    }
+
+    /// As [`redact`](Self::redact), and also the hits (as
+    /// [`find`](Self::find) gives them, in `text`'s offsets), from one
+    /// search.
+    ///
+    /// # Errors
+    /// The token vault cannot be written.
+    ///
+    /// # Example
+    /// ```
+    /// use sqlveil::{Detector, MasterKey, Policy, Tokens};
+    /// let policy = Policy::from_toml_str(r#"
+    ///     version = 1
+    ///     [defaults]
+    ///     tokens = "sealed"
+    ///     [detectors]
+    ///     builtin = ["ssn"]
+    /// "#)?;
+    /// let d = Detector::new(&policy)?;
+    /// let tokens = Tokens::new(&policy, MasterKey::from_bytes(&[1; 32]), None)?;
+    /// let (r, hits) = d.redact_with_hits("SSN 789 28 1752 verified", &tokens)?;
+    /// assert!(r.text.starts_with("SSN <ssn_"));
+    /// assert_eq!((hits[0].range.clone(), hits[0].detector.as_str()), (4..15, "ssn"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn redact_with_hits(
+        &self,
+        text: &str,
+        tokens: &Tokens,
+    ) -> Result<(Redacted, Vec<Hit>), Error> {
+        let mut hits = Vec::new();
+        let r = self.redact_inner(text, tokens, Some(&mut hits))?;
+        Ok((r, hits))
+    }
+
+    fn redact_inner(
+        &self,
+        text: &str,
+        tokens: &Tokens,
+        mut found: Option<&mut Vec<Hit>>,
+    ) -> Result<Redacted, Error> {
         let known = self.known_snapshot();
         let (hits, known_hits) = self.hits(text, known.as_deref());
         let mut out = String::with_capacity(text.len());
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut last = 0;
         for (range, src) in hits {
+            if let Some(f) = found.as_deref_mut() {
+                f.push(hit_of(known.as_deref(), &known_hits, range.clone(), src));
+            }
             let (Some(before), Some(hit)) = (text.get(last..range.start), text.get(range.clone()))
             else {
                 return Err(Error::usage(
@@ -662,36 +666,43 @@ impl Detector {
     }
 }
 
-/// Runs the patterns that the set says occur in `text`, adding their checked
-/// hits (shifted by `offset`).
-fn search<'a>(
-    set: &RegexSet,
-    patterns: &'a [Pattern],
-    text: &str,
-    offset: usize,
-    cands: &mut Vec<Cand<'a>>,
-) {
+/// The public form of a hit.
+fn hit_of(
+    known: Option<&KnownValues>,
+    known_hits: &[KnownHit],
+    range: Range<usize>,
+    src: Source<'_>,
+) -> Hit {
+    let (detector, class) = match src {
+        Source::Pattern(d, c) => (d.to_string(), c.to_string()),
+        Source::Known(i) => match known
+            .zip(known_hits.get(i))
+            .and_then(|(k, h)| k.column(h.column))
+        {
+            Some(c) => (c.detector.clone(), c.class.clone()),
+            None => (String::new(), String::new()),
+        },
+    };
+    Hit {
+        range,
+        detector,
+        class,
+    }
+}
+
+/// Runs the rule file's patterns that the set says occur in `text`, adding
+/// their hits.
+fn search<'a>(set: &RegexSet, patterns: &'a [Pattern], text: &str, cands: &mut Vec<Cand<'a>>) {
     for i in set.matches(text).iter() {
-        let p = &patterns[i];
-        // When a match fails its check, search again from the next
-        // character, so that a failed long match cannot hide a valid one
-        // that starts inside it.
-        let mut at = 0;
-        while let Some(m) = p.regex.find_at(text, at) {
-            let r = m.range();
-            if p.check.is_none_or(|c| c(text, &r)) {
-                at = r.end.max(r.start + 1);
-                cands.push((
-                    r.start + offset..r.end + offset,
-                    p.specificity,
-                    Source::Pattern(&p.detector, &p.class),
-                ));
-            } else {
-                at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
-            }
-            if at > text.len() {
-                break;
-            }
+        let Some(p) = patterns.get(i) else {
+            continue;
+        };
+        for m in p.regex.find_iter(text) {
+            cands.push((
+                m.range(),
+                p.specificity,
+                Source::Pattern(&p.detector, &p.class),
+            ));
         }
     }
 }
@@ -705,6 +716,15 @@ fn compile(re: &str) -> Result<Regex, Error> {
 
 /// Keeps the longest hit, then the most specific, among overlapping ones.
 fn resolve(mut cands: Vec<Cand<'_>>) -> Vec<(Range<usize>, Source<'_>)> {
+    // The built-in detectors alone give ordered, disjoint hits: nothing to
+    // resolve.
+    if cands
+        .windows(2)
+        .all(|w| w[0].0.end <= w[1].0.start && !w[0].0.is_empty())
+        && cands.last().is_none_or(|c| !c.0.is_empty())
+    {
+        return cands.into_iter().map(|(r, _, s)| (r, s)).collect();
+    }
     // Where any candidate lies, merged: a kept hit grows to cover the parts
     // of candidates it beat that stick out of it ("Mary Ann" and "Ann
     // Smith" in "Mary Ann Smith" leave no "Mary" behind).

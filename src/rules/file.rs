@@ -62,6 +62,9 @@ pub(crate) struct DetectorsFile {
     pub(crate) pattern: Vec<Spanned<PatternFile>>,
     #[serde(default)]
     pub(crate) dictionary: Vec<Spanned<DictionaryFile>>,
+    /// Context words per built-in detector, replacing its built-in list.
+    #[serde(default)]
+    pub(crate) context: BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -192,6 +192,13 @@ pub struct Detectors {
     pub patterns: Vec<PatternDetector>,
     /// Custom dictionary detectors.
     pub dictionaries: Vec<DictionaryDetector>,
+    /// Context words per built-in detector (`ssn`, `phone`), from
+    /// `[detectors.context]`: each list replaces the built-in one, which
+    /// `rules/detectors.toml` shows. Context words let a weak spelling (nine
+    /// digits in a row, a phone number without separators) count as a hit;
+    /// they never reject a strong one. An empty list turns weak spellings
+    /// off.
+    pub context: BTreeMap<String, Vec<String>>,
 }
 
 /// A validated policy for one data source.
@@ -691,6 +698,45 @@ impl Validator<'_> {
             if names.insert(b.get_ref().clone()) {
                 out.builtin.push(b.into_inner());
             }
+        }
+        for (name, words) in d.context {
+            let n = name.get_ref().as_str();
+            if !crate::detect::CONTEXT.iter().any(|(c, _)| *c == n) {
+                let why = if BUILTIN_DETECTORS.contains(&n) {
+                    format!(
+                        "built-in detector `{n}` takes no context words (only {} do: they have weak spellings)",
+                        crate::detect::CONTEXT.iter().map(|(c, _)| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
+                    )
+                } else {
+                    format!("context words for `{n}`, which is not a built-in detector")
+                };
+                return Err(self.err(name.span(), why));
+            }
+            if !out.builtin.iter().any(|b| b == n) {
+                return Err(self.err(
+                    name.span(),
+                    format!("context words for `{n}`, which `builtin` does not enable"),
+                ));
+            }
+            let mut list = Vec::new();
+            for w in words.into_inner() {
+                let t = w.get_ref().trim();
+                if t.is_empty()
+                    || t.len() > crate::detect::CONTEXT_WORD_MAX
+                    || t.chars().any(char::is_control)
+                {
+                    return Err(self.err(
+                        w.span(),
+                        format!(
+                            "context word `{}` of `{n}` must be 1 to {} bytes of text on one line",
+                            w.get_ref().escape_debug(),
+                            crate::detect::CONTEXT_WORD_MAX
+                        ),
+                    ));
+                }
+                list.push(t.to_string());
+            }
+            out.context.insert(n.to_string(), list);
         }
         for p in d.pattern {
             let span = p.span();

@@ -62,10 +62,18 @@ fn exit_code(e: &Error) -> u8 {
 /// Prints JSON on stdout. A closed pipe is success; any other write failure
 /// ends the process with exit 2.
 fn print(v: &Value) {
-    let mut out = std::io::stdout().lock();
+    print_serialize(v);
+}
+
+/// Prints a serialisable value as pretty JSON on stdout, through a buffer.
+/// A closed pipe is success; any other write failure ends the process with
+/// exit 2.
+fn print_serialize<T: serde::Serialize>(v: &T) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let r = serde_json::to_writer_pretty(&mut out, v)
         .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out));
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
     if let Err(e) = r {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("sqlveil: cannot write the result to stdout: {e}");
@@ -486,28 +494,49 @@ fn scan(
         None => Detector::new(&policy)?,
     };
     let text = stdin_text();
-    let hits: Vec<Value> = detector
-        .find(&text)
-        .into_iter()
-        .map(|h| json!({"start": h.range.start, "end": h.range.end, "detector": h.detector, "class": h.class}))
-        .collect();
-    let result = detector.redact(&text, &tokens);
+    // One search gives both the hits and the redacted text.
+    let result = detector.redact_with_hits(&text, &tokens);
     let mut ev = auditor.event(None, Some(&text), None);
     match &result {
-        Ok(r) => {
+        Ok((r, _)) => {
             ev.decision = Some(Decision::Allowed);
             ev.detector_hits = counts(&r.counts);
         }
         Err(e) => auditor.failed(&mut ev, e),
     }
     auditor.record(ev)?;
-    let redacted = result?;
-    print(&json!({
-        "hits": hits,
-        "counts": redacted.counts,
-        "text": redacted.text,
-    }));
+    let (redacted, hits) = result?;
+    print_serialize(&ScanOutput {
+        hits: hits
+            .iter()
+            .map(|h| ScanHit {
+                start: h.range.start,
+                end: h.range.end,
+                detector: &h.detector,
+                class: &h.class,
+            })
+            .collect(),
+        counts: &redacted.counts,
+        text: &redacted.text,
+    });
     Ok(0)
+}
+
+/// What `scan` prints, serialised as it is written (a large text has many
+/// hits: no intermediate JSON tree).
+#[derive(serde::Serialize)]
+struct ScanOutput<'a> {
+    hits: Vec<ScanHit<'a>>,
+    counts: &'a std::collections::BTreeMap<String, usize>,
+    text: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct ScanHit<'a> {
+    start: usize,
+    end: usize,
+    detector: &'a str,
+    class: &'a str,
 }
 
 fn reveal(

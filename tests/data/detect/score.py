@@ -127,6 +127,32 @@ def score(corpus, preds):
             st["fp_on"][on] = st["fp_on"].get(on, 0) + 1
             false_pos.append((i, h, on))
 
+    # Look-alikes flagged: a decoy overlapped by any hit of any label.
+    lookalikes = {"total": 0, "flagged": 0, "by_kind": {}}
+    flagged_examples = []
+    # Recall per spelling of a label (`form`, where the corpus gives one).
+    forms = {}
+    for i, rec in enumerate(corpus):
+        hits = by_line.get(i, [])
+        for d in rec.get("decoys", []):
+            k = lookalikes["by_kind"].setdefault(d["kind"], {"total": 0, "flagged": 0})
+            k["total"] += 1
+            lookalikes["total"] += 1
+            hit = next((h for h in hits if _overlaps(h["start"], h["end"], d["byte_start"], d["byte_end"])), None)
+            if hit is not None:
+                k["flagged"] += 1
+                lookalikes["flagged"] += 1
+                flagged_examples.append((i, d, hit))
+        for g in rec["byte_spans"]:
+            if "form" not in g:
+                continue
+            f = forms.setdefault(g["form"], {"label": g["label"], "gold": 0, "found": 0})
+            f["gold"] += 1
+            if any(h["label"] == g["label"] and _overlaps(h["start"], h["end"], g["start"], g["end"])
+                   for h in hits):
+                f["found"] += 1
+    lookalikes["rate"] = (lookalikes["flagged"] / lookalikes["total"]) if lookalikes["total"] else None
+
     def metrics(st):
         p = st["correct"] / st["hits"] if st["hits"] else None
         r = st["found"] / st["gold"] if st["gold"] else None
@@ -144,10 +170,13 @@ def score(corpus, preds):
     return {
         "labels": per_label,
         "micro": total,
+        "lookalikes": lookalikes,
+        "forms": forms,
         "ignored_labels": unknown,
         "invalid_predictions": bad,
         "_missed": missed,
         "_false_positives": false_pos,
+        "_flagged_lookalikes": flagged_examples,
     }
 
 
@@ -171,6 +200,16 @@ def render_table(result, title=None):
             out.append("-" * len(hdr))
         out.append(f"{name:<12} {st['gold']:>5} {st['found']:>5} {st['exact']:>5} {st['hits']:>5} {fp:>4}  "
                    f"{_fmt(st['precision'])} {_fmt(st['recall'])} {_fmt(st['f1'])}  {fp_on}")
+    la = result.get("lookalikes")
+    if la and la["total"]:
+        kinds = ", ".join(f"{k}={v['flagged']}/{v['total']}" for k, v in sorted(la["by_kind"].items())
+                          if v["flagged"])
+        out.append(f"look-alikes flagged: {la['flagged']} of {la['total']} ({100 * la['rate']:.2f}%)"
+                   + (f": {kinds}" if kinds else ""))
+    weak = [(k, v) for k, v in sorted(result.get("forms", {}).items()) if v["found"] < v["gold"]]
+    if weak:
+        out.append("forms below recall 1: " + ", ".join(
+            f"{k} {v['found']}/{v['gold']}" for k, v in weak))
     if result["ignored_labels"]:
         out.append("ignored labels: " + ", ".join(f"{k}={v}" for k, v in sorted(result["ignored_labels"].items())))
     if result["invalid_predictions"]:
@@ -190,6 +229,11 @@ def render_errors(result, corpus, n):
     out.append(f"false positives ({len(result['_false_positives'])}), first {n}:")
     for i, h, on in result["_false_positives"][:n]:
         out.append(f"  line {i} {h['label']} on {on}: {snippet(i, h['start'], h['end'])!r}")
+    flagged = result.get("_flagged_lookalikes", [])
+    out.append(f"look-alikes flagged ({len(flagged)}), first {n}:")
+    for i, d, h in flagged[:n]:
+        out.append(f"  line {i} {d['kind']} {snippet(i, d['byte_start'], d['byte_end'])!r} "
+                   f"as {h['label']} {snippet(i, h['start'], h['end'])!r}")
     return "\n".join(out)
 
 
