@@ -17,5 +17,6 @@ mod llm;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod protect;
+mod reveal;
 mod rules;
 mod tokens;

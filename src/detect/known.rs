@@ -11,7 +11,7 @@ use polars::prelude::DataType;
 use super::is_word;
 use crate::engine::{quote_ident, quote_table, ColumnType, Engine};
 use crate::error::Error;
-use crate::rules::{Action, MaskKind, Policy, TokenClass};
+use crate::rules::{Action, Mask, Policy, TokenClass};
 
 /// Options of known-value detection.
 ///
@@ -174,7 +174,7 @@ pub(crate) fn column_specs(policy: &Policy) -> Vec<ColumnSpec> {
 #[derive(Debug, Clone)]
 pub(crate) enum Replace {
     Token(TokenClass),
-    Mask(MaskKind),
+    Mask(Mask),
     Redact(String),
 }
 
@@ -526,7 +526,11 @@ impl<'o> Builder<'o> {
             Action::Tokenize { class } => {
                 (Replace::Token(class.clone()), class.as_str().to_string(), 6)
             }
-            Action::Mask(kind) => (Replace::Mask(*kind), format!("mask:{}", kind.as_tag()), 0),
+            Action::Mask(kind) => (
+                Replace::Mask(kind.clone()),
+                format!("mask:{}", kind.as_tag()),
+                0,
+            ),
             _ => (
                 Replace::Redact(format!("[redacted:{}]", spec.column)),
                 "redacted".to_string(),

@@ -57,7 +57,7 @@ pub(crate) fn open(enc: &aead::LessSafeKey, class: &str, code: &str) -> Option<S
 
 const BLOCK: usize = 16;
 
-fn pad(value: &[u8]) -> Result<Vec<u8>, Error> {
+pub(crate) fn pad(value: &[u8]) -> Result<Vec<u8>, Error> {
     let len = u32::try_from(value.len()).map_err(|_| Error::crypto())?;
     let total = (4 + value.len()).div_ceil(BLOCK) * BLOCK;
     let mut buf = Vec::with_capacity(total + aead::AES_256_GCM.tag_len());
@@ -67,7 +67,7 @@ fn pad(value: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(buf)
 }
 
-fn unpad(plain: &[u8]) -> Option<&[u8]> {
+pub(crate) fn unpad(plain: &[u8]) -> Option<&[u8]> {
     let (len, rest) = plain.split_first_chunk::<4>()?;
     let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
     let value = rest.get(..len)?;
