@@ -140,8 +140,10 @@ pub struct Tokens {
     mode: TokenMode,
     format: Format,
     vault: Option<Arc<dyn TokenVault>>,
-    keys: Arc<RwLock<HashMap<String, Arc<ClassKeys>>>>,
+    keys: Arc<RwLock<ClassKeyMap>>,
 }
+
+type ClassKeyMap = HashMap<String, Arc<ClassKeys>, foldhash::fast::RandomState>;
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -173,7 +175,7 @@ impl Tokens {
             mode,
             format: Format::parse(&policy.defaults().token_format)?,
             vault,
-            keys: Arc::new(RwLock::new(HashMap::new())),
+            keys: Arc::new(RwLock::new(ClassKeyMap::default())),
         })
     }
 
@@ -263,11 +265,11 @@ impl Tokens {
         let keys = self.class_keys(class)?;
         match (&self.mode, &keys.enc, &self.vault) {
             (TokenMode::Hash, _, Some(vault)) => {
-                let full = hash::full_code(&keys.mac, value);
+                let tag = hash::tag(&keys.mac, value);
                 for len in hash::CODE_LENGTHS {
-                    let code = &full[..len.min(full.len())];
-                    match vault.insert(class, code, value)? {
-                        Insert::New | Insert::Existing => return Ok(code.to_string()),
+                    let code = hash::code(&tag, len);
+                    match vault.insert(class, &code, value)? {
+                        Insert::New | Insert::Existing => return Ok(code),
                         Insert::Collision => continue,
                     }
                 }

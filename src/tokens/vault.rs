@@ -92,10 +92,14 @@ enum Slot {
     Conflict,
 }
 
+/// The maps' hasher: fast, seeded per process. Tokens are HMAC outputs, so
+/// the keys inserted are not chosen by an attacker.
+type Hasher = foldhash::fast::RandomState;
+
 /// token → value, per class.
 #[derive(Default)]
 struct Map {
-    classes: HashMap<Box<str>, HashMap<Box<str>, Slot>>,
+    classes: HashMap<Box<str>, HashMap<Box<str>, Slot, Hasher>, Hasher>,
     len: usize,
 }
 
@@ -134,6 +138,33 @@ impl Map {
             }
             Some(Slot::Value(v)) if &**v == value => {}
             Some(slot) => *slot = Slot::Conflict,
+        }
+    }
+
+    /// Moves every entry of `other` in (they are new to this map: a batch
+    /// checked them under the lock).
+    fn absorb(&mut self, other: Map) {
+        for (class, tokens) in other.classes {
+            match self.classes.get_mut(&class) {
+                Some(m) => {
+                    for (token, slot) in tokens {
+                        match (m.get(&token), &slot) {
+                            (None, _) => {
+                                m.insert(token, slot);
+                                self.len += 1;
+                            }
+                            (Some(Slot::Value(a)), Slot::Value(b)) if a == b => {}
+                            _ => {
+                                m.insert(token, Slot::Conflict);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    self.len += tokens.len();
+                    self.classes.insert(class, tokens);
+                }
+            }
         }
     }
 }
@@ -388,44 +419,52 @@ impl Shared {
         Ok((e.class, e.token, value))
     }
 
-    /// One entry as a line, encrypted under a fresh random nonce.
-    fn encode(&self, io: &mut Io, class: &str, token: &str, value: &str) -> Result<Vec<u8>, Error> {
-        if io.nonces.len() < 12 {
-            let mut fresh = vec![0u8; 12 * 256];
-            self.rng.fill(&mut fresh).map_err(|_| Error::crypto())?;
-            io.nonces = fresh;
+    /// Appends one entry as a line to `out`, encrypted under a fresh random
+    /// nonce from `nonces` (drawn in bulk), padded in `scratch`.
+    fn encode(
+        &self,
+        nonces: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        class: &str,
+        token: &str,
+        value: &str,
+        out: &mut String,
+    ) -> Result<(), Error> {
+        if nonces.len() < 12 {
+            nonces.resize(12 * 512, 0);
+            self.rng.fill(nonces).map_err(|_| Error::crypto())?;
         }
-        let at = io.nonces.len() - 12;
-        let nonce = <[u8; 12]>::try_from(&io.nonces[at..]).map_err(|_| Error::crypto())?;
-        io.nonces.truncate(at);
-        let mut buf = sealed::pad(value.as_bytes())?;
+        let at = nonces.len() - 12;
+        let nonce = <[u8; 12]>::try_from(&nonces[at..]).map_err(|_| Error::crypto())?;
+        nonces.truncate(at);
+        sealed::pad_into(value.as_bytes(), scratch)?;
         self.key
             .seal_in_place_append_tag(
                 aead::Nonce::assume_unique_for_key(nonce),
                 aead::Aad::from(aad(FORMAT, class, token)),
-                &mut buf,
+                scratch,
             )
             .map_err(|_| Error::crypto())?;
-        let mut line = Vec::with_capacity(64 + class.len() + token.len() + buf.len() * 4 / 3);
-        line.extend_from_slice(b"{\"v\":2,\"class\":");
-        push_json_str(&mut line, class)?;
-        line.extend_from_slice(b",\"token\":");
-        push_json_str(&mut line, token)?;
-        line.extend_from_slice(b",\"nonce\":\"");
-        line.extend_from_slice(data_encoding::BASE64.encode(&nonce).as_bytes());
-        line.extend_from_slice(b"\",\"value\":\"");
-        line.extend_from_slice(data_encoding::BASE64.encode(&buf).as_bytes());
-        line.extend_from_slice(b"\"}\n");
-        Ok(line)
+        out.push_str("{\"v\":2,\"class\":");
+        push_json_str(out, class)?;
+        out.push_str(",\"token\":");
+        push_json_str(out, token)?;
+        out.push_str(",\"nonce\":\"");
+        data_encoding::BASE64.encode_append(&nonce, out);
+        out.push_str("\",\"value\":\"");
+        data_encoding::BASE64.encode_append(scratch, out);
+        out.push_str("\"}\n");
+        Ok(())
     }
 
-    fn write(&self, io: &mut Io, bytes: &[u8]) -> Result<(), Error> {
+    /// Appends `count` whole lines.
+    fn write(&self, io: &mut Io, bytes: &[u8], count: usize) -> Result<(), Error> {
         io.file
             .write_all(bytes)
             .and_then(|()| io.file.flush())
             .map_err(|e| self.err(format!("cannot be written: {e}")))?;
         io.offset += bytes.len() as u64;
-        io.lines += bytes.iter().filter(|&&b| b == b'\n').count();
+        io.lines += count;
         Ok(())
     }
 
@@ -434,14 +473,15 @@ impl Shared {
     }
 }
 
-fn push_json_str(out: &mut Vec<u8>, s: &str) -> Result<(), Error> {
+fn push_json_str(out: &mut String, s: &str) -> Result<(), Error> {
     if plain(s) {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
         Ok(())
     } else {
-        serde_json::to_writer(&mut *out, s).map_err(|_| Error::crypto())
+        out.push_str(&serde_json::to_string(s).map_err(|_| Error::crypto())?);
+        Ok(())
     }
 }
 
@@ -537,9 +577,13 @@ impl TokenVault for FileVault {
         if let Some(r) = read(&s.map).check(class, token, value) {
             return Ok(r);
         }
-        let line = s.encode(&mut io, class, token, value)?;
+        let mut line = String::new();
+        let mut nonces = std::mem::take(&mut io.nonces);
+        let r = s.encode(&mut nonces, &mut Vec::new(), class, token, value, &mut line);
+        io.nonces = nonces;
+        r?;
         // The file first: a token is issued only once it is durable.
-        s.write(&mut io, &line)?;
+        s.write(&mut io, line.as_bytes(), 1)?;
         write(&s.map).put(class, token, value);
         Ok(Insert::New)
     }
@@ -587,7 +631,9 @@ impl TokenVault for FileVault {
 #[derive(Default)]
 struct Pending {
     map: Map,
-    lines: Vec<u8>,
+    lines: String,
+    nonces: Vec<u8>,
+    scratch: Vec<u8>,
     done: bool,
 }
 
@@ -612,15 +658,22 @@ impl TokenVault for FileBatch {
         if let Some(r) = read(&s.map).check(class, token, value) {
             return Ok(r);
         }
-        let mut p = lock(&self.pending);
+        let mut guard = lock(&self.pending);
+        let p = &mut *guard;
         if p.done {
             return Err(s.err("the batch is already committed"));
         }
         if let Some(r) = p.map.check(class, token, value) {
             return Ok(r);
         }
-        let line = s.encode(&mut lock(&s.io), class, token, value)?;
-        p.lines.extend_from_slice(&line);
+        s.encode(
+            &mut p.nonces,
+            &mut p.scratch,
+            class,
+            token,
+            value,
+            &mut p.lines,
+        )?;
         p.map.put(class, token, value);
         Ok(Insert::New)
     }
@@ -660,15 +713,8 @@ impl VaultBatch for FileBatch {
             return Ok(());
         }
         let lines = std::mem::take(&mut p.lines);
-        s.write(&mut lock(&s.io), &lines)?;
-        let mut m = write(&s.map);
-        for (class, tokens) in std::mem::take(&mut p.map.classes) {
-            for (token, slot) in tokens {
-                if let Slot::Value(v) = slot {
-                    m.put(&class, &token, &v);
-                }
-            }
-        }
+        s.write(&mut lock(&s.io), lines.as_bytes(), p.map.len)?;
+        write(&s.map).absorb(std::mem::take(&mut p.map));
         Ok(())
     }
 }
