@@ -90,6 +90,31 @@ impl Format {
         })
     }
 
+    /// The class and code of a whole token, as the regex's groups would
+    /// give them: the first group as long as it can be.
+    fn split<'t>(&self, token: &'t str) -> Option<(&'t str, &'t str)> {
+        let inner = token
+            .strip_prefix(self.prefix.as_str())?
+            .strip_suffix(self.suffix.as_str())?;
+        let class_ok = |c: &str| {
+            let mut b = c.bytes();
+            b.next().is_some_and(|x| x.is_ascii_lowercase())
+                && b.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'_')
+        };
+        let code_ok = |c: &str| {
+            c.len() >= 8
+                && c.bytes()
+                    .all(|x| x.is_ascii_uppercase() || (b'2'..=b'7').contains(&x))
+        };
+        inner
+            .rmatch_indices(self.middle.as_str())
+            .find_map(|(i, _)| {
+                let (a, b) = (&inner[..i], &inner[i + self.middle.len()..]);
+                let (class, code) = if self.class_first { (a, b) } else { (b, a) };
+                (class_ok(class) && code_ok(code)).then_some((class, code))
+            })
+    }
+
     fn write(&self, class: &str, code: &str) -> String {
         let (a, b) = if self.class_first {
             (class, code)
@@ -346,18 +371,14 @@ impl Tokens {
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         let mut n = 0;
-        for c in self.format.find.captures_iter(text) {
-            let (Some(m), Some(class), Some(code)) = (c.get(0), c.name("class"), c.name("code"))
-            else {
-                continue;
-            };
-            if !classes.iter().any(|k| k.as_str() == class.as_str()) {
+        for (r, class, code) in self.matches(text) {
+            if !classes.iter().any(|k| k.as_str() == class) {
                 continue;
             }
-            if let Some(value) = self.lookup(class.as_str(), code.as_str())? {
-                out.push_str(&text[last..m.start()]);
+            if let Some(value) = self.lookup(class, code)? {
+                out.push_str(&text[last..r.start]);
                 out.push_str(&value);
-                last = m.end();
+                last = r.end;
                 n += 1;
             }
         }
@@ -367,26 +388,24 @@ impl Tokens {
 
     /// The tokens found in a text: (byte range, class).
     pub fn find<'t>(&self, text: &'t str) -> Vec<(std::ops::Range<usize>, Cow<'t, str>)> {
-        self.format
-            .find
-            .captures_iter(text)
-            .filter_map(|c| Some((c.get(0)?.range(), Cow::Borrowed(c.name("class")?.as_str()))))
+        self.matches(text)
+            .into_iter()
+            .map(|(r, class, _)| (r, Cow::Borrowed(class)))
             .collect()
     }
 }
 
 impl Tokens {
-    /// The tokens in a text: (byte range, class, code).
+    /// The tokens in a text: (byte range, class, code). Matches are found
+    /// with the format's regex (no capture groups: they are slow), then
+    /// split by hand.
     pub(crate) fn matches<'t>(&self, text: &'t str) -> Vec<(Range<usize>, &'t str, &'t str)> {
         self.format
             .find
-            .captures_iter(text)
-            .filter_map(|c| {
-                Some((
-                    c.get(0)?.range(),
-                    c.name("class")?.as_str(),
-                    c.name("code")?.as_str(),
-                ))
+            .find_iter(text)
+            .filter_map(|m| {
+                let (class, code) = self.format.split(m.as_str())?;
+                Some((m.range(), class, code))
             })
             .collect()
     }
@@ -495,7 +514,7 @@ impl Tokens {
 /// ```
 #[derive(Clone, Default)]
 pub struct RequestTokens {
-    set: HashSet<String>,
+    set: HashSet<String, foldhash::fast::RandomState>,
 }
 
 impl std::fmt::Debug for RequestTokens {
@@ -584,4 +603,34 @@ pub fn role_classes<'p>(policy: &'p Policy, role: &str) -> Result<&'p BTreeSet<T
             }
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splitting a match by hand gives what the regex's groups give, for
+    /// formats with and without a middle, class first or code first.
+    #[test]
+    fn split_agrees_with_the_regex_groups() {
+        for f in [
+            "<{class}_{token}>",
+            "[{token}:{class}]",
+            "<{class}{token}>",
+            "({token}{class})",
+        ] {
+            let format = Format::parse(f).unwrap();
+            for (class, code) in [
+                ("person", "ABCDEFGH"),
+                ("p2", "2345ABCD"),
+                ("customer_number", "ZZZZZZZZ7777"),
+                ("a_b_c", "A2B3C4D5E6"),
+            ] {
+                let t = format.write(class, code);
+                let c = format.find.captures(&t).unwrap();
+                let want = (&c["class"], &c["code"]);
+                assert_eq!(format.split(&t), Some(want), "{f} {t}");
+            }
+        }
+    }
 }
