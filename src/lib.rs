@@ -82,6 +82,7 @@ pub mod chat;
 pub mod detect;
 pub mod engine;
 mod error;
+mod files;
 pub mod guard;
 pub mod llm;
 pub mod protect;
@@ -104,6 +105,7 @@ pub use crate::guard::{
 pub use crate::llm::{LanguageModel, ModelError, ScriptedModel};
 pub use crate::protect::{ColumnReport, Protected, Protector};
 pub use crate::rules::{
-    Action, AggregateFunction, ColumnPolicy, Filter, Generalization, MaskKind, Policy, TokenClass,
+    Action, AggregateFunction, ColumnPolicy, Filter, Generalization, Mask, MaskKind, Policy,
+    TokenClass,
 };
 pub use crate::tokens::{FileVault, MasterKey, MemoryVault, TokenVault, Tokens};

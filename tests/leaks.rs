@@ -328,7 +328,7 @@ fn scan_columns_leak_no_number_in_any_spelling() {
             "--sql",
             "SELECT notes FROM people",
         ],
-        Some(&"5a".repeat(32)),
+        Some(crate::util::TEST_KEY_HEX),
         "",
     );
     assert_eq!(code, 0, "{err}");

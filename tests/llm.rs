@@ -261,7 +261,7 @@ fn ask_cli(question: &str, more: &[&str]) -> (i32, String, String) {
         question,
     ];
     args.extend_from_slice(more);
-    run_cli(&args, Some(&"11".repeat(32)), "")
+    run_cli(&args, Some(crate::util::TEST_KEY_HEX), "")
 }
 
 #[test]

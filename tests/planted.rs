@@ -177,7 +177,12 @@ pub fn secret_windows(planted: &Planted) -> HashMap<String, &'static str> {
         for len in [4, 6] {
             for w in chars.windows(len) {
                 let sub: String = w.iter().collect();
-                let digits = sub.chars().all(|c| c.is_ascii_digit());
+                // Digit runs with spaces or punctuation (" 101") count as
+                // digits: a keyed hash in hex shares them by chance.
+                let digits = sub
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .all(|c| c.is_ascii_digit());
                 if (len == 4) == digits {
                     continue;
                 }

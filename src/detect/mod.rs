@@ -322,7 +322,7 @@ impl Detector {
     /// let policy = Policy::from_path("rules/sample.toml")?;
     /// let engine = PolarsEngine::open("examples/data", &policy)?;
     /// let detector = Detector::with_known_values(&policy, &engine, &KnownValuesOptions::new())?;
-    /// let key = MasterKey::parse(&"07".repeat(32))?;
+    /// let key = MasterKey::from_bytes(&[7; 32]);
     /// let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new())))?;
     ///
     /// let r = detector.redact("What did harriet cromusshaw order last month?", &tokens)?;
@@ -644,7 +644,7 @@ impl Detector {
                     match &col.replace {
                         Replace::Token(class) => out.push_str(&tokens.issue(class, value)?),
                         Replace::Mask(kind) => out.push_str(&crate::protect::mask_value(
-                            *kind,
+                            kind,
                             value,
                             tokens.master_key(),
                         )?),
