@@ -35,7 +35,7 @@
 //!
 //! // Allowed: the average income per city, over groups of at least 5 customers.
 //! let q = guard.check("SELECT city, AVG(income) AS avg_income FROM customers GROUP BY city")?;
-//! let rows = engine.run(&q)?;
+//! let rows = sqlveil::run(&engine, &q)?;
 //! assert_eq!(rows.get_column_names(), ["city", "avg_income"]);
 //!
 //! // Refused: SSNs are denied, whatever the query does with them.
@@ -94,7 +94,9 @@ pub use crate::detect::{
     Detector, Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress,
     KnownValuesOptions, KnownValuesReport, Redacted,
 };
-pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
+pub use crate::engine::{
+    run, Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine,
+};
 #[cfg(feature = "postgres")]
 pub use crate::engine::{PostgresEngine, PostgresEngineBuilder};
 pub use crate::error::{Error, ErrorKind};

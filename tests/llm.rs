@@ -193,6 +193,13 @@ fn the_api_key_is_sent_and_never_printed() {
     let server = MockServer::start(vec![Reply::completion("x")]);
     let m = model(&server);
     assert!(!format!("{m:?}").contains("sk-test"));
+    // Nor by the builder.
+    let b = OpenAiModel::builder(&server.url, "test-model").api_key("sk-test");
+    let debug = format!("{b:?} {b:#?}");
+    assert!(
+        !debug.contains("sk-test") && debug.contains("<set>"),
+        "{debug}"
+    );
     m.complete(&request()).unwrap();
 }
 

@@ -47,9 +47,7 @@ impl Env {
             .guard
             .check_with(sql, &self.tokens)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let rows = self
-            .engine
-            .run(&q)
+        let rows = sqlveil::run(&self.engine, &q)
             .unwrap_or_else(|e| panic!("{sql}: {e} {:?}", e.engine_detail_less_safe()));
         self.protector().protect(rows, &q).unwrap().frame
     }

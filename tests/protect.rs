@@ -38,7 +38,7 @@ fn aggregates_show_only_large_groups() {
     let q = guard
         .check("SELECT name, AVG(salary) AS a FROM people GROUP BY name")
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 0);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 0);
     // Grouped by age bucket through a column the model may not compute on.
     let e = guard
         .check("SELECT age, AVG(salary) AS a FROM people GROUP BY age")
@@ -58,7 +58,9 @@ fn token_literals_resolve_only_through_the_guard() {
     let q = guard
         .check_with("SELECT name, city FROM people", tokens)
         .unwrap();
-    let first = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let first = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     let token = first
         .frame
         .column("name")
@@ -74,7 +76,7 @@ fn token_literals_resolve_only_through_the_guard() {
     let sql = format!("SELECT city, team FROM people WHERE name = '{token}'");
     let q = guard.check_with(&sql, tokens).unwrap();
     assert!(q.sql().contains("Quillon Vandermeer07x"));
-    let rows = engine.run(&q).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
     assert_eq!(rows.height(), 1);
     let q = guard
         .check_with(
@@ -82,7 +84,7 @@ fn token_literals_resolve_only_through_the_guard() {
             tokens,
         )
         .unwrap();
-    assert_eq!(cells(&engine.run(&q).unwrap()), ["1"]);
+    assert_eq!(cells(&sqlveil::run(&engine, &q).unwrap()), ["1"]);
 
     // A raw value there stays refused, and so does a forged token, a token
     // of another class, and a token used as an identifier.
@@ -121,7 +123,7 @@ fn token_literals_resolve_only_through_the_guard() {
             tokens,
         )
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 1);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 1);
     // Tokens are resolved inside string literals only, never as names.
     let e = guard
         .check_with(&format!("SELECT \"{token}\" FROM people"), tokens)
@@ -139,7 +141,9 @@ fn every_type_is_protected_and_nulls_stay_null() {
     let (engine, guard) = (&env.engine, &env.guard);
     let protector = env.protector();
     let q = guard.check("SELECT * FROM people").unwrap();
-    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let out = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     let f = &out.frame;
     // Row 0 is all NULL but its id: NULL stays NULL through every action.
     for c in f.columns().iter().skip(1) {
@@ -176,7 +180,9 @@ fn text_dates_in_ndjson_are_generalized() {
     let q = guard
         .check("SELECT opened_at, body FROM tickets WHERE ticket_id = 5002")
         .unwrap();
-    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let out = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     let shown = cells(&out.frame);
     assert_eq!(shown[0].len(), 7, "{shown:?}"); // YYYY-MM
     assert!(

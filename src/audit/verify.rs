@@ -65,6 +65,7 @@ impl Break {
 
 /// The result of verifying a log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Verification {
     /// Lines read.
     pub lines: u64,
@@ -306,6 +307,7 @@ pub struct SummaryFilter {
 
 /// Counts over a log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// Events counted.
     pub events: u64,

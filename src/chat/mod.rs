@@ -100,6 +100,7 @@ impl Context {
 
 /// One try at a query: the SQL the model wrote, and why it failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attempt {
     /// The SQL extracted from the model's answer (`None` when it held none).
     /// It carries tokens, never the values behind them.
@@ -111,6 +112,7 @@ pub struct Attempt {
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AttemptError {
     /// The error's code ([`Error::code`]): a refusal reason, `engine`, `no_sql`.
     pub code: &'static str,
@@ -121,6 +123,7 @@ pub struct AttemptError {
 
 /// Where the time of a request went.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Timings {
     /// Scrubbing the question.
     pub scrub: Duration,
@@ -148,7 +151,11 @@ impl Timings {
 }
 
 /// The outcome of [`Chat::ask`].
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows what the model saw and how the request went, never
+/// the revealed answer or rows (they hold protected values).
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ChatAnswer {
     /// The answer for the user, tokens revealed for their role; `None` when
     /// answer writing is off. Revealed values sit in the model's text: a UI
@@ -185,6 +192,26 @@ pub struct ChatAnswer {
     pub revealed: usize,
     /// Where the time went.
     pub timings: Timings,
+}
+
+impl std::fmt::Debug for ChatAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatAnswer")
+            .field("model_answer", &self.model_answer)
+            .field("question_sent", &self.question_sent)
+            .field("sql", &self.sql)
+            .field("columns", &self.columns)
+            .field("model_rows", &self.model_rows.shape())
+            .field("rows", &self.rows.shape())
+            .field("attempts", &self.attempts)
+            .field("cached", &self.cached)
+            .field("model_calls", &self.model_calls)
+            .field("usage", &self.usage)
+            .field("detector_hits", &self.detector_hits)
+            .field("revealed", &self.revealed)
+            .field("timings", &self.timings)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Builds a [`Chat`]. See [`Chat::builder`].
@@ -899,7 +926,7 @@ impl Chat {
         trace.timings.guard += t.elapsed();
         let q = q?;
         let t = Instant::now();
-        let rows = self.engine.run(&q);
+        let rows = crate::engine::run(&*self.engine, &q);
         trace.timings.engine += t.elapsed();
         let rows = rows?;
         let t = Instant::now();

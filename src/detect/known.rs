@@ -129,6 +129,7 @@ impl KnownValuesOptions {
 
 /// What known-value detection loaded for one column.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KnownColumnReport {
     /// The table.
     pub table: String,
@@ -154,6 +155,7 @@ pub struct KnownColumnReport {
 
 /// What a build or load of the known values holds, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct KnownValuesReport {
     /// Per column, in policy order.
     pub columns: Vec<KnownColumnReport>,

@@ -140,6 +140,7 @@ const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
 /// A detector hit: where, which detector, which token class.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Hit {
     /// Byte range in the text.
     pub range: Range<usize>,
@@ -213,6 +214,7 @@ impl std::fmt::Debug for Detector {
 
 /// Redacted text and what was found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Redacted {
     /// The text with every hit replaced by its token.
     pub text: String,

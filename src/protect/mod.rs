@@ -36,6 +36,7 @@ use crate::tokens::{MasterKey, Tokens};
 
 /// What protection did to one output column.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ColumnReport {
     /// The output column.
     pub column: String,
@@ -47,6 +48,7 @@ pub struct ColumnReport {
 
 /// A protected result: the rows the model may see, and what was done.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Protected {
     /// The rows.
     pub frame: DataFrame,
@@ -72,7 +74,7 @@ pub struct Protected {
 /// let protector = Protector::new(&tokens, &detector, &key)?;
 ///
 /// let q = guard.check("SELECT full_name, email FROM customers WHERE city = 'Denver'")?;
-/// let out = protector.protect(engine.run(&q)?, &q)?;
+/// let out = protector.protect(sqlveil::run(&engine, &q)?, &q)?;
 /// let name = out.frame.column("full_name")?.str()?.get(0).unwrap().to_string();
 /// assert!(name.starts_with("<person_"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

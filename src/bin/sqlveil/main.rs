@@ -419,7 +419,7 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     let detector = known_detector(&policy, engine.as_ref(), &key, data_dir(source))?;
     let guard = guard_for(&policy, engine.as_ref())?;
     let result = guard.check_with(sql, &tokens).and_then(|q| {
-        let rows = engine.run(&q)?;
+        let rows = sqlveil::run(&*engine, &q)?;
         // One vault lock and one append for the whole result.
         let out = tokens.batch(|t| Protector::new(t, &detector, &key)?.protect(rows, &q))?;
         Ok((out, q))
