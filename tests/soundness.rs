@@ -255,6 +255,44 @@ fn row_order_never_follows_protected_values() {
         .is_err());
 }
 
+/// Found by the second review: groups that overlap. Each group passes the
+/// group-size rules alone, but a join that copies the table's rows into
+/// several groups makes two groups differ by exactly one person (or one
+/// group per person: everyone but them), and the difference of the sums is
+/// that person's income. Groups of an `aggregate` column are keyed by its
+/// own table's columns only.
+#[test]
+fn groups_of_an_aggregate_column_never_overlap() {
+    for e in engines() {
+        let g = guard(e.as_ref());
+        for sql in [
+            // Everyone's income, one row per person: the sum over everyone else.
+            "SELECT k.k AS who, sum(c.income) AS s FROM customers c CROSS JOIN (SELECT DISTINCT o.customer_id AS k FROM orders o) k WHERE c.customer_id <> k.k GROUP BY k.k",
+            // All and all but one, keyed by another table.
+            "SELECT p.product_id, sum(c.income) AS s, count(*) AS n FROM customers c CROSS JOIN products p WHERE p.product_id = 1 OR (p.product_id = 2 AND c.city <> 'Seattle') GROUP BY p.product_id",
+            // … by VALUES, with no token and no other table of the data.
+            "SELECT v.g, sum(c.income) AS s FROM customers c CROSS JOIN (VALUES (1), (2)) AS v(g) WHERE v.g = 1 OR c.city <> 'Seattle' OR c.segment <> 'vip' GROUP BY v.g",
+            // … by a key computed from both sides, or by position.
+            "SELECT CASE WHEN v.g = 1 THEN c.city ELSE 'x' END AS k, avg(c.income) AS a FROM customers c CROSS JOIN (VALUES (1), (2)) AS v(g) GROUP BY 1",
+            // … with the sum only in HAVING.
+            "SELECT o.status FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY o.status HAVING sum(c.income) > 1000",
+        ] {
+            let err = g.check(sql).unwrap_err();
+            let r = err.refusal().unwrap_or_else(|| panic!("{sql}: {err}"));
+            assert_eq!(r.reason(), sqlveil::Reason::AggregateMisuse, "{sql}: {err}");
+        }
+        // Keys of the table's own columns, with a join that only filters.
+        for sql in [
+            "SELECT c.city, avg(c.income) AS a FROM customers c GROUP BY c.city",
+            "SELECT c.city, c.segment, sum(c.income) AS s FROM customers c WHERE c.city <> 'Boise' GROUP BY c.city, c.segment",
+            "SELECT sum(c.income) AS s FROM customers c CROSS JOIN (VALUES (1), (2)) AS v(g)",
+        ] {
+            let q = g.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            sqlveil::run(&e, &q).unwrap();
+        }
+    }
+}
+
 /// Found by the fuzzer (seed 7, 100,000 cases): a row number among rows
 /// tied on every shown value, beside another window whose value differs
 /// between them, pairs the two by the engine's storage order (polars and
