@@ -363,6 +363,44 @@ mod tests {
         Schema::new(&policy, &guard, &SampleValues::new(), &tokens)
     }
 
+    /// Second review, F8: a column name that looks like a token (a key of
+    /// an NDJSON row, a CSV header) is never shown to the model as one.
+    #[test]
+    fn token_shaped_names_are_neutralized() {
+        let policy = Policy::from_toml_str(
+            r#"
+            version = 1
+            [tables.t]
+            description = "About <person_KK5XCIV7>"
+            [tables.t.columns]
+            name = { action = "tokenize", class = "person" }
+            "<person_KK5XCIV7>" = { action = "allow", description = "see <person_ABCDEFGH>" }
+            "#,
+        )
+        .unwrap();
+        let col = |n: &str| CatalogColumn {
+            name: n.to_string(),
+            ty: ColumnType::Text,
+        };
+        let catalog = Catalog::new(vec![CatalogTable {
+            name: "t".into(),
+            columns: vec![col("name"), col("<person_KK5XCIV7>")],
+        }]);
+        let guard = Guard::new(&policy, &catalog).unwrap();
+        let tokens = Tokens::new(
+            &policy,
+            crate::tokens::MasterKey::from_bytes(&[7; 32]),
+            Some(std::sync::Arc::new(crate::tokens::MemoryVault::new())),
+        )
+        .unwrap();
+        let text = Schema::new(&policy, &guard, &SampleValues::new(), &tokens).render("", 10_000);
+        assert!(
+            !text.contains("KK5XCIV7") && !text.contains("ABCDEFGH"),
+            "{text}"
+        );
+        assert!(text.contains("<person_?>"), "{text}");
+    }
+
     #[test]
     fn deny_columns_are_never_listed() {
         let s = schema();
