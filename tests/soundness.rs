@@ -293,6 +293,72 @@ fn groups_of_an_aggregate_column_never_overlap() {
     }
 }
 
+/// Found by the second review (F2): the sample data, as is common, is
+/// stored sorted by its protected identifier, so a row's position, or
+/// `row_number() OVER ()`, told the raw `customer_id` behind each token. By
+/// default every result is put in the guard's keyed order.
+#[test]
+fn row_positions_never_follow_the_storage_order() {
+    for e in engines() {
+        // A guard as a user builds one: defaults only (a random order key).
+        let g = sqlveil::GuardBuilder::new()
+            .dialect(e.dialect())
+            .build(&sample_policy(), e.catalog())
+            .unwrap();
+        let q = g.check("SELECT customer_id, city FROM customers").unwrap();
+        let raw = sqlveil::run(&e, &q).unwrap();
+        let ids: Vec<i64> = raw
+            .column("customer_id")
+            .unwrap()
+            .cast(&polars::prelude::DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(ids.len(), 200);
+        let in_order = ids.windows(2).filter(|w| w[0] < w[1]).count();
+        assert!(
+            in_order < 150,
+            "{}: rows follow the raw ids ({in_order} of 199 rising)",
+            e.dialect().name()
+        );
+        match g.check("SELECT customer_id, row_number() OVER () AS rn FROM customers") {
+            Ok(q) => {
+                let raw = sqlveil::run(&e, &q).unwrap();
+                let ids = raw
+                    .column("customer_id")
+                    .unwrap()
+                    .cast(&polars::prelude::DataType::Int64)
+                    .unwrap();
+                let rn = raw
+                    .column("rn")
+                    .unwrap()
+                    .cast(&polars::prelude::DataType::Int64)
+                    .unwrap();
+                let same = ids
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .zip(rn.i64().unwrap().iter())
+                    .filter(|(a, b)| a == b)
+                    .count();
+                assert!(
+                    same < 20,
+                    "{}: row_number() is the raw id for {same} rows",
+                    e.dialect().name()
+                );
+            }
+            // polars cannot break the ties with a keyed hash in a window.
+            Err(err) => assert_eq!(
+                err.refusal().map(|r| r.reason()),
+                Some(sqlveil::Reason::UnsupportedConstruct),
+                "{err}"
+            ),
+        }
+    }
+}
+
 /// Found by the fuzzer (seed 7, 100,000 cases): a row number among rows
 /// tied on every shown value, beside another window whose value differs
 /// between them, pairs the two by the engine's storage order (polars and
