@@ -18,7 +18,13 @@ pub(crate) fn feedback(e: &Error, visible: &BTreeSet<String>) -> String {
     };
     match e.kind() {
         ErrorKind::Refused(r) => {
-            let mut out = r.reason().hint().to_string();
+            // A denied column is not in the model's schema: it reads as an
+            // unknown one, so that feedback never confirms a guessed name.
+            let reason = match r.reason() {
+                crate::guard::Reason::DeniedColumn => crate::guard::Reason::UnknownColumn,
+                other => other,
+            };
+            let mut out = reason.hint().to_string();
             if let Some(c) = r.column_name().filter(|c| shown(c)) {
                 out.push_str(&format!(" Column: `{c}`."));
             }
@@ -93,6 +99,24 @@ mod tests {
         let f = feedback(&e, &visible());
         assert!(!f.contains("Harriet") && !f.contains("123-45"), "{f}");
         assert!(f.contains("compute"), "{f}");
+    }
+
+    /// Second review, F3: a denied column the model guessed gets the same
+    /// sentence as a made-up one.
+    #[test]
+    fn a_denied_column_reads_as_an_unknown_one() {
+        let denied = Error::from(
+            Refusal::new(Reason::DeniedColumn, "column `customers.ssn` is denied")
+                .column("customers.ssn")
+                .construct("ssn"),
+        );
+        let unknown = Error::from(
+            Refusal::new(Reason::UnknownColumn, "column `sssn` does not exist").column("sssn"),
+        );
+        assert_eq!(
+            feedback(&denied, &visible()),
+            feedback(&unknown, &visible())
+        );
     }
 
     #[test]

@@ -310,7 +310,7 @@ impl Walker<'_> {
         let mut args = Vec::with_capacity(exprs.len());
         let mut tys = Vec::with_capacity(exprs.len());
         let mut res = Ok(());
-        for e in exprs {
+        for e in &exprs {
             match self.expr(e, ctx.comp(), scope) {
                 Ok((i, x)) => match self.merge(&lin, &i.lin) {
                     Ok(l) => {
@@ -332,6 +332,33 @@ impl Walker<'_> {
         self.cur_fn = saved;
         res?;
         numeric_summary(def.func, &name, &tys)?;
+        // greatest, least, coalesce, nullif: one result from arguments of
+        // one type; text against numbers fails in an engine, or compares
+        // differently in two.
+        if matches!(
+            def.func,
+            Func::Greatest | Func::Least | Func::Coalesce | Func::Nullif
+        ) {
+            for (i, a) in tys.iter().enumerate() {
+                for (j, b) in tys.iter().enumerate().skip(i + 1) {
+                    let (ea, eb) = (exprs.get(i), exprs.get(j));
+                    let clash = super::expr::type_clash(
+                        (*a, ea.and_then(|e| string_arg(e))),
+                        (*b, eb.and_then(|e| string_arg(e))),
+                        self.dialect(),
+                    );
+                    if let Some(advice) = clash {
+                        return Err(Refusal::new(
+                            Reason::UnsupportedConstruct,
+                            format!("{name} takes values of types that do not mix; {advice}"),
+                        )
+                        .construct(format!("{name}(…)"))
+                        .advise(advice)
+                        .into());
+                    }
+                }
+            }
+        }
         let ty = def.ret(&tys);
         let args = self.adjust_args(def.func, args, &tys);
         self.finish_call(def.func, args, lin, ty, star, distinct, is_agg, f, scope)

@@ -720,6 +720,26 @@ impl Walker<'_> {
         let aggregating = !group_by.is_empty()
             || having.is_some()
             || items.iter().any(|it| contains_aggregate(&it.expr));
+        // In a query that aggregates, a column outside an aggregate must be
+        // a GROUP BY key: engines refuse the rest (PostgreSQL allows columns
+        // that a grouped primary key determines, which the guard cannot
+        // know), and the guard refuses first, with advice.
+        if aggregating {
+            let ungrouped = items
+                .iter()
+                .map(|it| &it.expr)
+                .chain(having.as_ref())
+                .any(|e| !grouped(e, &group_by));
+            if ungrouped {
+                return Err(Refusal::new(
+                    Reason::UnsupportedConstruct,
+                    "a query that aggregates uses a column outside an aggregate that is not a GROUP BY key",
+                )
+                .construct("GROUP BY")
+                .advise("add the column to GROUP BY, or aggregate it")
+                .into());
+            }
+        }
         if aggregating && lifted.iter().any(|l| l.phase == Phase::After) {
             return Err(not_on_engine(
                 "a scalar subquery in the select list of a query that aggregates",
@@ -1118,6 +1138,21 @@ fn has_window_or_subquery(e: &Expr) -> bool {
         _ => {}
     });
     found
+}
+
+/// Whether `e` reads columns only through GROUP BY keys and aggregates.
+fn grouped(e: &Expr, keys: &[Expr]) -> bool {
+    // Plans have no equality: keys are compared by their debug form.
+    let keys: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    let mut e = e.clone();
+    visit_mut(&mut e, &mut |x| {
+        let aggregate = matches!(x, Expr::Call(c) if c.over.is_none()
+            && crate::guard::functions::kind_of(c.func) == crate::guard::functions::Kind::Aggregate);
+        if aggregate || (x.reads_column() && keys.contains(&format!("{x:?}"))) {
+            *x = Expr::Lit(crate::guard::plan::Lit::Null);
+        }
+    });
+    !e.reads_column()
 }
 
 /// Whether `e` reads columns of `rel` only (and no subquery).
