@@ -188,6 +188,30 @@ fn malformed_and_refused_answers_are_typed() {
         .is_err());
 }
 
+/// Second review, F12: a server whose error echoes the request's headers
+/// does not get the key into the error.
+#[test]
+fn an_error_body_that_echoes_the_key_is_withheld() {
+    let server = MockServer::start(vec![Reply::status(
+        401,
+        r#"{"error":{"message":"invalid key in header Authorization: Bearer sk-test"}}"#,
+    )]);
+    let err = model(&server).complete(&request()).unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("sk-test") && !text.contains("Bearer"),
+        "{text}"
+    );
+    assert!(text.contains("401"), "{text}");
+    // A plain message is still shown.
+    let server = MockServer::start(vec![Reply::status(
+        400,
+        r#"{"error":{"message":"model not found"}}"#,
+    )]);
+    let err = model(&server).complete(&request()).unwrap_err();
+    assert!(err.to_string().contains("model not found"), "{err}");
+}
+
 #[test]
 fn the_api_key_is_sent_and_never_printed() {
     let server = MockServer::start(vec![Reply::completion("x")]);

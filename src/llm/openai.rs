@@ -246,11 +246,20 @@ impl OpenAiModel {
             );
         }
         if !status.is_success() {
+            // A server's message can echo the request, headers included:
+            // one that quotes the key or an authorization is withheld.
+            let message = server_message(&text).filter(|m| {
+                let lower = m.to_lowercase();
+                !lower.contains("bearer")
+                    && !lower.contains("authorization")
+                    && !self
+                        .api_key
+                        .as_deref()
+                        .is_some_and(|k| k.len() >= 4 && m.contains(k))
+            });
             return Attempt::Fail(ModelError::Refused(format!(
                 "the server answered {status}{}",
-                server_message(&text)
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
+                message.map(|m| format!(": {m}")).unwrap_or_default()
             )));
         }
         Attempt::Done(parse_response(&text))

@@ -147,7 +147,7 @@ impl<'a> Protector<'a> {
     }
 
     /// Protects a result of `query` (as returned by
-    /// [`Engine::run`](crate::Engine::run)).
+    /// [`run`](crate::run)).
     ///
     /// # Errors
     /// A column that does not match the query's output columns, a value that
