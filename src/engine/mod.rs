@@ -10,6 +10,8 @@ mod catalog;
 mod polars;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "spark")]
+mod spark;
 
 use ::polars::prelude::{DataFrame, DataType};
 
@@ -17,6 +19,8 @@ pub use self::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 pub use self::polars::PolarsEngine;
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresEngine, PostgresEngineBuilder};
+#[cfg(feature = "spark")]
+pub use self::spark::{SparkEngine, SparkEngineBuilder};
 use crate::error::Error;
 use crate::guard::{Dialect, GuardedQuery};
 
