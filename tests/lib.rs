@@ -25,4 +25,6 @@ mod protect;
 mod rules;
 #[cfg(feature = "postgres")]
 mod soundness;
+#[cfg(feature = "spark")]
+mod spark;
 mod tokens;
