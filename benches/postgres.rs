@@ -50,7 +50,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("sqlveil_guard_run_protect", |b| {
         b.iter(|| {
             let q = guard.check_with(SQL, &tokens).expect("guard");
-            let rows = engine.run(&q).expect("run");
+            let rows = sqlveil::run(&engine, &q).expect("run");
             let out = protector.protect(rows, &q).expect("protect");
             assert_eq!(out.frame.height(), 1000);
             black_box(out)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use polars::prelude::*;
 use sqlveil::protect::{generalize_column, mask_column};
-use sqlveil::{Generalization, MaskKind, MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+use sqlveil::{Generalization, Mask, MaskKind, MasterKey, MemoryVault, Policy, TokenClass, Tokens};
 
 const N: usize = 100_000;
 
@@ -70,7 +70,7 @@ fn benches(c: &mut Criterion) {
         (MaskKind::Hash, &emails),
     ] {
         g.bench_function(format!("{kind:?}_100k"), |b| {
-            b.iter(|| black_box(mask_column(col, kind, &key).expect("mask")))
+            b.iter(|| black_box(mask_column(col, &Mask::new(kind), &key).expect("mask")))
         });
     }
     g.finish();

@@ -698,7 +698,7 @@ fn bench_size(c: &mut Criterion, n: u64) {
     let protector = Protector::new(&tokens, &detector, &key).expect("protector");
     let sqlveil = |sql: &str| {
         let q = guard.check(sql).expect("allowed");
-        let rows = engine.run(&q).expect("runs");
+        let rows = sqlveil::run(&engine, &q).expect("runs");
         protector.protect(rows, &q).expect("protects").frame
     };
     let scan = |name: &str| {

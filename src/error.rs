@@ -108,6 +108,15 @@ pub enum ErrorKind {
         /// What is wrong.
         message: String,
     },
+    /// An audit log cannot be continued (its tail is torn or does not
+    /// verify).
+    #[error("audit log {}: {message}", path.display())]
+    Audit {
+        /// The log's file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 fn rules_at(path: Option<&Path>, line: Option<usize>, column: Option<usize>) -> String {
@@ -216,7 +225,8 @@ impl Error {
             ErrorKind::Rules { path, .. } => path.as_deref(),
             ErrorKind::DataFile { path, .. }
             | ErrorKind::Io { path, .. }
-            | ErrorKind::Vault { path, .. } => Some(path),
+            | ErrorKind::Vault { path, .. }
+            | ErrorKind::Audit { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -232,7 +242,7 @@ impl Error {
 
     /// A stable, machine-readable code for the error's kind: the refusal's
     /// reason code for refusals, else one of `rules`, `data_file`, `engine`,
-    /// `io`, `usage`, `key`, `crypto`, `vault`, `model`, `no_sql`, `connection`.
+    /// `io`, `usage`, `key`, `crypto`, `vault`, `audit`, `model`, `no_sql`, `connection`.
     pub fn code(&self) -> &'static str {
         match &*self.kind {
             ErrorKind::Rules { .. } => "rules",
@@ -244,6 +254,7 @@ impl Error {
             ErrorKind::Key(_) => "key",
             ErrorKind::Crypto => "crypto",
             ErrorKind::Vault { .. } => "vault",
+            ErrorKind::Audit { .. } => "audit",
             ErrorKind::Model(_) => "model",
             ErrorKind::Connection { .. } => "connection",
             ErrorKind::NoSql => "no_sql",

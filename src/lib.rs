@@ -35,7 +35,7 @@
 //!
 //! // Allowed: the average income per city, over groups of at least 5 customers.
 //! let q = guard.check("SELECT city, AVG(income) AS avg_income FROM customers GROUP BY city")?;
-//! let rows = engine.run(&q)?;
+//! let rows = sqlveil::run(&engine, &q)?;
 //! assert_eq!(rows.get_column_names(), ["city", "avg_income"]);
 //!
 //! // Refused: SSNs are denied, whatever the query does with them.
@@ -85,6 +85,7 @@ pub mod chat;
 pub mod detect;
 pub mod engine;
 mod error;
+mod files;
 pub mod guard;
 pub mod llm;
 pub mod protect;
@@ -96,7 +97,9 @@ pub use crate::detect::{
     Detector, Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress,
     KnownValuesOptions, KnownValuesReport, Redacted,
 };
-pub use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine};
+pub use crate::engine::{
+    run, Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine,
+};
 #[cfg(feature = "postgres")]
 pub use crate::engine::{PostgresEngine, PostgresEngineBuilder};
 #[cfg(feature = "spark")]
@@ -109,6 +112,7 @@ pub use crate::guard::{
 pub use crate::llm::{LanguageModel, ModelError, ScriptedModel};
 pub use crate::protect::{ColumnReport, Protected, Protector};
 pub use crate::rules::{
-    Action, AggregateFunction, ColumnPolicy, Filter, Generalization, MaskKind, Policy, TokenClass,
+    Action, AggregateFunction, ColumnPolicy, Filter, Generalization, Mask, MaskKind, Policy,
+    TokenClass,
 };
 pub use crate::tokens::{FileVault, MasterKey, MemoryVault, TokenVault, Tokens};

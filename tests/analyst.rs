@@ -78,7 +78,7 @@ fn analyst_queries_are_right_or_refused() {
                     continue;
                 }
             };
-            match engine.run(&q) {
+            match sqlveil::run(&engine, &q) {
                 Err(e) => t.engine_error.push(format!(
                     "{sql}\n      {e}: {:?}",
                     e.engine_detail_less_safe()

@@ -4,9 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sqlveil::audit::{
-    verify, verify_head, AuditEvent, AuditLogBuilder, AuditSink, Break, Decision,
+    verify, verify_head, verify_with, AuditEvent, AuditKey, AuditLogBuilder, AuditSink, Break,
+    Decision, VerifyOptions,
 };
-use sqlveil::MasterKey;
+use sqlveil::{ErrorKind, MasterKey};
+
+use crate::util::{
+    spawn_worker, wait_for_go, wait_worker, OTHER_KEY_HEX, TEST_KEY_HEX, WORKER_ENV,
+};
 
 fn event(i: usize) -> AuditEvent {
     AuditEvent {
@@ -90,11 +95,19 @@ fn tampering_is_found_at_the_right_line() {
     assert_eq!(v.broken.map(|b| b.2), Some(Break::Truncated));
 
     // A forged line inserted with a recomputed plain SHA-256: caught when the
-    // log is keyed.
+    // log is keyed (it carries no key).
     let (_d2, plain) = write_log(3, None);
     let forged = lines(&plain)[1].clone();
     let mut l = orig.clone();
-    l.insert(5, forged);
+    l.insert(5, forged.clone());
+    rewrite(&path, &l);
+    assert_eq!(broken_at(&path, Some(&key)), Some((6, Break::Unkeyed)));
+    // … also when it claims the key's fingerprint.
+    let fp = AuditKey::from_master(&key)
+        .unwrap()
+        .fingerprint()
+        .to_string();
+    l[5] = forged.replacen("\"data\"", &format!("\"key\":\"{fp}\",\"data\""), 1);
     rewrite(&path, &l);
     assert_eq!(broken_at(&path, Some(&key)), Some((6, Break::Edited)));
     // An unkeyed log cannot tell a recomputed chain from the real one, but
@@ -130,9 +143,273 @@ fn reopening_continues_the_chain_and_rotation_links_files() {
     let v = verify(&files, None).unwrap();
     assert!(v.is_intact(), "{v:?}");
     assert_eq!(v.lines, 40);
-    // A file left out breaks the chain.
-    files.remove(1);
-    assert!(!verify(&files, None).unwrap().is_intact());
+    // A file left out breaks the chain, the first one too.
+    let mut gap = files.clone();
+    gap.remove(1);
+    assert!(!verify(&gap, None).unwrap().is_intact());
+    let v = verify(&files[1..], None).unwrap();
+    assert_eq!(v.broken.map(|b| (b.1, b.2)), Some((1, Break::Unanchored)));
+    // Given the start hash (the last hash of the first file), the rest verifies.
+    let start = verify(&files[..1], None).unwrap().head;
+    let v = verify_with(&files[1..], &VerifyOptions::new().start(start)).unwrap();
+    assert!(v.is_intact(), "{v:?}");
+    assert_eq!(v.lines + verify(&files[..1], None).unwrap().lines, 40);
+}
+
+/// Lines cut from the start of a log are found: the chain is anchored at
+/// seq 0 and the genesis value.
+#[test]
+fn a_log_without_its_first_lines_does_not_verify() {
+    let key = MasterKey::from_bytes(&[4; 32]);
+    let (_d, path) = write_log(6, Some(&key));
+    let orig = lines(&path);
+    assert!(orig[0].starts_with(&format!(
+        "{{\"seq\":0,\"prev\":\"{}\"",
+        sqlveil::audit::GENESIS
+    )));
+    for cut in 1..4 {
+        rewrite(&path, &orig[cut..]);
+        assert_eq!(
+            broken_at(&path, Some(&key)),
+            Some((1, Break::Unanchored)),
+            "{cut}"
+        );
+    }
+    // A wrong start hash is no better.
+    rewrite(&path, &orig[2..]);
+    let v = verify_with(
+        std::slice::from_ref(&path),
+        &VerifyOptions::new()
+            .key(AuditKey::from_master(&key).unwrap())
+            .start("00".repeat(32)),
+    )
+    .unwrap();
+    assert_eq!(v.broken.map(|b| b.2), Some(Break::Unanchored));
+}
+
+/// Every byte of a line is covered: fields added after the hash, or any byte
+/// after it, break the line.
+#[test]
+fn bytes_after_the_hash_break_the_line() {
+    let key = MasterKey::from_bytes(&[4; 32]);
+    let (_d, path) = write_log(3, Some(&key));
+    let orig = lines(&path);
+    for tail in [",\"role\":\"admin\"}", " ", "}", ",\"hash\":\"00\"}"] {
+        let mut l = orig.clone();
+        let last = l[1].len() - 1;
+        l[1] = format!("{}{tail}", &l[1][..last]);
+        if tail == " " || tail == "}" {
+            l[1] = format!("{}{tail}", orig[1]);
+        }
+        rewrite(&path, &l);
+        assert_eq!(
+            broken_at(&path, Some(&key)),
+            Some((2, Break::Malformed)),
+            "{tail}"
+        );
+    }
+    // A duplicated field before the hash is not accepted either.
+    let mut l = orig.clone();
+    l[1] = l[1].replacen("{\"seq\":1,", "{\"seq\":1,\"seq\":1,", 1);
+    rewrite(&path, &l);
+    assert!(broken_at(&path, Some(&key)).is_some());
+}
+
+/// A keyed log says so: without the key, verify reports that a key is
+/// needed (not tampering); with another key, that it is another key; an
+/// unkeyed log from scratch does not pass a keyed verification.
+#[test]
+fn verify_names_key_problems() {
+    let key = MasterKey::from_bytes(&[4; 32]);
+    let (_d, path) = write_log(3, Some(&key));
+    let files = [path.clone()];
+    let v = verify(&files, None).unwrap();
+    assert_eq!(
+        v.broken.as_ref().map(|b| (b.1, b.2)),
+        Some((1, Break::KeyNeeded))
+    );
+    let fp = AuditKey::from_master(&key)
+        .unwrap()
+        .fingerprint()
+        .to_string();
+    assert_eq!(v.key.as_deref(), Some(fp.as_str()));
+    assert!(!std::fs::read_to_string(&path)
+        .unwrap()
+        .contains(&"04".repeat(32)));
+    let v = verify(&files, Some(&MasterKey::from_bytes(&[5; 32]))).unwrap();
+    assert_eq!(v.broken.map(|b| (b.1, b.2)), Some((1, Break::OtherKey)));
+    // A log forged from scratch without a key.
+    let (_d2, forged) = write_log(3, None);
+    let v = verify(&[forged], Some(&key)).unwrap();
+    assert_eq!(v.broken.map(|b| (b.1, b.2)), Some((1, Break::Unkeyed)));
+}
+
+/// A writer never continues a chain it cannot verify: an unkeyed writer on a
+/// keyed log, a keyed one on an unkeyed log, another key, an altered tail.
+#[test]
+fn writers_refuse_logs_they_cannot_continue() {
+    let key = MasterKey::from_bytes(&[4; 32]);
+    let (_d, path) = write_log(2, Some(&key));
+    let e = AuditLogBuilder::new().open(&path, None).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Key(_)), "{e}");
+    assert!(e.to_string().contains("is keyed"), "{e}");
+    let e = AuditLogBuilder::new()
+        .open(&path, Some(&MasterKey::from_bytes(&[5; 32])))
+        .unwrap_err();
+    assert!(e.to_string().contains("another key"), "{e}");
+    let (_d2, plain) = write_log(2, None);
+    let e = AuditLogBuilder::new().open(&plain, Some(&key)).unwrap_err();
+    assert!(e.to_string().contains("without a key"), "{e}");
+    // An altered last line.
+    let mut l = lines(&path);
+    l[1] = l[1].replace("\"rows\":1", "\"rows\":2");
+    rewrite(&path, &l);
+    let e = AuditLogBuilder::new().open(&path, Some(&key)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Audit { .. }), "{e}");
+    // A torn last line.
+    std::fs::write(&path, "{\"seq\":0,\"prev\":").unwrap();
+    let e = AuditLogBuilder::new().open(&path, Some(&key)).unwrap_err();
+    assert!(e.to_string().contains("incomplete"), "{e}");
+    // Nothing was appended by any of them.
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"seq\":0,\"prev\":"
+    );
+}
+
+/// A writer notices when the log it writes to was cut or removed under it,
+/// rather than starting a new chain.
+#[test]
+fn a_log_cut_under_a_writer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLogBuilder::new().open(&path, None).unwrap();
+    for i in 0..3 {
+        log.record(event(i)).unwrap();
+    }
+    std::fs::remove_file(&path).unwrap();
+    let e = log.record(event(3)).unwrap_err();
+    assert!(e.to_string().contains("cut or replaced"), "{e}");
+    let l = lines(&path);
+    assert!(l.is_empty(), "{l:?}");
+    // A removed lock file would let a second writer in: refused too.
+    let path = dir.path().join("other.jsonl");
+    let log = AuditLogBuilder::new().open(&path, None).unwrap();
+    log.record(event(0)).unwrap();
+    std::fs::remove_file(dir.path().join("other.jsonl.lock")).unwrap();
+    let e = log.record(event(1)).unwrap_err();
+    assert!(e.to_string().contains("lock file"), "{e}");
+}
+
+/// A separate audit key: the master key cannot continue or verify the log,
+/// and the audit key can.
+#[test]
+fn a_separate_audit_key_chains_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let audit = AuditKey::parse(OTHER_KEY_HEX).unwrap();
+    let master = MasterKey::parse(TEST_KEY_HEX).unwrap();
+    let log = AuditLogBuilder::new()
+        .open_with(&path, Some(&audit))
+        .unwrap();
+    log.record(event(0)).unwrap();
+    assert_eq!(log.key_fingerprint(), Some(audit.fingerprint()));
+    drop(log);
+    assert!(AuditLogBuilder::new().open(&path, Some(&master)).is_err());
+    let files = [path];
+    assert_eq!(
+        verify(&files, Some(&master)).unwrap().broken.map(|b| b.2),
+        Some(Break::OtherKey)
+    );
+    assert!(verify_with(&files, &VerifyOptions::new().key(audit))
+        .unwrap()
+        .is_intact());
+}
+
+/// The log and its lock are created readable by their owner only.
+#[cfg(unix)]
+#[test]
+fn log_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLogBuilder::new()
+        .max_bytes(300)
+        .open(&path, None)
+        .unwrap();
+    for i in 0..5 {
+        log.record(event(i)).unwrap();
+    }
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let f = f.unwrap().path();
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+    }
+}
+
+/// A worker process for `processes_make_one_chain`: opens the log, waits for
+/// the go signal, appends `W_EVENTS` events.
+#[test]
+#[ignore = "a worker process, run by processes_make_one_chain"]
+fn worker_audit_append() {
+    if std::env::var_os(WORKER_ENV).is_none() {
+        return;
+    }
+    let path = std::env::var("W_LOG").unwrap();
+    let n: usize = std::env::var("W_EVENTS").unwrap().parse().unwrap();
+    let id: usize = std::env::var("W_ID").unwrap().parse().unwrap();
+    let mut b = AuditLogBuilder::new();
+    if let Ok(m) = std::env::var("W_MAX_BYTES") {
+        b.max_bytes(m.parse().unwrap());
+    }
+    let key = AuditKey::parse(OTHER_KEY_HEX).unwrap();
+    let log = b.open_with(&path, Some(&key)).unwrap();
+    wait_for_go(std::path::Path::new(&std::env::var("W_GO").unwrap()));
+    for i in 0..n {
+        log.record(event(id * 100_000 + i)).unwrap();
+    }
+}
+
+/// N processes × M requests on one log, all started at once, some rotating
+/// the file: one unbroken chain of N × M lines.
+#[test]
+fn processes_make_one_chain() {
+    for max_bytes in [None, Some(6_000u64)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let go = dir.path().join("go");
+        const N: usize = 4;
+        const M: usize = 150;
+        let children: Vec<_> = (0..N)
+            .map(|w| {
+                let mut env = vec![
+                    ("W_LOG", path.display().to_string()),
+                    ("W_GO", go.display().to_string()),
+                    ("W_EVENTS", M.to_string()),
+                    ("W_ID", w.to_string()),
+                ];
+                if let Some(m) = max_bytes {
+                    env.push(("W_MAX_BYTES", m.to_string()));
+                }
+                spawn_worker("audit::worker_audit_append", &env)
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::fs::write(&go, "").unwrap();
+        for c in children {
+            wait_worker(c);
+        }
+        let mut files: Vec<PathBuf> = (1..)
+            .map(|i| dir.path().join(format!("audit.jsonl.{i}")))
+            .take_while(|p| p.exists())
+            .collect();
+        assert_eq!(files.is_empty(), max_bytes.is_none());
+        files.push(path);
+        let key = AuditKey::parse(OTHER_KEY_HEX).unwrap();
+        let v = verify_with(&files, &VerifyOptions::new().key(key)).unwrap();
+        assert!(v.is_intact(), "{max_bytes:?}: {v:?}");
+        assert_eq!(v.lines, (N * M) as u64);
+    }
 }
 
 #[test]
@@ -159,7 +436,7 @@ fn many_threads_make_one_chain() {
     assert_eq!(v.lines, 8000);
 }
 
-const KEY: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
+const KEY: &str = TEST_KEY_HEX;
 
 fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {
     crate::util::run_cli(args, Some(KEY), stdin)

@@ -309,6 +309,11 @@ fn reveal_follows_the_role() {
     );
     assert_eq!(cells(&support.rows)[0], "Liam Johnson");
     assert!(support.revealed >= 2);
+    // Its Debug (what a log line of the answer would print) shows neither
+    // the revealed answer nor the revealed rows.
+    let debug = format!("{support:?} {support:#?}");
+    assert!(!debug.contains("Liam"), "{debug}");
+    assert!(debug.contains("<person_"), "{debug}");
     assert_eq!(analyst.answer, analyst.model_answer);
     assert!(cells(&analyst.rows)[0].starts_with("<person_"));
     assert_eq!(analyst.revealed, 0);

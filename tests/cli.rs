@@ -2,7 +2,7 @@
 
 use crate::util::tempdir_with;
 
-const TEST_KEY: &str = "5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f";
+const TEST_KEY: &str = crate::util::TEST_KEY_HEX;
 
 fn sqlveil(args: &[&str]) -> (i32, serde_json::Value, String) {
     sqlveil_with(args, Some(TEST_KEY), "")
@@ -184,8 +184,8 @@ fn tokens_are_the_same_in_two_processes_and_differ_by_key() {
     assert!(!j1["text"].as_str().unwrap().contains("ada@example.com"));
     assert_eq!(j1["counts"]["email"], 1);
     assert_eq!(j1["counts"]["phone"], 1);
-    let other = "6".repeat(64);
-    let (_, j3, _) = scan(dir.path().join("c.jsonl").to_str().unwrap(), &other);
+    let other = crate::util::OTHER_KEY_HEX;
+    let (_, j3, _) = scan(dir.path().join("c.jsonl").to_str().unwrap(), other);
     assert_ne!(j1["text"], j3["text"]);
 }
 
@@ -298,4 +298,293 @@ fn reveal_cli(role: &str, vault: &str, text: &str) -> (i32, serde_json::Value, S
         Some(TEST_KEY),
         text,
     )
+}
+
+use crate::util::{cli_command, finish_cli, run_cli_env, COLLIDING_EMAILS, OTHER_KEY_HEX};
+
+fn json_of(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or(serde_json::Value::Null)
+}
+
+fn log_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Several `query` processes started together on one audit log (finding 4:
+/// they all wrote seq 1 after the same line): one unbroken chain.
+#[test]
+fn query_processes_started_together_make_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let vault = dir.path().join("vault.jsonl");
+    let (l, v) = (log.to_str().unwrap(), vault.to_str().unwrap());
+    for round in 0..2 {
+        let children: Vec<_> = (0..5)
+            .map(|i| {
+                let sql = format!("SELECT full_name, city FROM customers LIMIT {}", i + 1);
+                let mut a = vec!["query"];
+                a.extend(DATA);
+                a.extend(["--vault", v, "--audit", l, "--sql", &sql]);
+                cli_command(&a, &[("SQLVEIL_KEY", TEST_KEY)])
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let (code, _, err) = finish_cli(c, "");
+            assert_eq!(code, 0, "round {round}: {err}");
+        }
+    }
+    let (code, out, err) = run_cli_env(&["audit", "verify", l], &[("SQLVEIL_KEY", TEST_KEY)], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(json_of(&out)["lines"], 10);
+    let seqs: Vec<u64> = log_lines(&log)
+        .iter()
+        .map(|l| l["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (0..10).collect::<Vec<_>>());
+}
+
+/// `check` takes the key options of every command that writes the log, and
+/// a process without the key cannot append to a keyed log.
+#[test]
+fn check_takes_the_key_and_never_appends_unkeyed_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, TEST_KEY).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let l = log.to_str().unwrap();
+    let mut a = vec!["check"];
+    a.extend(DATA);
+    a.extend(["--audit", l, "--key-file", key_file.to_str().unwrap()]);
+    a.extend([
+        "--sql",
+        "SELECT city FROM customers WHERE segment = 'retail'",
+    ]);
+    let (code, _, err) = run_cli_env(&a, &[], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "no warning for a private key file: {err}");
+    let lines = log_lines(&log);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0]["key"].is_string(), "keyed: {}", lines[0]);
+    assert!(!lines[0]["data"]["sql"].as_str().unwrap().contains("retail"));
+    // Without the key: refused, nothing appended.
+    let mut b = vec!["check"];
+    b.extend(DATA);
+    b.extend(["--audit", l, "--sql", "SELECT city FROM customers"]);
+    let (code, out, err) = run_cli_env(&b, &[], "");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("is keyed"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1);
+    assert!(out.is_empty());
+    // With another key: refused too.
+    let (code, _, err) = run_cli_env(&b, &[("SQLVEIL_KEY", OTHER_KEY_HEX)], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("another key"), "{err}");
+    assert_eq!(log_lines(&log).len(), 1);
+    // A malformed key in the environment is an error, not ignored.
+    let (code, _, err) = run_cli_env(&b, &[("SQLVEIL_KEY", "00")], "");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(log_lines(&log).len(), 1);
+}
+
+/// `audit verify` fails closed without the key and says what happened: a
+/// keyed log needs the key, another key is another key, an unkeyed log
+/// needs `--unkeyed`.
+#[test]
+fn verify_fails_closed_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyed = dir.path().join("keyed.jsonl");
+    let plain = dir.path().join("plain.jsonl");
+    for (log, env) in [(&keyed, vec![("SQLVEIL_KEY", TEST_KEY)]), (&plain, vec![])] {
+        let mut a = vec!["check"];
+        a.extend(DATA);
+        a.extend([
+            "--audit",
+            log.to_str().unwrap(),
+            "--sql",
+            "SELECT city FROM customers",
+        ]);
+        assert_eq!(run_cli_env(&a, &env, "").0, 0);
+    }
+    let (k, p) = (keyed.to_str().unwrap(), plain.to_str().unwrap());
+    let verify = |args: &[&str], env: &[(&str, &str)]| {
+        let mut a = vec!["audit", "verify"];
+        a.extend(args);
+        run_cli_env(&a, env, "")
+    };
+    let (code, out, err) = verify(&[k], &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("this log is keyed") && err.contains("give the key"),
+        "{err}"
+    );
+    assert_eq!(json_of(&out)["intact"], false);
+    let (code, _, err) = verify(&[k, "--unkeyed"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("this log is keyed"), "{err}");
+    let (code, _, err) = verify(&[k], &[("SQLVEIL_KEY", OTHER_KEY_HEX)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("different key") && !err.contains("tamper"),
+        "{err}"
+    );
+    assert_eq!(verify(&[k], &[("SQLVEIL_KEY", TEST_KEY)]).0, 0);
+    let (code, _, err) = verify(&[p], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--unkeyed"), "{err}");
+    assert_eq!(verify(&[p, "--unkeyed"], &[]).0, 0);
+    let (code, _, err) = verify(&[p], &[("SQLVEIL_KEY", TEST_KEY)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("without the key"), "{err}");
+}
+
+/// A separate audit key chains the log: the master key alone can neither
+/// continue nor verify it. Every event carries the rules file's digest.
+#[test]
+fn the_audit_key_is_separate_and_events_carry_the_rules_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let vault = dir.path().join("vault.jsonl");
+    let l = log.to_str().unwrap();
+    let both = [
+        ("SQLVEIL_KEY", TEST_KEY),
+        ("SQLVEIL_AUDIT_KEY", OTHER_KEY_HEX),
+    ];
+    let mut a = vec!["query"];
+    a.extend(DATA);
+    a.extend([
+        "--vault",
+        vault.to_str().unwrap(),
+        "--audit",
+        l,
+        "--sql",
+        "SELECT city FROM customers LIMIT 1",
+    ]);
+    assert_eq!(run_cli_env(&a, &both, "").0, 0);
+    // The master key alone (a process that only tokenizes) cannot append.
+    let (code, _, err) = run_cli_env(&a, &[("SQLVEIL_KEY", TEST_KEY)], "");
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(log_lines(&log).len(), 1);
+    assert_eq!(
+        run_cli_env(&["audit", "verify", l], &[("SQLVEIL_KEY", TEST_KEY)], "").0,
+        1
+    );
+    assert_eq!(run_cli_env(&["audit", "verify", l], &both, "").0, 0);
+    let audit_key_file = dir.path().join("audit.key");
+    std::fs::write(&audit_key_file, OTHER_KEY_HEX).unwrap();
+    let (code, _, err) = run_cli_env(
+        &[
+            "audit",
+            "verify",
+            l,
+            "--audit-key-file",
+            audit_key_file.to_str().unwrap(),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(code, 0);
+    #[cfg(unix)]
+    assert!(
+        err.contains("can be read by other users"),
+        "a world-readable key file is warned about: {err}"
+    );
+    let digest = sqlveil::Policy::from_path(crate::util::root().join("rules/sample.toml"))
+        .unwrap()
+        .digest()
+        .to_string();
+    assert_eq!(log_lines(&log)[0]["data"]["rules_digest"], digest.as_str());
+}
+
+/// Several `scan` processes on one vault at once, one of each colliding
+/// pair in different processes: two tokens, each revealing its own value.
+#[test]
+fn scan_processes_on_one_vault_never_merge_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("vault.jsonl");
+    let v = vault.to_str().unwrap();
+    let args = ["scan", "--rules", "rules/sample.toml", "--vault", v];
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            cli_command(&args, &[("SQLVEIL_KEY", TEST_KEY)])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Every process has opened the vault and waits for its input.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let outs: Vec<serde_json::Value> = children
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let text = format!("Mail {} please.", COLLIDING_EMAILS[i % 2]);
+            let (code, out, err) = finish_cli(c, &text);
+            assert_eq!(code, 0, "{err}");
+            json_of(&out)
+        })
+        .collect();
+    let token = |i: usize| {
+        outs[i]["text"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("Mail ")
+            .trim_end_matches(" please.")
+            .to_string()
+    };
+    assert_eq!(token(0), token(2));
+    assert_eq!(token(1), token(3));
+    assert_ne!(token(0), token(1));
+    for (i, email) in COLLIDING_EMAILS.iter().enumerate() {
+        let (code, out, err) = run_cli_env(
+            &[
+                "reveal",
+                "--rules",
+                "rules/sample.toml",
+                "--role",
+                "support",
+                "--vault",
+                v,
+            ],
+            &[("SQLVEIL_KEY", TEST_KEY)],
+            &token(i),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(json_of(&out)["text"], *email);
+    }
+}
+
+/// Trivial keys are refused by every command, and never echoed.
+#[test]
+fn trivial_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = dir.path().join("v.jsonl");
+    let args = [
+        "scan",
+        "--rules",
+        "rules/sample.toml",
+        "--vault",
+        v.to_str().unwrap(),
+    ];
+    let zero = "00".repeat(32);
+    for k in [
+        zero.as_str(),
+        &"ab".repeat(32),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ] {
+        let (code, _, err) = run_cli_env(&args, &[("SQLVEIL_KEY", k)], "x");
+        assert_eq!(code, 2, "{k}: {err}");
+        assert!(err.contains("trivial"), "{err}");
+        assert!(!err.contains(k));
+    }
+    assert!(!v.exists(), "no vault is made under a refused key");
 }

@@ -79,21 +79,21 @@ fn parquet_and_ndjson_tables_are_read() {
     let policy = Policy::from_toml_str(&rules).unwrap();
     let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
     let guard = Guard::new(&policy, engine.catalog()).unwrap();
-    let rows = engine
-        .run(
-            &guard
-                .check("SELECT city FROM people ORDER BY city")
-                .unwrap(),
-        )
-        .unwrap();
+    let rows = sqlveil::run(
+        &engine,
+        &guard
+            .check("SELECT city FROM people ORDER BY city")
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(rows.height(), 3);
-    let rows = engine
-        .run(
-            &guard
-                .check("SELECT place FROM visits WHERE vid = 2")
-                .unwrap(),
-        )
-        .unwrap();
+    let rows = sqlveil::run(
+        &engine,
+        &guard
+            .check("SELECT place FROM visits WHERE vid = 2")
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(crate::util::cells(&rows), ["b"]);
 }
 
@@ -142,7 +142,7 @@ fn small_groups_never_leave_the_engine() {
     let q = guard
         .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
         .unwrap();
-    let rows = engine.run(&q).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
     assert_eq!(rows.get_column_names(), ["city", "a"]);
     let cells = crate::util::cells(&rows);
     assert_eq!(cells, ["Oslo", "20.0"]);
@@ -151,7 +151,7 @@ fn small_groups_never_leave_the_engine() {
     let q = guard
         .check("SELECT SUM(salary) FROM people WHERE city = 'Bergen'")
         .unwrap();
-    let rows = engine.run(&q).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
     assert_eq!(rows.height(), 0);
 }
 
@@ -169,7 +169,7 @@ fn people_without_a_value_do_not_fill_a_group() {
     let q = guard
         .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city ORDER BY city")
         .unwrap();
-    let rows = engine.run(&q).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
     let cells = crate::util::cells(&rows);
     assert_eq!(cells, ["Bergen", "2.0"], "{rows}");
 }
@@ -186,7 +186,7 @@ fn engine_errors_withhold_values() {
     let q = guard
         .check("SELECT CAST(city AS INTEGER) AS n FROM people")
         .unwrap();
-    let err = engine.run(&q).unwrap_err();
+    let err = sqlveil::run(&engine, &q).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Engine { .. }), "{err:?}");
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("Zanzibar"), "{shown}");
@@ -224,7 +224,9 @@ fn masked_and_prefixed_csv_columns_are_read_as_text() {
     let detector = sqlveil::Detector::new(&policy).unwrap();
     let protector = sqlveil::Protector::new(&tokens, &detector, &key).unwrap();
     let q = guard.check("SELECT zip, phone FROM people").unwrap();
-    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let out = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     assert_eq!(
         crate::util::cells(&out.frame),
         ["021", "005", "******4567", "******6543"]
@@ -294,4 +296,98 @@ fn distinct_values_are_read_through_the_engine() {
             .unwrap_err();
         assert_eq!(e.code(), "usage", "{table}.{column}: {e}");
     }
+}
+
+/// An engine of a user's own that returns rows the guard's SQL would have
+/// filtered (a small group, with its hidden counts) or a column the guard
+/// did not write: `sqlveil::run` removes the first and refuses the second,
+/// whatever the engine does, since the checks are not the engine's to
+/// override.
+#[test]
+fn a_users_engine_cannot_skip_the_group_filter() {
+    struct Careless {
+        inner: PolarsEngine,
+        extra_column: bool,
+        /// The guard's hidden count columns.
+        hidden: Vec<String>,
+    }
+    impl Engine for Careless {
+        fn catalog(&self) -> &sqlveil::Catalog {
+            self.inner.catalog()
+        }
+        fn dialect(&self) -> sqlveil::Dialect {
+            self.inner.dialect()
+        }
+        fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, sqlveil::Error> {
+            // Runs the guard's SQL, then adds a row of a two-person group
+            // as if the engine had not filtered it.
+            let df = self.inner.execute(sql, max_rows)?;
+            let mut columns = Vec::new();
+            for c in df.columns() {
+                let name = c.name().clone();
+                let extra = if self.hidden.iter().any(|h| h == name.as_str()) {
+                    Column::new(name, [2u32]).cast(c.dtype()).unwrap()
+                } else if c.dtype().is_primitive_numeric() {
+                    Column::new(name, [777_002.0f64]).cast(c.dtype()).unwrap()
+                } else {
+                    Column::new(name, ["Bergen"])
+                };
+                let mut c = c.clone();
+                c.append(&extra).unwrap();
+                columns.push(c);
+            }
+            if self.extra_column {
+                columns.push(Column::new("salary".into(), vec![1.0f64; df.height() + 1]));
+            }
+            Ok(DataFrame::new(df.height() + 1, columns).unwrap())
+        }
+        fn distinct_values(
+            &self,
+            table: &str,
+            column: &str,
+            limit: Option<u64>,
+            each: &mut dyn FnMut(&str) -> Result<(), sqlveil::Error>,
+        ) -> Result<(), sqlveil::Error> {
+            self.inner.distinct_values(table, column, limit, each)
+        }
+    }
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n4,Bergen,777001\n5,Bergen,777003\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let inner = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, inner.catalog()).unwrap();
+    let q = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
+        .unwrap();
+    let hidden: Vec<String> = q
+        .group_checks()
+        .iter()
+        .flat_map(|g| std::iter::once(g.column.clone()).chain(g.rows_column.clone()))
+        .collect();
+    assert!(!hidden.is_empty());
+    let careless = Careless {
+        inner,
+        extra_column: false,
+        hidden: hidden.clone(),
+    };
+    let raw = careless.execute(q.sql(), q.max_rows()).unwrap();
+    assert!(crate::util::cells(&raw).contains(&"Bergen".to_string()));
+    let rows = sqlveil::run(&careless, &q).unwrap();
+    assert_eq!(crate::util::cells(&rows), ["Oslo", "20.0"]);
+    // Behind an Arc<dyn Engine>, as Chat holds it: the same.
+    let shared: std::sync::Arc<dyn Engine> = std::sync::Arc::new(careless);
+    assert_eq!(
+        crate::util::cells(&sqlveil::run(&shared, &q).unwrap()),
+        ["Oslo", "20.0"]
+    );
+
+    let extra = Careless {
+        inner: PolarsEngine::open(dir.path(), &policy).unwrap(),
+        extra_column: true,
+        hidden,
+    };
+    let err = sqlveil::run(&extra, &q).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Engine { .. }), "{err}");
 }

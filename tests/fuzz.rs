@@ -1112,7 +1112,7 @@ fn soundness_fuzz() {
                 continue;
             };
             *stats.admitted.entry(t.name).or_default() += 1;
-            let raw = match t.engine.run(&q) {
+            let raw = match sqlveil::run(&t.engine, &q) {
                 Ok(r) => r,
                 Err(e) => {
                     *stats

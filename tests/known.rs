@@ -75,7 +75,7 @@ fn question_naming_a_person_number_and_email_reaches_the_model_without_them() {
         .unwrap();
     let out = Protector::new(&tokens, detector, &key())
         .unwrap()
-        .protect(engine.run(&q).unwrap(), &q)
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
         .unwrap();
     let rows = cells(&out.frame);
     assert!(rows.contains(&person_token), "{rows:?}");
@@ -347,7 +347,7 @@ fn an_ssn_in_any_spelling_is_replaced_in_a_question_and_a_note() {
     let q = guard.check("SELECT notes FROM patients").unwrap();
     let out = Protector::new(&t, &d, &key())
         .unwrap()
-        .protect(engine.run(&q).unwrap(), &q)
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
         .unwrap();
     let shown = cells(&out.frame).join("\n");
     assert!(
@@ -597,7 +597,7 @@ fn guard_resolves_a_token_from_the_question() {
         )
         .unwrap();
     assert!(q.sql().contains("'Harriet Cromusshaw'"), "{}", q.sql());
-    let rows = engine.run(&q).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
     assert_eq!(cells(&rows), ["Atlanta"]);
     // A person token compared with another class's column is refused.
     let e = guard
@@ -615,10 +615,10 @@ fn scan_columns_lose_the_customers_names() {
     let tokens = tokens(policy);
     let guard = Guard::new(policy, engine.catalog()).unwrap();
     let q = guard.check("SELECT subject, body FROM tickets").unwrap();
-    let raw = cells(&engine.run(&q).unwrap());
+    let raw = cells(&sqlveil::run(&engine, &q).unwrap());
     let out = Protector::new(&tokens, detector, &key())
         .unwrap()
-        .protect(engine.run(&q).unwrap(), &q)
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
         .unwrap();
     let shown = cells(&out.frame).join("\n");
     let names = customer_names();

@@ -3,7 +3,7 @@
 //! over a protected column may appear in any allowed result.
 
 use polars::prelude::*;
-use sqlveil::{Engine, Reason};
+use sqlveil::Reason;
 
 use crate::util::{cells, root, sample_guard};
 
@@ -54,9 +54,7 @@ fn allowed_queries_never_return_denied_values() {
     ];
     for sql in queries {
         let q = guard.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let df = engine
-            .run(&q)
-            .unwrap_or_else(|e| panic!("{sql}: {e} / {}", q.sql()));
+        let df = sqlveil::run(&engine, &q).unwrap_or_else(|e| panic!("{sql}: {e} / {}", q.sql()));
         assert_no_denied(sql, &df, &denied);
         for c in q.columns() {
             assert!(!c
@@ -123,8 +121,7 @@ fn functions_over_protected_columns_are_refused() {
 fn join_repetition_does_not_pass_the_group_size() {
     let (_, engine, guard) = sample_guard();
     // The attack would work if rows were counted.
-    let rows = engine
-        .run(&guard.check("SELECT COUNT(*) AS n FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise'").unwrap())
+    let rows = sqlveil::run(&engine, &guard.check("SELECT COUNT(*) AS n FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise'").unwrap())
         .unwrap();
     assert!(cells(&rows)[0].parse::<u64>().unwrap() >= 5);
     for sql in [
@@ -133,7 +130,7 @@ fn join_repetition_does_not_pass_the_group_size() {
         "SELECT o.status, SUM(c.income) AS s FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise' GROUP BY o.status",
     ] {
         let q = guard.check(sql).unwrap();
-        let df = engine.run(&q).unwrap();
+        let df = sqlveil::run(&engine, &q).unwrap();
         assert_eq!(df.height(), 0, "{sql}: {df}");
     }
     // A join that repeats people inside a group that is large enough still
@@ -143,18 +140,18 @@ fn join_repetition_does_not_pass_the_group_size() {
     let q = guard
         .check("SELECT SUM(c.income) AS s FROM customers c CROSS JOIN orders o WHERE (c.city = 'Seattle' AND c.segment = 'vip') OR o.order_id = 10001")
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 0);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 0);
     // Joined rows that repeat people are never counted, so a join-grouped
     // average comes out only where each person appears once per group.
     let q = guard
         .check("SELECT c.city, AVG(c.income) AS a FROM customers c JOIN orders o ON c.customer_id = o.customer_id GROUP BY c.city")
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 0);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 0);
     // The semi-join form counts each person once, and large groups come out.
     let q = guard
         .check("SELECT c.city, AVG(c.income) AS a FROM customers c WHERE c.customer_id IN (SELECT customer_id FROM orders) GROUP BY c.city ORDER BY c.city")
         .unwrap();
-    let df = engine.run(&q).unwrap();
+    let df = sqlveil::run(&engine, &q).unwrap();
     let cities = cells(&df.select(["city"]).unwrap());
     assert!(cities.len() >= 10, "{df}");
     assert!(!cities.iter().any(|c| c == "Boise"), "{df}");
@@ -227,18 +224,18 @@ fn paging_stays_within_the_cap() {
     let q = guard
         .check("SELECT order_id FROM orders ORDER BY order_id LIMIT 1000 OFFSET 150")
         .unwrap();
-    let df = engine.run(&q).unwrap();
+    let df = sqlveil::run(&engine, &q).unwrap();
     assert_eq!(df.height(), 50);
     let q = guard
         .check("SELECT order_id FROM (SELECT order_id FROM orders ORDER BY order_id LIMIT 1000 OFFSET 150) t")
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 50);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 50);
     let e = guard
         .check("SELECT order_id FROM (SELECT order_id FROM orders ORDER BY order_id OFFSET 400) t")
         .unwrap_err();
     assert_eq!(e.refusal().unwrap().reason(), Reason::RowCap);
     let q = guard.check("SELECT order_id FROM orders").unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 200);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 200);
 }
 
 /// A failing cast quotes values in the engine's text; the error that leaves
@@ -249,7 +246,7 @@ fn failing_cast_error_carries_no_values() {
     let q = guard
         .check("SELECT CAST(city AS INTEGER) AS n FROM customers")
         .unwrap();
-    let e = engine.run(&q).unwrap_err();
+    let e = sqlveil::run(&engine, &q).unwrap_err();
     let shown = format!("{e} {e:?}");
     for city in ["New York", "Chicago", "Boise", "Denver"] {
         assert!(!shown.contains(city), "{shown}");
@@ -257,7 +254,7 @@ fn failing_cast_error_carries_no_values() {
     let q = guard
         .check("SELECT CAST(segment AS DATE) AS d FROM customers")
         .unwrap();
-    let e = engine.run(&q).unwrap_err();
+    let e = sqlveil::run(&engine, &q).unwrap_err();
     assert!(!format!("{e} {e:?}").contains("consumer"));
 }
 
@@ -328,7 +325,7 @@ fn scan_columns_leak_no_number_in_any_spelling() {
             "--sql",
             "SELECT notes FROM people",
         ],
-        Some(&"5a".repeat(32)),
+        Some(crate::util::TEST_KEY_HEX),
         "",
     );
     assert_eq!(code, 0, "{err}");

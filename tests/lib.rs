@@ -22,6 +22,7 @@ mod llm;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod protect;
+mod reveal;
 mod rules;
 #[cfg(feature = "postgres")]
 mod soundness;

@@ -193,6 +193,13 @@ fn the_api_key_is_sent_and_never_printed() {
     let server = MockServer::start(vec![Reply::completion("x")]);
     let m = model(&server);
     assert!(!format!("{m:?}").contains("sk-test"));
+    // Nor by the builder.
+    let b = OpenAiModel::builder(&server.url, "test-model").api_key("sk-test");
+    let debug = format!("{b:?} {b:#?}");
+    assert!(
+        !debug.contains("sk-test") && debug.contains("<set>"),
+        "{debug}"
+    );
     m.complete(&request()).unwrap();
 }
 
@@ -261,7 +268,7 @@ fn ask_cli(question: &str, more: &[&str]) -> (i32, String, String) {
         question,
     ];
     args.extend_from_slice(more);
-    run_cli(&args, Some(&"11".repeat(32)), "")
+    run_cli(&args, Some(crate::util::TEST_KEY_HEX), "")
 }
 
 #[test]

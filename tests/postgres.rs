@@ -359,7 +359,7 @@ fn schema_qualified_tables_and_the_cli() {
             "--sql",
             "SELECT segment, COUNT(*) AS n FROM customers GROUP BY segment ORDER BY segment",
         ],
-        Some(&"11".repeat(32)),
+        Some(crate::util::TEST_KEY_HEX),
         "",
     );
     assert_eq!(code, 0, "{err}");

@@ -38,7 +38,7 @@ fn aggregates_show_only_large_groups() {
     let q = guard
         .check("SELECT name, AVG(salary) AS a FROM people GROUP BY name")
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 0);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 0);
     // Grouped by age bucket through a column the model may not compute on.
     let e = guard
         .check("SELECT age, AVG(salary) AS a FROM people GROUP BY age")
@@ -58,7 +58,9 @@ fn token_literals_resolve_only_through_the_guard() {
     let q = guard
         .check_with("SELECT name, city FROM people", tokens)
         .unwrap();
-    let first = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let first = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     let token = first
         .frame
         .column("name")
@@ -74,7 +76,7 @@ fn token_literals_resolve_only_through_the_guard() {
     let sql = format!("SELECT city, team FROM people WHERE name = '{token}'");
     let q = guard.check_with(&sql, tokens).unwrap();
     assert!(q.sql().contains("Quillon Vandermeer07x"));
-    let rows = engine.run(&q).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
     assert_eq!(rows.height(), 1);
     let q = guard
         .check_with(
@@ -82,7 +84,7 @@ fn token_literals_resolve_only_through_the_guard() {
             tokens,
         )
         .unwrap();
-    assert_eq!(cells(&engine.run(&q).unwrap()), ["1"]);
+    assert_eq!(cells(&sqlveil::run(&engine, &q).unwrap()), ["1"]);
 
     // A raw value there stays refused, and so does a forged token, a token
     // of another class, and a token used as an identifier.
@@ -121,7 +123,7 @@ fn token_literals_resolve_only_through_the_guard() {
             tokens,
         )
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 1);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 1);
     // Tokens are resolved inside string literals only, never as names.
     let e = guard
         .check_with(&format!("SELECT \"{token}\" FROM people"), tokens)
@@ -139,7 +141,9 @@ fn every_type_is_protected_and_nulls_stay_null() {
     let (engine, guard) = (&env.engine, &env.guard);
     let protector = env.protector();
     let q = guard.check("SELECT * FROM people").unwrap();
-    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let out = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     let f = &out.frame;
     // Row 0 is all NULL but its id: NULL stays NULL through every action.
     for c in f.columns().iter().skip(1) {
@@ -176,7 +180,9 @@ fn text_dates_in_ndjson_are_generalized() {
     let q = guard
         .check("SELECT opened_at, body FROM tickets WHERE ticket_id = 5002")
         .unwrap();
-    let out = protector.protect(engine.run(&q).unwrap(), &q).unwrap();
+    let out = protector
+        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+        .unwrap();
     let shown = cells(&out.frame);
     assert_eq!(shown[0].len(), 7, "{shown:?}"); // YYYY-MM
     assert!(
@@ -184,4 +190,134 @@ fn text_dates_in_ndjson_are_generalized() {
         "{shown:?}"
     );
     assert_eq!(out.detector_hits.get("iban"), Some(&1));
+}
+
+const MASK_RULES: &str = r#"
+version = 1
+[tables.a.columns]
+id = { action = "allow" }
+email = { action = "mask", mask = "hash", filter = "equality" }
+alt = { action = "mask", mask = "hash", filter = "equality" }
+linked = { action = "mask", mask = "hash", link = "contact", filter = "equality" }
+phone = { action = "mask", mask = "last4", fixed_length = true }
+phone_v = { action = "mask", mask = "last4" }
+card = { action = "mask", mask = "first4", fixed_length = true }
+mail = { action = "mask", mask = "email" }
+mail_f = { action = "mask", mask = "email", fixed_length = true }
+amount = { action = "generalize", to = "round:10" }
+note = { action = "allow" }
+[tables.b.columns]
+id = { action = "allow" }
+email = { action = "mask", mask = "hash", link = "contact", filter = "equality" }
+"#;
+
+fn mask_rows(sql: &str) -> Vec<String> {
+    let a = "id,email,alt,linked,phone,phone_v,card,mail,mail_f,amount,note\n1,x@example.com,x@example.com,x@example.com,+1 (678) 555-0132,+1 (678) 555-0132,4111111111111111,first.last@123-45-6789,first.last@123-45-6789,-3.2,<person_JZCCFFJT>\n";
+    let b = "id,email\n1,x@example.com\n";
+    let dir = tempdir_with(&[("a.csv", a), ("b.csv", b)]);
+    let policy = Policy::from_toml_str(MASK_RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let env = Env::new(Arc::new(engine), &policy, 42);
+    cells(&env.rows(sql))
+}
+
+/// The hash mask is keyed per column: the same value in two columns gives
+/// two unrelated hashes, unless both columns name the same `link`.
+#[test]
+fn hash_masks_link_columns_only_when_told() {
+    let r = mask_rows("SELECT a.email AS a_email, a.alt, a.linked, b.email AS b_email FROM a JOIN b ON a.id = b.id");
+    assert_eq!(r.len(), 4);
+    assert_ne!(r[0], r[1], "two columns, two keys");
+    assert_ne!(r[0], r[2]);
+    assert_eq!(r[2], r[3], "linked columns share a key");
+    // A query that would hash two columns under one key is refused.
+    let policy = Policy::from_toml_str(MASK_RULES).unwrap();
+    let dir = tempdir_with(&[
+        (
+            "a.csv",
+            "id,email,alt,linked,phone,phone_v,card,mail,mail_f,amount,note\n",
+        ),
+        ("b.csv", "id,email\n"),
+    ]);
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    assert!(guard
+        .check("SELECT email FROM a UNION SELECT alt FROM a")
+        .is_err());
+    assert!(guard
+        .check("SELECT linked FROM a UNION SELECT email FROM b")
+        .is_ok());
+}
+
+/// Fixed-length masks, the email mask's domain check, no signed zero, and
+/// a token look-alike in an `allow` column neutralised.
+#[test]
+fn masks_say_no_more_than_they_should() {
+    let r = mask_rows("SELECT phone, phone_v, card, mail, mail_f, amount, note FROM a");
+    assert_eq!(r[0], "****0132");
+    assert_eq!(r[1], "*************0132");
+    assert_eq!(r[2], "4111****");
+    assert_eq!(r[3], "*".repeat("first.last@123-45-6789".len()));
+    assert_eq!(r[4], "********");
+    assert!(
+        !r[5].starts_with('-'),
+        "round:10 of -3.2 shows no sign: {}",
+        r[5]
+    );
+    assert_eq!(r[5].parse::<f64>().unwrap(), 0.0);
+    assert_eq!(r[6], "<person_?>");
+}
+
+/// Rule errors for the new mask keys name the key and the column.
+#[test]
+fn mask_options_are_checked() {
+    for (col, needle) in [
+        (
+            "{ action = \"mask\", mask = \"full\", fixed_length = true }",
+            "fixed_length",
+        ),
+        (
+            "{ action = \"mask\", mask = \"hash\", fixed_length = false }",
+            "fixed_length",
+        ),
+        (
+            "{ action = \"mask\", mask = \"last4\", link = \"x\" }",
+            "hash mask only",
+        ),
+        (
+            "{ action = \"mask\", mask = \"hash\", link = \"Bad Name\" }",
+            "link name",
+        ),
+        (
+            "{ action = \"tokenize\", class = \"p\", link = \"x\" }",
+            "does not apply",
+        ),
+    ] {
+        let e = Policy::from_toml_str(&format!("version = 1\n[tables.t.columns]\nc = {col}\n"))
+            .unwrap_err();
+        assert!(e.to_string().contains(needle), "{col}: {e}");
+        assert!(
+            e.to_string().contains("t.c") || e.to_string().contains("key `link`"),
+            "{e}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+    /// No mask ever shows a token-shaped run, whatever the value.
+    #[test]
+    fn masks_never_show_a_token(v in "(<person_[A-Z2-7]{8,12}>|[a-z.@<>_]{0,6}|[A-Z2-7]{0,9}|\\PC{0,4}){0,5}") {
+        let policy = Policy::from_toml_str("version = 1\n[defaults]\ntokens = \"sealed\"").unwrap();
+        let key = MasterKey::from_bytes(&[3; 32]);
+        let tokens = Tokens::new(&policy, key.clone(), None).unwrap();
+        for kind in [sqlveil::MaskKind::Email, sqlveil::MaskKind::Last4, sqlveil::MaskKind::First4, sqlveil::MaskKind::Full, sqlveil::MaskKind::Hash] {
+            for fixed in [false, true] {
+                let m = sqlveil::Mask::new(kind).fixed_length(fixed && kind != sqlveil::MaskKind::Hash);
+                let out = sqlveil::protect::mask_value(&m, &v, &key).unwrap();
+                proptest::prop_assert!(tokens.find(&out).is_empty(), "{:?} {:?}", kind, out);
+            }
+        }
+    }
 }

@@ -46,8 +46,20 @@ fn reference_file_shows_every_action_and_parameter() {
         MaskKind::Full,
         MaskKind::Hash,
     ] {
-        assert!(actions.contains(&&Action::Mask(m)), "no mask {m:?}");
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::Mask(x) if x.kind == m)),
+            "no mask {m:?}"
+        );
     }
+    // The mask options too.
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Mask(x) if x.fixed_length)));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Mask(x) if x.hash_key.as_deref() == Some("link:health_id"))));
     let gens: Vec<String> = actions
         .iter()
         .filter_map(|a| match a {

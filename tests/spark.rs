@@ -338,7 +338,7 @@ fn results_match_the_polars_engine() {
     for sql in queries {
         let run = |g: &sqlveil::Guard, e: &Arc<dyn Engine>, sql: &str| {
             let q = g.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-            e.run(&q).unwrap_or_else(|err| {
+            sqlveil::run(&e, &q).unwrap_or_else(|err| {
                 panic!(
                     "{sql}: {err} {:?}\n{}",
                     err.engine_detail_less_safe(),
@@ -563,7 +563,7 @@ fn literals_reach_spark_as_the_guard_read_them() {
     for (lit, want) in cases {
         let sql = format!("SELECT {lit} AS x, city FROM customers LIMIT 1");
         let q = guard.check(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let df = engine.run(&q).unwrap_or_else(|e| {
+        let df = sqlveil::run(&engine, &q).unwrap_or_else(|e| {
             panic!("{sql}: {e} {:?}\n{}", e.engine_detail_less_safe(), q.sql())
         });
         assert_eq!(cells(&df)[0], want, "{sql}\n{}", q.sql());
@@ -573,7 +573,7 @@ fn literals_reach_spark_as_the_guard_read_them() {
     let q = guard
         .check(r"SELECT city FROM customers WHERE city = 'x\' OR 1=1 OR city = \'Austin'")
         .unwrap();
-    assert_eq!(engine.run(&q).unwrap().height(), 0);
+    assert_eq!(sqlveil::run(&engine, &q).unwrap().height(), 0);
 }
 
 #[test]
@@ -594,7 +594,7 @@ fn a_query_that_outruns_the_timeout_is_interrupted_on_the_server() {
         .check("SELECT COUNT(*) AS n FROM orders a CROSS JOIN orders b CROSS JOIN orders c WHERE a.quantity + b.quantity + c.quantity > 1")
         .unwrap();
     let t = Instant::now();
-    let e = engine.run(&q).unwrap_err();
+    let e = sqlveil::run(&engine, &q).unwrap_err();
     let took = t.elapsed();
     assert!(
         matches!(
@@ -704,7 +704,7 @@ fn a_server_that_dies_mid_query_is_a_connection_error() {
     let e2 = engine.clone();
     let worker = std::thread::spawn(move || {
         let t = Instant::now();
-        (e2.run(&q), t.elapsed())
+        (sqlveil::run(&e2, &q), t.elapsed())
     });
     std::thread::sleep(Duration::from_millis(1500));
     proxy.kill();
@@ -932,7 +932,7 @@ fn concurrent_queries_from_8_threads_share_the_session() {
                 for k in 0..6 {
                     let (sql, want) = sqls[(i + k) % sqls.len()];
                     let q = guard.check(sql).unwrap();
-                    let df = engine.run(&q).unwrap();
+                    let df = sqlveil::run(&engine, &q).unwrap();
                     assert_eq!(cells(&df), [want], "{sql}");
                 }
             })
@@ -995,7 +995,7 @@ fn qualified_table_names_and_the_cli() {
             "--sql",
             "SELECT segment, COUNT(*) AS n FROM customers GROUP BY segment ORDER BY segment",
         ],
-        Some(&"11".repeat(32)),
+        Some(crate::util::TEST_KEY_HEX),
         "",
     );
     assert_eq!(code, 0, "{err}");

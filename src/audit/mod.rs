@@ -4,12 +4,20 @@
 //! An event says who asked (actor, role), a keyed digest of the question, the
 //! SQL with every literal replaced by a token or a keyed digest, the decision
 //! with its reason, how many values of each output column each action
-//! transformed, detector hits, rows, model usage and duration. Each line's
-//! hash covers the line and the previous line's hash (HMAC-SHA256 under a key
-//! derived from the master key, or plain SHA-256 without one), so
-//! [`verify`] finds the first edited, removed, inserted or reordered line.
+//! transformed, detector hits, rows, model usage, duration and the rule
+//! file's digest. Each line's hash covers every byte of the line, which
+//! begins with the previous line's hash (HMAC-SHA256 under the [`AuditKey`],
+//! or plain SHA-256 for a log written without a key), so [`verify_with`]
+//! finds the first edited, removed, inserted or reordered line; the chain is
+//! anchored at `seq` 0, so lines or files cut from its start show too.
+//!
+//! Many processes may append to one log: every append locks `FILE.lock` and
+//! continues from the chain's real tail. A keyed line carries the key's
+//! fingerprint; a writer refuses to continue a log keyed otherwise, and a
+//! verifier without the key is told so rather than shown tampering.
 
 mod chain;
+mod key;
 mod record;
 mod verify;
 
@@ -21,7 +29,8 @@ use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use self::chain::{AuditLog, AuditLogBuilder, AuditSink, Fsync};
-pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed};
+pub use self::key::{AuditKey, AUDIT_KEY_ENV};
+pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed, GENESIS};
 
 /// A request id for a request that came without one: the time in
 /// nanoseconds and the process id, in hex.
@@ -69,7 +78,8 @@ impl AuditEvent {
     }
 }
 pub use self::verify::{
-    summarize, verify, verify_head, Break, Summary, SummaryFilter, Verification,
+    summarize, verify, verify_head, verify_with, Break, Summary, SummaryFilter, Verification,
+    VerifyOptions,
 };
 use crate::error::Error;
 use crate::guard::TokenResolver;

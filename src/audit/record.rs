@@ -1,12 +1,18 @@
 //! The audit log's wire format: one JSON object per line.
 //!
 //! ```json
-//! {"seq":7,"prev":"…64 hex…","type":"request","data":{…},"hash":"…64 hex…"}
+//! {"seq":7,"prev":"…64 hex…","type":"request","key":"…16 hex…","data":{…},"hash":"…64 hex…"}
 //! ```
 //!
-//! `hash` is SHA-256 (or HMAC-SHA256 under the audit key) of the exact bytes
-//! of the line before `,"hash":`, which begin with the previous line's hash:
-//! so editing, removing, inserting or reordering a line breaks the chain.
+//! `hash` is HMAC-SHA256 under the audit key (plain SHA-256 for a log written
+//! without a key) of the exact bytes of the line before `,"hash":`, which
+//! begin with the previous line's hash; nothing may follow the hash but `"}`,
+//! so every byte of a line is covered, and editing, removing, inserting or
+//! reordering a line breaks the chain. The first line of a log is `seq` 0
+//! linked to [`GENESIS`]; the first line of a rotated file links to the last
+//! line of the file before it. `key` is the audit key's fingerprint (absent
+//! on an unkeyed log). `type` is `request` for an [`AuditEvent`]; other record
+//! types may be added, each with its own `data`.
 
 use std::collections::BTreeMap;
 
@@ -111,30 +117,50 @@ pub struct AuditEvent {
     /// For `reveal`: what was revealed to the role.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub revealed: Option<Revealed>,
+    /// SHA-256 of the rule file the request ran under
+    /// ([`Policy::digest`](crate::Policy::digest)): a request run under a
+    /// forged or changed policy shows.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rules_digest: Option<String>,
     /// Duration in milliseconds.
     pub duration_ms: f64,
 }
 
 /// A line as written, with its chain fields.
 #[derive(Serialize)]
-pub(crate) struct LineOut<'a> {
+pub(crate) struct LineOut<'a, T: Serialize> {
     pub(crate) seq: u64,
     pub(crate) prev: &'a str,
     #[serde(rename = "type")]
-    pub(crate) kind: &'static str,
-    pub(crate) data: &'a AuditEvent,
+    pub(crate) kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<&'a str>,
+    pub(crate) data: &'a T,
 }
 
-/// A line as read back.
+/// A line's chain fields as read back, whatever its record type.
 #[derive(Deserialize)]
-pub(crate) struct LineIn {
+pub(crate) struct Envelope {
     pub(crate) seq: u64,
     pub(crate) prev: String,
+    /// Covered by the hash; summaries read it through [`Typed`].
     #[serde(rename = "type")]
+    #[allow(dead_code)]
     pub(crate) kind: String,
-    pub(crate) data: AuditEvent,
+    #[serde(default)]
+    pub(crate) key: Option<String>,
+    #[allow(dead_code)]
+    pub(crate) data: serde::de::IgnoredAny,
     pub(crate) hash: String,
 }
 
-/// The `prev` of the very first line of a log.
-pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// A line's type and data, for summaries.
+#[derive(Deserialize)]
+pub(crate) struct Typed {
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) data: serde_json::Value,
+}
+
+/// The `prev` of the very first line of a log (`seq` 0).
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::chain::ChainKey;
-use super::record::{AuditEvent, Decision, LineIn, GENESIS};
+use super::chain::{split_line, ChainKey};
+use super::key::AuditKey;
+use super::record::{AuditEvent, Decision, Envelope, Typed, GENESIS};
 use crate::error::{Error, ErrorKind};
 use crate::tokens::MasterKey;
 
@@ -17,7 +18,8 @@ use crate::tokens::MasterKey;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Break {
-    /// The line is not a chained record (torn, truncated or not JSON).
+    /// The line is not a chained record (torn, truncated, not JSON, or with
+    /// bytes after its hash).
     Malformed,
     /// The line's content does not match its hash: it was edited (or forged
     /// with a hash the verifier's key does not make).
@@ -28,15 +30,49 @@ pub enum Break {
     Reordered,
     /// The last line is not the expected head: the tail was cut.
     Truncated,
+    /// The first line is not the log's first (`seq` 0 linked to the genesis
+    /// value), or does not link to the start hash given: earlier lines or
+    /// files are missing.
+    Unanchored,
+    /// The line is keyed and no key was given: not a sign of tampering;
+    /// verify with the key.
+    KeyNeeded,
+    /// The line was written under a different key (its fingerprint is not the
+    /// given key's): the wrong key was given, or the line was forged under
+    /// another key.
+    OtherKey,
+    /// The line carries no key in a log verified with one: it was written by
+    /// a process without the key, or forged.
+    Unkeyed,
+}
+
+impl Break {
+    /// What the break means, in one sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Break::Malformed => "the line is not a whole audit record (torn, cut, not JSON, or with bytes after its hash)",
+            Break::Edited => "the line does not match its hash: it was edited, or forged",
+            Break::Removed => "lines are missing before this line",
+            Break::Reordered => "the line is out of order, or was inserted",
+            Break::Truncated => "the last line is not the expected head: the tail of the log was cut",
+            Break::Unanchored => "the log does not start at its first line (seq 0) or at the start hash given: earlier lines or files are missing; give every file, oldest first, or --start HASH",
+            Break::KeyNeeded => "this log is keyed; give the key (--audit-key-file or SQLVEIL_AUDIT_KEY, or the master key with --key-file or SQLVEIL_KEY)",
+            Break::OtherKey => "the line was written under a different key than the one given",
+            Break::Unkeyed => "the line carries no key although the log is verified with one: it was written without the key, or forged",
+        }
+    }
 }
 
 /// The result of verifying a log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Verification {
     /// Lines read.
     pub lines: u64,
     /// The last line's hash: keep it elsewhere to detect a cut tail later.
     pub head: String,
+    /// The fingerprint of the key the log's lines carry, if any.
+    pub key: Option<String>,
     /// The first break, if any: (file, 1-based line, what).
     pub broken: Option<(PathBuf, u64, Break)>,
 }
@@ -55,8 +91,64 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
     })
 }
 
-/// Verifies a log given as its files in order (rotated files first). With a
-/// key, lines must carry HMACs under it; without, plain SHA-256.
+/// How to verify a log: the key (none for a log written without one), where
+/// the chain starts, and the expected head.
+///
+/// # Example
+/// ```
+/// use sqlveil::audit::{verify_with, AuditEvent, AuditKey, AuditLogBuilder, AuditSink, Break, VerifyOptions};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("audit.jsonl");
+/// let key = AuditKey::from_bytes(&[9; 32]);
+/// let log = AuditLogBuilder::new().open_with(&path, Some(&key))?;
+/// log.record(AuditEvent { kind: "query".into(), ..Default::default() })?;
+/// let files = [path];
+/// assert!(verify_with(&files, &VerifyOptions::new().key(key))?.is_intact());
+/// // Without the key, a keyed log is not passed: the verifier is told why.
+/// let v = verify_with(&files, &VerifyOptions::new())?;
+/// assert_eq!(v.broken.map(|b| b.2), Some(Break::KeyNeeded));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    key: Option<AuditKey>,
+    start: Option<String>,
+    head: Option<String>,
+}
+
+impl VerifyOptions {
+    /// Verify as a log written without a key (plain SHA-256), from its first
+    /// line, with no expected head.
+    pub fn new() -> VerifyOptions {
+        VerifyOptions::default()
+    }
+
+    /// The audit key the log is chained under.
+    pub fn key(mut self, key: AuditKey) -> VerifyOptions {
+        self.key = Some(key);
+        self
+    }
+
+    /// The hash of the line before the first given line, kept from an
+    /// earlier verification, for a log whose older files are archived
+    /// elsewhere. Without it, the first line must be the log's first.
+    pub fn start(mut self, hash: impl Into<String>) -> VerifyOptions {
+        self.start = Some(hash.into());
+        self
+    }
+
+    /// The expected hash of the last line, kept outside the log: detects a
+    /// tail cut at a line boundary.
+    pub fn head(mut self, hash: impl Into<String>) -> VerifyOptions {
+        self.head = Some(hash.into());
+        self
+    }
+}
+
+/// Verifies a log given as its files in order (rotated files first), from
+/// its first line. With a key, lines must carry HMACs under the audit key
+/// derived from it; without, plain SHA-256, and a keyed line is reported as
+/// [`Break::KeyNeeded`].
 ///
 /// # Errors
 /// A file cannot be read.
@@ -74,7 +166,27 @@ pub fn verify_head(
     key: Option<&MasterKey>,
     head: Option<&str>,
 ) -> Result<Verification, Error> {
-    let chain = ChainKey::from_key(key)?;
+    let mut o = VerifyOptions::new();
+    if let Some(k) = key {
+        o = o.key(AuditKey::from_master(k)?);
+    }
+    if let Some(h) = head {
+        o = o.head(h);
+    }
+    verify_with(files, &o)
+}
+
+/// Verifies a log given as its files in order (rotated files first), as
+/// `options` say. The first break is reported, with the file and line.
+///
+/// # Errors
+/// A file cannot be read.
+pub fn verify_with(files: &[PathBuf], options: &VerifyOptions) -> Result<Verification, Error> {
+    let chain = match &options.key {
+        Some(k) => ChainKey::Hmac(k.clone()),
+        None => ChainKey::Sha256,
+    };
+    let ours = chain.fingerprint();
     // All lines first, so that a gap can be told from a swap by looking ahead.
     let mut all: Vec<(&PathBuf, u64, Vec<u8>)> = Vec::new();
     for f in files {
@@ -86,54 +198,76 @@ pub fn verify_head(
             }
         }
     }
-    let seq_of = |raw: &[u8]| {
-        std::str::from_utf8(raw)
-            .ok()
-            .and_then(|t| serde_json::from_str::<LineIn>(t).ok())
-            .map(|r| r.seq)
-    };
+    let seq_of = |raw: &[u8]| serde_json::from_slice::<Envelope>(raw).ok().map(|r| r.seq);
     let mut expect_seq = None::<u64>;
-    let mut prev = GENESIS.to_string();
+    let mut prev = options.start.clone().unwrap_or_else(|| GENESIS.to_string());
     let mut lines = 0;
     let mut last_at = None;
+    let mut seen_key = None::<String>;
     for (idx, (f, n, raw)) in all.iter().enumerate() {
-        let broken = |b| Verification {
+        let broken = |b, key: &Option<String>| Verification {
             lines,
             head: prev.clone(),
+            key: key.clone(),
             broken: Some(((*f).clone(), *n, b)),
         };
         let Ok(text) = std::str::from_utf8(raw) else {
-            return Ok(broken(Break::Malformed));
+            return Ok(broken(Break::Malformed, &seen_key));
         };
-        let Ok(rec) = serde_json::from_str::<LineIn>(text) else {
-            return Ok(broken(Break::Malformed));
+        let Ok(rec) = serde_json::from_str::<Envelope>(text) else {
+            return Ok(broken(Break::Malformed, &seen_key));
         };
-        let Some(cut) = text.rfind(",\"hash\":\"") else {
-            return Ok(broken(Break::Malformed));
+        let Some((head, hash)) = split_line(text) else {
+            return Ok(broken(Break::Malformed, &seen_key));
         };
-        if chain.hash(&text.as_bytes()[..cut]) != rec.hash || rec.kind != "request" {
-            return Ok(broken(Break::Edited));
+        if hash != rec.hash {
+            return Ok(broken(Break::Malformed, &seen_key));
         }
-        // The first line may continue an older, archived log: its seq and
-        // prev are accepted as the start.
-        if let Some(want) = expect_seq {
-            if rec.seq > want {
-                let later = all[idx + 1..]
-                    .iter()
-                    .any(|(_, _, r)| seq_of(r) == Some(want));
-                return Ok(broken(if later {
-                    Break::Reordered
-                } else {
-                    Break::Removed
-                }));
+        if seen_key.is_none() {
+            seen_key.clone_from(&rec.key);
+        }
+        match (rec.key.as_deref(), ours) {
+            (Some(_), None) => return Ok(broken(Break::KeyNeeded, &rec.key)),
+            (Some(theirs), Some(ours)) if theirs != ours => {
+                return Ok(broken(Break::OtherKey, &rec.key))
             }
-            if rec.seq < want {
-                return Ok(broken(Break::Reordered));
+            (None, Some(_)) => return Ok(broken(Break::Unkeyed, &seen_key)),
+            _ => {}
+        }
+        if chain.hash(head.as_bytes()) != hash {
+            return Ok(broken(Break::Edited, &seen_key));
+        }
+        match expect_seq {
+            // The first line: the log's own first line, or the one after the
+            // given start hash.
+            None => {
+                let first = options.start.is_some() || rec.seq == 0;
+                if !first || rec.prev != prev {
+                    return Ok(broken(Break::Unanchored, &seen_key));
+                }
             }
-            if rec.prev != prev {
-                // The right place in the sequence, a valid hash, the wrong
-                // link: a line rebuilt by someone who could hash it.
-                return Ok(broken(Break::Edited));
+            Some(want) => {
+                if rec.seq > want {
+                    let later = all[idx + 1..]
+                        .iter()
+                        .any(|(_, _, r)| seq_of(r) == Some(want));
+                    return Ok(broken(
+                        if later {
+                            Break::Reordered
+                        } else {
+                            Break::Removed
+                        },
+                        &seen_key,
+                    ));
+                }
+                if rec.seq < want {
+                    return Ok(broken(Break::Reordered, &seen_key));
+                }
+                if rec.prev != prev {
+                    // The right place in the sequence, a valid hash, the wrong
+                    // link: a line rebuilt by someone who could hash it.
+                    return Ok(broken(Break::Edited, &seen_key));
+                }
             }
         }
         expect_seq = Some(rec.seq + 1);
@@ -141,12 +275,13 @@ pub fn verify_head(
         lines += 1;
         last_at = Some(((*f).clone(), *n));
     }
-    if let Some(h) = head {
-        if h != prev {
+    if let Some(h) = &options.head {
+        if *h != prev {
             let (f, n) = last_at.unwrap_or_else(|| (files.first().cloned().unwrap_or_default(), 0));
             return Ok(Verification {
                 lines,
                 head: prev,
+                key: seen_key,
                 broken: Some((f, n, Break::Truncated)),
             });
         }
@@ -154,6 +289,7 @@ pub fn verify_head(
     Ok(Verification {
         lines,
         head: prev,
+        key: seen_key,
         broken: None,
     })
 }
@@ -171,6 +307,7 @@ pub struct SummaryFilter {
 
 /// Counts over a log.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// Events counted.
     pub events: u64,
@@ -220,10 +357,14 @@ pub fn summarize(files: &[PathBuf], filter: &SummaryFilter) -> Result<Summary, E
             if l.trim().is_empty() {
                 continue;
             }
-            let rec: LineIn = serde_json::from_str(&l).map_err(|_| {
-                Error::usage(format!("{}:{}: not an audit record", f.display(), i + 1))
-            })?;
-            let e: AuditEvent = rec.data;
+            let not_record =
+                || Error::usage(format!("{}:{}: not an audit record", f.display(), i + 1));
+            let rec: Typed = serde_json::from_str(&l).map_err(|_| not_record())?;
+            // Other record types (per-attempt records, …) are not requests.
+            if rec.kind != "request" {
+                continue;
+            }
+            let e: AuditEvent = serde_json::from_value(rec.data).map_err(|_| not_record())?;
             let t = parse_time(&e.time);
             if since.is_some_and(|b| t.is_none_or(|t| t < b))
                 || until.is_some_and(|b| t.is_none_or(|t| t >= b))

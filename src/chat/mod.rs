@@ -17,7 +17,11 @@
 //! 5. **answer**: optionally, a second call writes the answer from the
 //!    protected rows;
 //! 6. **reveal**: tokens in the answer and rows become values for the classes
-//!    the user's role may see;
+//!    the user's role may see: only tokens issued for this request (in the
+//!    rows the model saw or the scrubbed question), never inside a URL, a
+//!    link or image target, an HTML tag or a code span; links to hosts
+//!    outside an allow-list can be removed ([`ChatBuilder::link_hosts`]); the
+//!    answer also comes as [`AnswerSegment`]s for a UI;
 //! 7. **audit**: one hash-chained record, with no raw value.
 //!
 //! The same scrubbed question, prompt version and rules give the same SQL: a
@@ -27,6 +31,7 @@
 mod extract;
 mod prompt;
 mod repair;
+mod reveal;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -37,6 +42,8 @@ use polars::prelude::{AnyValue, DataFrame, DataType, IntoColumn};
 use self::extract::extract_sql;
 pub use self::prompt::PROMPT_VERSION;
 use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
+use self::reveal::LinkHosts;
+pub use self::reveal::{reveal_answer, AnswerSegment};
 use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
 use crate::detect::{Detector, KnownValuesOptions};
 use crate::engine::{ColumnType, Engine};
@@ -45,7 +52,7 @@ use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
 use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
 use crate::protect::{map_text, texts, ColumnReport, Protected, Protector};
 use crate::rules::{Action, Policy, TokenClass};
-use crate::tokens::{role_classes, MasterKey, TokenVault, Tokens};
+use crate::tokens::{role_classes, MasterKey, RequestResolver, RequestTokens, TokenVault, Tokens};
 
 /// Who is asking: the end user on whose behalf the backend calls
 /// [`Chat::ask`].
@@ -93,6 +100,7 @@ impl Context {
 
 /// One try at a query: the SQL the model wrote, and why it failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attempt {
     /// The SQL extracted from the model's answer (`None` when it held none).
     /// It carries tokens, never the values behind them.
@@ -104,6 +112,7 @@ pub struct Attempt {
 
 /// Why an attempt failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AttemptError {
     /// The error's code ([`Error::code`]): a refusal reason, `engine`, `no_sql`.
     pub code: &'static str,
@@ -114,6 +123,7 @@ pub struct AttemptError {
 
 /// Where the time of a request went.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Timings {
     /// Scrubbing the question.
     pub scrub: Duration,
@@ -141,11 +151,20 @@ impl Timings {
 }
 
 /// The outcome of [`Chat::ask`].
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows what the model saw and how the request went, never
+/// the revealed answer or rows (they hold protected values).
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ChatAnswer {
     /// The answer for the user, tokens revealed for their role; `None` when
-    /// answer writing is off.
+    /// answer writing is off. Revealed values sit in the model's text: a UI
+    /// that renders markup should use [`answer_segments`](Self::answer_segments)
+    /// and show values as plain text.
     pub answer: Option<String>,
+    /// The same answer as segments: the model's text, and each revealed
+    /// value with its class and token.
+    pub answer_segments: Option<Vec<AnswerSegment>>,
     /// The answer as the model wrote it (tokens, no protected value).
     pub model_answer: Option<String>,
     /// The question as the model saw it.
@@ -173,6 +192,26 @@ pub struct ChatAnswer {
     pub revealed: usize,
     /// Where the time went.
     pub timings: Timings,
+}
+
+impl std::fmt::Debug for ChatAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatAnswer")
+            .field("model_answer", &self.model_answer)
+            .field("question_sent", &self.question_sent)
+            .field("sql", &self.sql)
+            .field("columns", &self.columns)
+            .field("model_rows", &self.model_rows.shape())
+            .field("rows", &self.rows.shape())
+            .field("attempts", &self.attempts)
+            .field("cached", &self.cached)
+            .field("model_calls", &self.model_calls)
+            .field("usage", &self.usage)
+            .field("detector_hits", &self.detector_hits)
+            .field("revealed", &self.revealed)
+            .field("timings", &self.timings)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Builds a [`Chat`]. See [`Chat::builder`].
@@ -206,6 +245,7 @@ struct Options {
     sql_max_tokens: u32,
     answer_max_tokens: u32,
     max_question_bytes: usize,
+    link_hosts: Option<Vec<String>>,
 }
 
 impl ChatBuilder {
@@ -283,13 +323,35 @@ impl ChatBuilder {
         self
     }
 
+    /// Removes from the answer every link, image, autolink, bare URL and
+    /// HTML tag that points to a host not listed (`example.com`, or
+    /// `*.example.com` for its subdomains); their visible text stays. An
+    /// empty list removes every link to any host. Default: links are kept
+    /// (a token inside one is never revealed either way). Hosts are checked
+    /// when the pipeline is built.
+    pub fn link_hosts<I, S>(mut self, hosts: I) -> ChatBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.link_hosts = Some(hosts.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Builds the pipeline: the guard for the engine's dialect, the tokens,
     /// the detectors and the schema text.
     ///
     /// # Errors
     /// `hash` tokens without a vault, a key that cannot be derived, an engine
-    /// failure while reading sample values.
+    /// failure while reading sample values, a link host that is not a host
+    /// name.
     pub fn build(self) -> Result<Chat, Error> {
+        let link_hosts = self
+            .options
+            .link_hosts
+            .as_deref()
+            .map(LinkHosts::parse)
+            .transpose()?;
         let guard = GuardBuilder::new()
             .dialect(self.engine.dialect())
             .build(&self.policy, self.engine.catalog())?;
@@ -338,6 +400,7 @@ impl ChatBuilder {
             schema,
             names,
             options: self.options,
+            link_hosts,
             cache: Mutex::new(Cache::default()),
         })
     }
@@ -363,8 +426,10 @@ fn samples(
             }
             let mut values = Vec::new();
             engine.distinct_values(&t.name, c, Some(n as u64), &mut |v| {
+                // Token look-alikes in the data are made harmless first.
+                let (v, _) = tokens.neutralize(v);
                 // Scanned whole, then cut: a cut value could hide a hit.
-                let scanned = detector.redact(v, tokens)?.text;
+                let scanned = detector.redact(&v, tokens)?.text;
                 values.push(scanned.chars().take(60).collect::<String>());
                 Ok(())
             })?;
@@ -449,6 +514,7 @@ pub struct Chat {
     schema: Schema,
     names: BTreeSet<String>,
     options: Options,
+    link_hosts: Option<LinkHosts>,
     cache: Mutex<Cache>,
 }
 
@@ -502,6 +568,7 @@ impl Chat {
                 sql_max_tokens: 512,
                 answer_max_tokens: 512,
                 max_question_bytes: 8 << 10,
+                link_hosts: None,
             },
         }
     }
@@ -603,6 +670,7 @@ impl Chat {
                 .map(|(k, v)| (k.clone(), *v as u64))
                 .collect(),
             duration_ms: elapsed.as_secs_f64() * 1000.0,
+            rules_digest: Some(self.policy.digest().to_string()),
             ..AuditEvent::default()
         };
         match result {
@@ -637,12 +705,19 @@ impl Chat {
         };
 
         let t = Instant::now();
-        let scrubbed = self.detector.redact(question, &self.tokens)?;
+        let scrubbed = self.tokens.batch(|t| self.detector.redact(question, t))?;
         add_hits(&mut trace.hits, &scrubbed.counts);
         trace.timings.scrub = t.elapsed();
+        // The tokens this request may reveal: those of the scrubbed question
+        // now, those of the rows the model sees later.
+        let mut issued = RequestTokens::new();
+        issued.add_text(&self.tokens, &scrubbed.text);
 
         let t = Instant::now();
         let system = self.sql_prompt(&scrubbed.text);
+        // The tokens the model's SQL may filter by: those it was shown.
+        let mut resolvable = issued.clone();
+        resolvable.add_text(&self.tokens, &system);
         let mut messages = vec![Message::user(format!("Question: {}", scrubbed.text))];
         let cache_key = self.cache_key(&scrubbed.text);
         trace.timings.prompt = t.elapsed();
@@ -652,7 +727,7 @@ impl Chat {
         let hit = self.cache.lock().ok().and_then(|c| c.get(&cache_key));
         if let Some(sql) = hit {
             trace.last_sql = Some(sql.clone());
-            match self.execute(&sql, trace) {
+            match self.execute(&sql, trace, &resolvable) {
                 Ok(done) => {
                     cached = true;
                     accepted = Some((sql, done));
@@ -681,7 +756,7 @@ impl Chat {
                     trace.last_sql.clone_from(&sql);
                 }
                 let outcome = match &sql {
-                    Some(s) => self.execute(s, trace),
+                    Some(s) => self.execute(s, trace, &resolvable),
                     None => Err(Error::new(ErrorKind::NoSql)),
                 };
                 // Every attempt is an audit event, the refused and failed
@@ -726,6 +801,18 @@ impl Chat {
         }
         add_hits(&mut trace.hits, &protected.detector_hits);
         trace.reports.clone_from(&protected.columns);
+        for col in query.columns() {
+            if !matches!(col.action.action, Action::Tokenize { .. } | Action::Scan) {
+                continue;
+            }
+            if let Ok(c) = protected.frame.column(&col.name) {
+                if c.dtype() == &DataType::String {
+                    for v in texts(c)?.iter().flatten() {
+                        issued.add_text(&self.tokens, v);
+                    }
+                }
+            }
+        }
 
         let model_answer = if self.options.write_answer {
             let user = self.answer_message(&scrubbed.text, &sql, &protected.frame);
@@ -741,17 +828,25 @@ impl Chat {
 
         let t = Instant::now();
         let mut revealed = 0;
-        let answer = match (&model_answer, classes) {
-            (Some(text), Some(classes)) => {
-                let (text, n) = self.tokens.reveal(text, classes)?;
+        let no_classes = BTreeSet::new();
+        let answer_segments = match &model_answer {
+            Some(text) => {
+                let (segments, n) = reveal::reveal(
+                    &self.tokens,
+                    text,
+                    classes.unwrap_or(&no_classes),
+                    &issued,
+                    self.link_hosts.as_ref(),
+                )?;
                 revealed += n;
-                Some(text)
+                Some(segments)
             }
-            (text, _) => text.clone(),
+            None => None,
         };
+        let answer = answer_segments.as_deref().map(AnswerSegment::join);
         let rows = match classes {
             Some(classes) => {
-                let (rows, n) = self.reveal_frame(&protected.frame, &query, classes)?;
+                let (rows, n) = self.reveal_frame(&protected.frame, &query, classes, &issued)?;
                 revealed += n;
                 rows
             }
@@ -761,6 +856,7 @@ impl Chat {
 
         Ok(ChatAnswer {
             answer,
+            answer_segments,
             model_answer,
             question_sent: scrubbed.text,
             sql,
@@ -817,18 +913,27 @@ impl Chat {
     }
 
     /// Guard, engine, protect.
-    fn execute(&self, sql: &str, trace: &mut Trace) -> Result<(GuardedQuery, Protected), Error> {
+    fn execute(
+        &self,
+        sql: &str,
+        trace: &mut Trace,
+        resolvable: &RequestTokens,
+    ) -> Result<(GuardedQuery, Protected), Error> {
         let t = Instant::now();
-        let q = self.guard.check_with(sql, &self.tokens);
+        let q = self
+            .guard
+            .check_with(sql, &RequestResolver::new(&self.tokens, resolvable));
         trace.timings.guard += t.elapsed();
         let q = q?;
         let t = Instant::now();
-        let rows = self.engine.run(&q);
+        let rows = crate::engine::run(&*self.engine, &q);
         trace.timings.engine += t.elapsed();
         let rows = rows?;
         let t = Instant::now();
-        let protector = Protector::new(&self.tokens, &self.detector, &self.protector_key)?;
-        let out = protector.protect(rows, &q);
+        // One vault lock and one append for the whole result.
+        let out = self.tokens.batch(|tokens| {
+            Protector::new(tokens, &self.detector, &self.protector_key)?.protect(rows, &q)
+        });
         trace.timings.protect += t.elapsed();
         Ok((q, out?))
     }
@@ -893,12 +998,15 @@ impl Chat {
         out
     }
 
-    /// The rows with tokens revealed, in `tokenize` and `scan` columns.
+    /// The rows with tokens revealed, in `tokenize` and `scan` columns: a
+    /// cell gives back the text the data held (a `scan` cell's tokens are
+    /// its own values), and only tokens issued for this request.
     fn reveal_frame(
         &self,
         frame: &DataFrame,
         query: &GuardedQuery,
         classes: &BTreeSet<TokenClass>,
+        issued: &RequestTokens,
     ) -> Result<(DataFrame, usize), Error> {
         if classes.is_empty() {
             return Ok((frame.clone(), 0));
@@ -917,7 +1025,7 @@ impl Chat {
             }
             let ca = texts(c)?;
             let (revealed, _) = map_text(&ca, |v| {
-                let (text, n) = self.tokens.reveal(v, classes)?;
+                let (text, n) = self.tokens.reveal_only(v, classes, issued)?;
                 total += n;
                 Ok(text)
             })?;

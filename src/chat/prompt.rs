@@ -75,7 +75,7 @@ pub(crate) fn shown_as(p: &ColumnPolicy) -> String {
         Action::Allow => "shown as is".to_string(),
         Action::Deny => "never shown".to_string(),
         Action::Tokenize { class } => format!("shown as a token <{class}_…>, never as its value"),
-        Action::Mask(m) => match m {
+        Action::Mask(m) => match m.kind {
             MaskKind::Email => "masked: first letter and domain (j***@example.com)".to_string(),
             MaskKind::Last4 => "masked: only the last 4 characters shown".to_string(),
             MaskKind::First4 => "masked: only the first 4 characters shown".to_string(),

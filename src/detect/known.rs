@@ -18,7 +18,7 @@ use super::normalize::{
 };
 use crate::engine::{Catalog, ColumnType, Engine};
 use crate::error::Error;
-use crate::rules::{Action, MaskKind, Policy, TokenClass};
+use crate::rules::{Action, Mask, Policy, TokenClass};
 
 /// Options of known-value detection.
 ///
@@ -129,6 +129,7 @@ impl KnownValuesOptions {
 
 /// What known-value detection loaded for one column.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KnownColumnReport {
     /// The table.
     pub table: String,
@@ -154,6 +155,7 @@ pub struct KnownColumnReport {
 
 /// What a build or load of the known values holds, and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct KnownValuesReport {
     /// Per column, in policy order.
     pub columns: Vec<KnownColumnReport>,
@@ -306,7 +308,7 @@ pub(crate) fn included(specs: &[ColumnSpec], catalog: &Catalog) -> (Vec<ColumnSp
 #[derive(Debug, Clone)]
 pub(crate) enum Replace {
     Token(TokenClass),
-    Mask(MaskKind),
+    Mask(Mask),
     Redact(String),
 }
 
@@ -327,7 +329,11 @@ impl KnownColumn {
             Action::Tokenize { class } => {
                 (Replace::Token(class.clone()), class.as_str().to_string(), 6)
             }
-            Action::Mask(kind) => (Replace::Mask(*kind), format!("mask:{}", kind.as_tag()), 0),
+            Action::Mask(kind) => (
+                Replace::Mask(kind.clone()),
+                format!("mask:{}", kind.as_tag()),
+                0,
+            ),
             _ => (
                 Replace::Redact(format!("[redacted:{}]", spec.column)),
                 "redacted".to_string(),

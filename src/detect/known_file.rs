@@ -34,7 +34,7 @@ const MAGIC: &[u8; 16] = b"SQLVEIL-KNOWN-1\n";
 ///
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;
-/// let key = MasterKey::parse(&"07".repeat(32))?;
+/// let key = MasterKey::from_bytes(&[7; 32]);
 /// let dir = tempfile::tempdir()?;
 /// let store = KnownIndexStore::new(dir.path(), &key)?;
 ///

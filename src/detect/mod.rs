@@ -140,6 +140,7 @@ const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
 /// A detector hit: where, which detector, which token class.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Hit {
     /// Byte range in the text.
     pub range: Range<usize>,
@@ -213,6 +214,7 @@ impl std::fmt::Debug for Detector {
 
 /// Redacted text and what was found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Redacted {
     /// The text with every hit replaced by its token.
     pub text: String,
@@ -322,7 +324,7 @@ impl Detector {
     /// let policy = Policy::from_path("rules/sample.toml")?;
     /// let engine = PolarsEngine::open("examples/data", &policy)?;
     /// let detector = Detector::with_known_values(&policy, &engine, &KnownValuesOptions::new())?;
-    /// let key = MasterKey::parse(&"07".repeat(32))?;
+    /// let key = MasterKey::from_bytes(&[7; 32]);
     /// let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new())))?;
     ///
     /// let r = detector.redact("What did harriet cromusshaw order last month?", &tokens)?;
@@ -644,7 +646,7 @@ impl Detector {
                     match &col.replace {
                         Replace::Token(class) => out.push_str(&tokens.issue(class, value)?),
                         Replace::Mask(kind) => out.push_str(&crate::protect::mask_value(
-                            *kind,
+                            kind,
                             value,
                             tokens.master_key(),
                         )?),

@@ -1,10 +1,11 @@
 //! Engines: where a guarded query runs.
 //!
 //! An [`Engine`] lists its tables and columns (a [`Catalog`]) and runs SQL that
-//! the guard has validated, with a row cap. [`Engine::run`] is the one way a
-//! [`GuardedQuery`] should be run: it applies the row cap, removes groups
-//! smaller than their `min_group_size` and the guard's hidden columns, and
-//! checks that the result has exactly the columns the guard described.
+//! the guard has validated, with a row cap. [`run`] is the one way a
+//! [`GuardedQuery`] is run: it applies the row cap, removes groups smaller
+//! than their `min_group_size` and the guard's hidden columns, and checks
+//! that the result has exactly the columns the guard described. It is a
+//! function, not a method an engine could override.
 
 mod catalog;
 mod polars;
@@ -90,18 +91,68 @@ pub trait Engine: Send + Sync {
         let _ = tables;
         Ok(None)
     }
+}
 
-    /// Runs a guarded query: executes it with its row cap, removes the rows of
-    /// groups below their `min_group_size` and the hidden columns, and checks
-    /// that the result's columns are the guard's output columns.
-    ///
-    /// # Errors
-    /// As [`Engine::execute`], and an engine error when the result's shape is
-    /// not the one the guard described.
-    fn run(&self, query: &GuardedQuery) -> Result<DataFrame, Error> {
-        let df = self.execute(query.sql(), query.max_rows())?;
-        enforce(df, query)
-    }
+/// An engine behind a reference or a smart pointer is an engine, so that
+/// [`run`] takes `&engine` whether it is a `PolarsEngine`, an
+/// `Arc<dyn Engine>` or a `&dyn Engine`.
+macro_rules! forward_engine {
+    ($($ty:ty),*) => {$(
+        impl<E: Engine + ?Sized> Engine for $ty {
+            fn catalog(&self) -> &Catalog {
+                (**self).catalog()
+            }
+            fn dialect(&self) -> Dialect {
+                (**self).dialect()
+            }
+            fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
+                (**self).execute(sql, max_rows)
+            }
+            fn distinct_values(
+                &self,
+                table: &str,
+                column: &str,
+                limit: Option<u64>,
+                each: &mut dyn FnMut(&str) -> Result<(), Error>,
+            ) -> Result<(), Error> {
+                (**self).distinct_values(table, column, limit, each)
+            }
+            fn data_identity(&self, tables: &[&str]) -> Result<Option<String>, Error> {
+                (**self).data_identity(tables)
+            }
+        }
+    )*};
+}
+forward_engine!(&E, Box<E>, std::sync::Arc<E>);
+
+/// Runs a guarded query on an engine: executes the guard's SQL with its row
+/// cap, removes the rows of groups below their `min_group_size` (again: the
+/// SQL filters them too) and the hidden columns, and checks that the
+/// result's columns are the guard's output columns.
+///
+/// This is the one way sqlveil runs a query, and it is a function, not a
+/// method of [`Engine`]: an engine supplies [`Engine::execute`] and cannot
+/// replace these checks.
+///
+/// # Errors
+/// As [`Engine::execute`], and an engine error when the result's shape is
+/// not the one the guard described.
+///
+/// # Example
+/// ```
+/// use sqlveil::{Engine, Guard, PolarsEngine, Policy};
+///
+/// let policy = Policy::from_path("rules/sample.toml")?;
+/// let engine = PolarsEngine::open("examples/data", &policy)?;
+/// let guard = Guard::new(&policy, engine.catalog())?;
+/// let q = guard.check("SELECT city, COUNT(*) AS n FROM customers GROUP BY city")?;
+/// let rows = sqlveil::run(&engine, &q)?;
+/// assert_eq!(rows.get_column_names(), ["city", "n"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run<E: Engine + ?Sized>(engine: &E, query: &GuardedQuery) -> Result<DataFrame, Error> {
+    let df = engine.execute(query.sql(), query.max_rows())?;
+    enforce(df, query)
 }
 
 /// An SQL identifier in double quotes (the same in polars and PostgreSQL),

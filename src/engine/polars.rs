@@ -97,7 +97,7 @@ const POLARS_STACK: usize = 64 << 20;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;
 /// let guard = Guard::new(&policy, engine.catalog())?;
 /// let query = guard.check("SELECT city, COUNT(*) AS n FROM customers GROUP BY city")?;
-/// let rows = engine.run(&query)?;
+/// let rows = sqlveil::run(&engine, &query)?;
 /// assert_eq!(rows.width(), 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

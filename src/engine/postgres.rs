@@ -169,7 +169,7 @@ impl PostgresEngineBuilder {
 /// let engine = PostgresEngine::connect("postgresql://sqlveil_reader@127.0.0.1:5432/shop", &policy)?;
 /// let guard = GuardBuilder::new().dialect(engine.dialect()).build(&policy, engine.catalog())?;
 /// let q = guard.check("SELECT city, COUNT(*) AS n FROM customers GROUP BY city")?;
-/// println!("{}", engine.run(&q)?);
+/// println!("{}", sqlveil::run(&engine, &q)?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PostgresEngine {

@@ -279,8 +279,12 @@ impl<'a> Emitter<'a> {
     /// whose columns are taken by position.
     fn branch(&mut self, q: &Query) {
         if let (true, None, Body::Select(s)) = (q.ctes.is_empty(), &q.wrap, &q.body) {
-            self.select(s);
-            return;
+            // A select with hidden items (order keys, a column that keeps
+            // polars row by row) is wrapped: a branch has its outputs only.
+            if s.items.len() == q.outputs.len() {
+                self.select(s);
+                return;
+            }
         }
         self.branch_always(q);
     }

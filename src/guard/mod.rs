@@ -76,6 +76,7 @@ impl Dialect {
 
 /// A token literal resolved to the value it stands for.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResolvedToken {
     /// The token's class.
     pub class: TokenClass,
@@ -119,6 +120,7 @@ impl TokenResolver for NoTokens {
 
 /// A source column of an output column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub struct ColumnRef {
     /// The table's name.
     pub table: String,
@@ -135,6 +137,7 @@ impl fmt::Display for ColumnRef {
 /// An output column of a guarded query: its name, the action the protection
 /// stage must apply, and the source columns it derives from.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct OutputColumn {
     /// The column's name in the result.
     pub name: String,
@@ -152,6 +155,7 @@ pub struct OutputColumn {
 /// value of one summarised `aggregate` column, and the rows with a value; the
 /// smallest count a row must have to leave the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupCheck {
     /// The hidden column counting distinct subjects (or rows, for a table
     /// without a subject). Its name starts with [`HIDDEN_PREFIX`].
@@ -211,7 +215,7 @@ impl GuardedQuery {
     }
 
     /// The names the engine gives the output columns (`c{n}`), in the order
-    /// of [`GuardedQuery::columns`]; [`Engine::run`](crate::Engine::run)
+    /// of [`GuardedQuery::columns`]; [`run`](crate::run)
     /// renames them.
     pub fn engine_columns(&self) -> &[String] {
         &self.engine_names

@@ -54,7 +54,7 @@ impl std::fmt::Debug for OpenAiModel {
 }
 
 /// Builds an [`OpenAiModel`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OpenAiModelBuilder {
     base_url: String,
     model: String,
@@ -62,6 +62,20 @@ pub struct OpenAiModelBuilder {
     timeout: Duration,
     retries: u32,
     backoff: Duration,
+}
+
+impl std::fmt::Debug for OpenAiModelBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the API key: only whether there is one.
+        f.debug_struct("OpenAiModelBuilder")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
 }
 
 impl OpenAiModelBuilder {

@@ -117,12 +117,13 @@ pub(crate) fn generalize(c: &Column, g: Generalization) -> Result<Column, Error>
         }
         Generalization::Bucket(w) => {
             let f = numbers(c, shown, &what)?;
-            let out: Float64Chunked = f.apply_values(|x| (x / w).floor() * w);
+            // `+ 0.0` turns -0.0 into 0.0: a signed zero would tell the sign.
+            let out: Float64Chunked = f.apply_values(|x| (x / w).floor() * w + 0.0);
             out.with_name(name).into_column()
         }
         Generalization::Round(w) => {
             let f = numbers(c, shown, &what)?;
-            let out: Float64Chunked = f.apply_values(|x| (x / w).round() * w);
+            let out: Float64Chunked = f.apply_values(|x| (x / w).round() * w + 0.0);
             out.with_name(name).into_column()
         }
     })
@@ -140,6 +141,25 @@ mod tests {
         assert_eq!(text_year_month("2024-13-05"), None);
         assert_eq!(text_year_month("2024-03-05x"), None);
         assert_eq!(text_year_month("Harriet"), None);
+    }
+
+    #[test]
+    fn no_signed_zero() {
+        let c = Series::new("x".into(), [-0.4f64, -0.0, 0.3, -2.6]).into_column();
+        for (g, want) in [
+            (Generalization::Round(1.0), [0.0, 0.0, 0.0, -3.0]),
+            (Generalization::Round(10.0), [0.0, 0.0, 0.0, 0.0]),
+            (Generalization::Bucket(1.0), [-1.0, 0.0, 0.0, -3.0]),
+        ] {
+            let out = generalize(&c, g).unwrap();
+            let v: Vec<f64> = out.f64().unwrap().into_no_null_iter().collect();
+            assert_eq!(v, want);
+            assert!(
+                v.iter().all(|x| *x != 0.0 || x.is_sign_positive()),
+                "{g}: {v:?}"
+            );
+            assert!(!format!("{out:?}").contains("-0"), "{g}");
+        }
     }
 
     #[test]

@@ -11,7 +11,14 @@
 //! | `deny` | never (a NULL column, should one ever arrive) |
 //!
 //! Every transform runs over a whole column; repeated values are transformed
-//! once.
+//! once. Text that came from the data and has the shape of a token
+//! (`<person_JZCCFFJT>` typed into a ticket) is neutralised in every text
+//! column that is not `tokenize` ([`Tokens::neutralize`]), so that stored
+//! data can never be revealed as another person's value; such runs are
+//! counted as the detector hit `token_lookalike`.
+//!
+//! The `hash` mask is keyed per column (or per `link` group), so equal
+//! values in two columns give unrelated hashes unless the rules link them.
 
 mod generalize;
 mod mask;
@@ -24,11 +31,12 @@ use ring::hmac;
 use crate::detect::Detector;
 use crate::error::Error;
 use crate::guard::GuardedQuery;
-use crate::rules::{Action, Generalization, MaskKind};
+use crate::rules::{Action, Generalization, Mask, MaskKind};
 use crate::tokens::{MasterKey, Tokens};
 
 /// What protection did to one output column.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ColumnReport {
     /// The output column.
     pub column: String,
@@ -40,6 +48,7 @@ pub struct ColumnReport {
 
 /// A protected result: the rows the model may see, and what was done.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Protected {
     /// The rows.
     pub frame: DataFrame,
@@ -59,13 +68,13 @@ pub struct Protected {
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;
 /// let guard = Guard::new(&policy, engine.catalog())?;
-/// let key = MasterKey::parse(&"07".repeat(32))?;
+/// let key = MasterKey::from_bytes(&[7; 32]);
 /// let tokens = Tokens::new(&policy, key.clone(), Some(Arc::new(MemoryVault::new())))?;
 /// let detector = Detector::new(&policy)?;
 /// let protector = Protector::new(&tokens, &detector, &key)?;
 ///
 /// let q = guard.check("SELECT full_name, email FROM customers WHERE city = 'Denver'")?;
-/// let out = protector.protect(engine.run(&q)?, &q)?;
+/// let out = protector.protect(sqlveil::run(&engine, &q)?, &q)?;
 /// let name = out.frame.column("full_name")?.str()?.get(0).unwrap().to_string();
 /// assert!(name.starts_with("<person_"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -73,7 +82,7 @@ pub struct Protected {
 pub struct Protector<'a> {
     tokens: &'a Tokens,
     detector: &'a Detector,
-    mask_key: hmac::Key,
+    key: MasterKey,
 }
 
 impl std::fmt::Debug for Protector<'_> {
@@ -133,12 +142,12 @@ impl<'a> Protector<'a> {
         Ok(Protector {
             tokens,
             detector,
-            mask_key: key.hmac_key("mask-hash", "")?,
+            key: key.clone(),
         })
     }
 
     /// Protects a result of `query` (as returned by
-    /// [`Engine::run`](crate::Engine::run)).
+    /// [`run`](crate::run)).
     ///
     /// # Errors
     /// A column that does not match the query's output columns, a value that
@@ -185,7 +194,14 @@ impl<'a> Protector<'a> {
         let name = c.name().clone();
         let non_null = c.len() - c.null_count();
         Ok(match action {
-            Action::Allow | Action::Aggregate { .. } => (c.clone(), 0),
+            Action::Allow | Action::Aggregate { .. } => {
+                if c.dtype() != &DataType::String {
+                    return Ok((c.clone(), 0));
+                }
+                let ca = texts(c)?;
+                let (out, _) = map_text(&ca, |v| Ok(self.neutralize(v, hits)))?;
+                (out.with_name(name).into_column(), 0)
+            }
             Action::Deny => (
                 Column::full_null(name, c.len(), &DataType::String),
                 non_null,
@@ -195,12 +211,25 @@ impl<'a> Protector<'a> {
                 let (out, n) = map_text(&ca, |v| self.tokens.issue(class, v))?;
                 (out.with_name(name).into_column(), n)
             }
-            Action::Mask(kind) => (mask_text(c, *kind, &self.mask_key)?, non_null),
-            Action::Generalize(g) => (generalize::generalize(c, *g)?, non_null),
+            // A mask shows no token-shaped run: at most four characters and
+            // a checked domain of the value (tested).
+            Action::Mask(m) => (mask_text(c, m, &mask_key(&self.key, m)?)?, non_null),
+            Action::Generalize(g) => {
+                let out = generalize::generalize(c, *g)?;
+                // `prefix:N` keeps text of the data.
+                if out.dtype() == &DataType::String {
+                    let ca = texts(&out)?;
+                    let (out, _) = map_text(&ca, |v| Ok(self.neutralize(v, hits)))?;
+                    (out.with_name(name).into_column(), non_null)
+                } else {
+                    (out, non_null)
+                }
+            }
             Action::Scan => {
                 let ca = texts(c)?;
                 let (out, n) = map_text(&ca, |v| {
-                    let r = self.detector.redact(v, self.tokens)?;
+                    let v = self.neutralize(v, hits);
+                    let r = self.detector.redact(&v, self.tokens)?;
                     for (k, v) in r.counts {
                         *hits.entry(k).or_insert(0) += v;
                     }
@@ -212,21 +241,55 @@ impl<'a> Protector<'a> {
     }
 }
 
+impl Protector<'_> {
+    /// A text from the data with token-shaped runs made harmless, counted.
+    fn neutralize(&self, v: &str, hits: &mut BTreeMap<String, usize>) -> String {
+        let (t, n) = self.tokens.neutralize(v);
+        if n > 0 {
+            *hits.entry("token_lookalike".to_string()).or_insert(0) += n;
+        }
+        t.into_owned()
+    }
+}
+
+/// The key of a `hash` mask: the column's own or its link's (see
+/// [`Mask::hash_key`]); other masks have none, and get the shared one.
+fn mask_key(key: &MasterKey, m: &Mask) -> Result<hmac::Key, Error> {
+    match (&m.kind, &m.hash_key) {
+        (MaskKind::Hash, Some(scope)) => key.hmac_key("mask-hash", scope),
+        _ => key.hmac_key("mask-hash", ""),
+    }
+}
+
 /// Masks a column (cast to text first), one pass, no allocation per value.
-fn mask_text(c: &Column, kind: MaskKind, key: &hmac::Key) -> Result<Column, Error> {
+fn mask_text(c: &Column, m: &Mask, key: &hmac::Key) -> Result<Column, Error> {
     let ca = texts(c)?;
-    let out = ca.apply_into_string_amortized(|v, buf| mask::mask(kind, v, key, buf));
+    let out = ca.apply_into_string_amortized(|v, buf| mask::mask(m, v, key, buf));
     Ok(out.with_name(c.name().clone()).into_column())
 }
 
-/// Masks one text value.
+/// Masks one text value, as the protection stage does for a column with
+/// this mask (a `hash` mask under the column's or link's own key).
 ///
 /// # Errors
 /// The mask key cannot be derived.
-pub fn mask_value(kind: MaskKind, value: &str, key: &MasterKey) -> Result<String, Error> {
-    let k = key.hmac_key("mask-hash", "")?;
+///
+/// # Example
+/// ```
+/// use sqlveil::{Mask, MaskKind, MasterKey};
+/// use sqlveil::protect::mask_value;
+/// let key = MasterKey::from_bytes(&[7; 32]);
+/// let last4 = Mask::new(MaskKind::Last4).fixed_length(true);
+/// assert_eq!(mask_value(&last4, "+1 (678) 555-0132", &key)?, "****0132");
+/// let a = Mask::new(MaskKind::Hash).hash_key("column:customers.email");
+/// let b = Mask::new(MaskKind::Hash).hash_key("column:orders.email");
+/// assert_ne!(mask_value(&a, "x@example.com", &key)?, mask_value(&b, "x@example.com", &key)?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn mask_value(m: &Mask, value: &str, key: &MasterKey) -> Result<String, Error> {
+    let k = mask_key(key, m)?;
     let mut out = String::new();
-    mask::mask(kind, value, &k, &mut out);
+    mask::mask(m, value, &k, &mut out);
     Ok(out)
 }
 
@@ -234,8 +297,8 @@ pub fn mask_value(kind: MaskKind, value: &str, key: &MasterKey) -> Result<String
 ///
 /// # Errors
 /// The column cannot be read as text, or the key cannot be derived.
-pub fn mask_column(c: &Column, kind: MaskKind, key: &MasterKey) -> Result<Column, Error> {
-    mask_text(c, kind, &key.hmac_key("mask-hash", "")?)
+pub fn mask_column(c: &Column, m: &Mask, key: &MasterKey) -> Result<Column, Error> {
+    mask_text(c, m, &mask_key(key, m)?)
 }
 
 /// Generalizes a whole column.

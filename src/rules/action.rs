@@ -90,6 +90,76 @@ impl MaskKind {
     }
 }
 
+/// How a `mask` column is shown: the kind of mask and its options.
+///
+/// # Example
+/// ```
+/// use sqlveil::{Action, MaskKind, Policy};
+/// let policy = Policy::from_toml_str(r#"
+///     version = 1
+///     [tables.t.columns]
+///     phone = { action = "mask", mask = "last4", fixed_length = true }
+///     email = { action = "mask", mask = "hash", link = "contact" }
+/// "#)?;
+/// let t = policy.table("t").unwrap();
+/// let Action::Mask(m) = &t.column("phone").unwrap().action else { panic!() };
+/// assert_eq!((m.kind, m.fixed_length), (MaskKind::Last4, true));
+/// let Action::Mask(m) = &t.column("email").unwrap().action else { panic!() };
+/// assert_eq!(m.hash_key.as_deref(), Some("link:contact"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Mask {
+    /// The kind of mask.
+    pub kind: MaskKind,
+    /// `fixed_length = true`: the mask does not show the value's length.
+    /// `last4` gives `****1234` and `first4` `1234****` whatever the
+    /// length; a value too short for them, and an `email` value without a
+    /// valid domain, give `********`.
+    pub fixed_length: bool,
+    /// For `hash` masks, whose key hashes the values: `column:<table>.<column>`
+    /// for a column's own key (the default in rule files, so equal values in
+    /// two columns give unrelated hashes), or `link:<name>` for the key that
+    /// every column with `link = "<name>"` shares (equal values link across
+    /// them). `None` (masks built in code): one key shared by every such mask.
+    pub hash_key: Option<String>,
+}
+
+impl Mask {
+    /// A mask of a kind with no options (variable length, the shared hash key).
+    pub fn new(kind: MaskKind) -> Mask {
+        Mask {
+            kind,
+            fixed_length: false,
+            hash_key: None,
+        }
+    }
+
+    /// With `fixed_length` set or not.
+    pub fn fixed_length(mut self, yes: bool) -> Mask {
+        self.fixed_length = yes;
+        self
+    }
+
+    /// With a hash key scope (`link:<name>` or `column:<table>.<column>`).
+    pub fn hash_key(mut self, scope: impl Into<String>) -> Mask {
+        self.hash_key = Some(scope.into());
+        self
+    }
+
+    /// The kind's tag in rule files.
+    pub fn as_tag(&self) -> &'static str {
+        self.kind.as_tag()
+    }
+}
+
+impl From<MaskKind> for Mask {
+    fn from(kind: MaskKind) -> Mask {
+        Mask::new(kind)
+    }
+}
+
 /// How a `generalize` column is coarsened.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -265,7 +335,7 @@ pub enum Action {
         class: TokenClass,
     },
     /// Partially masked.
-    Mask(MaskKind),
+    Mask(Mask),
     /// Coarsened.
     Generalize(Generalization),
     /// Free text with detector hits replaced by tokens.

@@ -51,6 +51,8 @@ pub(crate) struct ColumnFile {
     pub(crate) min_group_size: Option<Spanned<i64>>,
     pub(crate) detect_values: Option<Spanned<bool>>,
     pub(crate) match_parts: Option<Spanned<bool>>,
+    pub(crate) fixed_length: Option<Spanned<bool>>,
+    pub(crate) link: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,7 +10,9 @@ mod action;
 mod file;
 mod policy;
 
-pub use self::action::{Action, AggregateFunction, Filter, Generalization, MaskKind, TokenClass};
+pub use self::action::{
+    Action, AggregateFunction, Filter, Generalization, Mask, MaskKind, TokenClass,
+};
 pub use self::policy::{
     ColumnPolicy, Defaults, Detectors, DictionaryDetector, PatternDetector, Policy, TablePolicy,
     TokenMode, Unlisted, BUILTIN_DETECTORS,

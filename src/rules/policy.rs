@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::action::{Action, AggregateFunction, Filter, Generalization, MaskKind, TokenClass};
+use super::action::{
+    Action, AggregateFunction, Filter, Generalization, Mask, MaskKind, TokenClass,
+};
 use super::file::{ColumnFile, RuleFile};
 use crate::error::Error;
 
@@ -522,7 +524,7 @@ impl Validator<'_> {
             "scan" => &["filter", "class"],
             "deny" => &["detect_values"],
             "tokenize" => &["class", "filter", "detect_values", "match_parts"],
-            "mask" => &["mask", "filter", "detect_values", "class"],
+            "mask" => &["mask", "filter", "detect_values", "class", "fixed_length", "link"],
             "generalize" => &["to", "filter", "class"],
             "aggregate" => &["functions", "min_group_size"],
             other => {
@@ -534,7 +536,7 @@ impl Validator<'_> {
                 ))
             }
         };
-        let present: [(&str, Option<Range<usize>>); 8] = [
+        let present: [(&str, Option<Range<usize>>); 10] = [
             ("class", c.class.as_ref().map(Spanned::span)),
             ("mask", c.mask.as_ref().map(Spanned::span)),
             ("to", c.to.as_ref().map(Spanned::span)),
@@ -546,6 +548,8 @@ impl Validator<'_> {
             ),
             ("detect_values", c.detect_values.as_ref().map(Spanned::span)),
             ("match_parts", c.match_parts.as_ref().map(Spanned::span)),
+            ("fixed_length", c.fixed_length.as_ref().map(Spanned::span)),
+            ("link", c.link.as_ref().map(Spanned::span)),
         ];
         for (key, sp) in present {
             if let Some(sp) = sp {
@@ -576,7 +580,7 @@ impl Validator<'_> {
             }
             "mask" => {
                 let mask = c.mask.as_ref().ok_or_else(|| required("mask"))?;
-                Action::Mask(MaskKind::from_tag(mask.get_ref()).ok_or_else(|| {
+                let kind = MaskKind::from_tag(mask.get_ref()).ok_or_else(|| {
                     self.err(
                         mask.span(),
                         format!(
@@ -584,7 +588,53 @@ impl Validator<'_> {
                             mask.get_ref()
                         ),
                     )
-                })?)
+                })?;
+                let fixed_length = match &c.fixed_length {
+                    Some(f) if !matches!(kind, MaskKind::Last4 | MaskKind::First4 | MaskKind::Email) => {
+                        return Err(self.err(
+                            f.span(),
+                            format!(
+                                "column `{table}.{name}`: `fixed_length` applies to the last4, first4 and email masks (`{}` never shows a length)",
+                                kind.as_tag()
+                            ),
+                        ))
+                    }
+                    Some(f) => *f.get_ref(),
+                    None => false,
+                };
+                let hash_key = match (&c.link, kind) {
+                    (Some(l), MaskKind::Hash) => {
+                        let n = l.get_ref();
+                        let ok = n.len() <= 40
+                            && n.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+                            && n.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                        if !ok {
+                            return Err(self.err(
+                                l.span(),
+                                format!(
+                                    "column `{table}.{name}`: link name `{n}` must be lowercase letters, digits and `_`, starting with a letter, at most 40 characters"
+                                ),
+                            ));
+                        }
+                        Some(format!("link:{n}"))
+                    }
+                    (Some(l), _) => {
+                        return Err(self.err(
+                            l.span(),
+                            format!(
+                                "column `{table}.{name}`: `link` applies to the hash mask only"
+                            ),
+                        ))
+                    }
+                    (None, MaskKind::Hash) => Some(format!("column:{table}.{name}")),
+                    (None, _) => None,
+                };
+                Action::Mask(Mask {
+                    kind,
+                    fixed_length,
+                    hash_key,
+                })
             }
             "generalize" => {
                 let to = c.to.as_ref().ok_or_else(|| required("to"))?;

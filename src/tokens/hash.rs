@@ -6,8 +6,37 @@ use ring::hmac;
 /// next, longer one (never by merging two values under one token).
 pub(crate) const CODE_LENGTHS: [usize; 5] = [8, 12, 16, 26, 52];
 
-/// The full base32 code of a value (52 characters for the 32-byte HMAC).
-pub(crate) fn full_code(key: &hmac::Key, value: &str) -> String {
-    let tag = hmac::sign(key, value.as_bytes());
-    data_encoding::BASE32_NOPAD.encode(tag.as_ref())
+/// The HMAC of a value, from which its codes are cut.
+pub(crate) fn tag(key: &hmac::Key, value: &str) -> hmac::Tag {
+    hmac::sign(key, value.as_bytes())
+}
+
+/// The code of `len` characters (one of [`CODE_LENGTHS`]) of a tag: the
+/// first `len` characters of the tag's base32 (52 characters for 32 bytes).
+pub(crate) fn code(tag: &hmac::Tag, len: usize) -> String {
+    let t = tag.as_ref();
+    if len == 8 {
+        // 5 bytes are exactly 8 base32 characters: no need for the rest.
+        let mut out = [0u8; 8];
+        data_encoding::BASE32_NOPAD.encode_mut(&t[..5], &mut out);
+        return String::from_utf8_lossy(&out).into_owned();
+    }
+    let mut full = data_encoding::BASE32_NOPAD.encode(t);
+    full.truncate(len.min(full.len()));
+    full
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_codes_are_prefixes_of_long_ones() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, b"k");
+        let t = tag(&key, "Ada");
+        let full = code(&t, 52);
+        for len in CODE_LENGTHS {
+            assert_eq!(code(&t, len), full[..len]);
+        }
+    }
 }

@@ -14,6 +14,12 @@
 //!
 //! Keys come from one [`MasterKey`]; every class has its own subkeys, derived
 //! with HKDF-SHA256.
+//!
+//! Token-shaped text that came from the data (a customer who typed
+//! `<person_JZCCFFJT>` into a ticket) is neutralised when rows are protected
+//! ([`Tokens::neutralize`]), and an answer reveals only the tokens issued for
+//! its own request ([`RequestTokens`]), so stored text can never be turned
+//! into another person's value.
 
 mod hash;
 mod key;
@@ -21,14 +27,16 @@ mod sealed;
 mod vault;
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 use regex::Regex;
 use ring::{aead, hmac};
 
-pub use self::key::{MasterKey, KEY_ENV};
-pub use self::vault::{FileVault, Insert, MemoryVault, TokenVault};
+pub use self::key::{key_file_warning, MasterKey, KEY_ENV};
+pub(crate) use self::key::{key_from_env, key_from_file, parse_key_text, refuse_trivial};
+pub use self::vault::{FileVault, Insert, MemoryVault, TokenVault, VaultBatch};
 use crate::error::{Error, ErrorKind};
 use crate::guard::{ResolvedToken, TokenResolver};
 use crate::rules::{Policy, TokenClass, TokenMode};
@@ -82,6 +90,31 @@ impl Format {
         })
     }
 
+    /// The class and code of a whole token, as the regex's groups would
+    /// give them: the first group as long as it can be.
+    fn split<'t>(&self, token: &'t str) -> Option<(&'t str, &'t str)> {
+        let inner = token
+            .strip_prefix(self.prefix.as_str())?
+            .strip_suffix(self.suffix.as_str())?;
+        let class_ok = |c: &str| {
+            let mut b = c.bytes();
+            b.next().is_some_and(|x| x.is_ascii_lowercase())
+                && b.all(|x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'_')
+        };
+        let code_ok = |c: &str| {
+            c.len() >= 8
+                && c.bytes()
+                    .all(|x| x.is_ascii_uppercase() || (b'2'..=b'7').contains(&x))
+        };
+        inner
+            .rmatch_indices(self.middle.as_str())
+            .find_map(|(i, _)| {
+                let (a, b) = (&inner[..i], &inner[i + self.middle.len()..]);
+                let (class, code) = if self.class_first { (a, b) } else { (b, a) };
+                (class_ok(class) && code_ok(code)).then_some((class, code))
+            })
+    }
+
     fn write(&self, class: &str, code: &str) -> String {
         let (a, b) = if self.class_first {
             (class, code)
@@ -114,7 +147,7 @@ impl Format {
 ///     [roles.support]
 ///     reveal = ["person"]
 /// "#)?;
-/// let key = MasterKey::parse(&"11".repeat(32))?;
+/// let key = MasterKey::from_bytes(&[0x11; 32]);
 /// let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new())))?;
 ///
 /// let person = TokenClass::new("person")?;
@@ -132,8 +165,10 @@ pub struct Tokens {
     mode: TokenMode,
     format: Format,
     vault: Option<Arc<dyn TokenVault>>,
-    keys: RwLock<HashMap<String, Arc<ClassKeys>>>,
+    keys: Arc<RwLock<ClassKeyMap>>,
 }
+
+type ClassKeyMap = HashMap<String, Arc<ClassKeys>, foldhash::fast::RandomState>;
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -165,8 +200,58 @@ impl Tokens {
             mode,
             format: Format::parse(&policy.defaults().token_format)?,
             vault,
-            keys: RwLock::new(HashMap::new()),
+            keys: Arc::new(RwLock::new(ClassKeyMap::default())),
         })
+    }
+
+    /// Runs `f` as one batch of issuance: with a [`FileVault`], the file is
+    /// locked once, other processes' new entries are read once, and every
+    /// token `f` issues through the `Tokens` it is handed is appended in one
+    /// write when `f` returns `Ok` (and discarded when it fails). Use the
+    /// handed `Tokens`, not `self`, inside `f`: issuing through `self` on the
+    /// same thread is an error, since the vault is locked. Without a vault
+    /// that batches, `f` simply runs on `self`.
+    ///
+    /// # Errors
+    /// `f`'s error; the vault cannot be locked, read or written.
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::Arc;
+    /// use sqlveil::{FileVault, MasterKey, Policy, TokenClass, Tokens};
+    ///
+    /// let policy = Policy::from_toml_str("version = 1\n[tables.t.columns]\nname = { action = \"tokenize\", class = \"person\" }")?;
+    /// let key = MasterKey::from_bytes(&[7; 32]);
+    /// let dir = tempfile::tempdir()?;
+    /// let vault = Arc::new(FileVault::open(dir.path().join("vault.jsonl"), &key)?);
+    /// let tokens = Tokens::new(&policy, key, Some(vault))?;
+    /// let person = TokenClass::new("person")?;
+    /// let issued = tokens.batch(|t| {
+    ///     ["Ada", "Grace", "Ada"].iter().map(|v| t.issue(&person, v)).collect::<Result<Vec<_>, _>>()
+    /// })?;
+    /// assert_eq!(issued[0], issued[2]);
+    /// assert_eq!(tokens.issue(&person, "Grace")?, issued[1]); // durable after the batch
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batch<R>(&self, f: impl FnOnce(&Tokens) -> Result<R, Error>) -> Result<R, Error> {
+        let batch = match &self.vault {
+            Some(v) => v.batch()?,
+            None => None,
+        };
+        let Some(batch) = batch else {
+            return f(self);
+        };
+        let view = Tokens {
+            key: self.key.clone(),
+            mode: self.mode,
+            format: self.format.clone(),
+            vault: Some(batch.clone()),
+            keys: self.keys.clone(),
+        };
+        let out = f(&view)?;
+        drop(view);
+        batch.commit()?;
+        Ok(out)
     }
 
     /// The token mode.
@@ -205,11 +290,11 @@ impl Tokens {
         let keys = self.class_keys(class)?;
         match (&self.mode, &keys.enc, &self.vault) {
             (TokenMode::Hash, _, Some(vault)) => {
-                let full = hash::full_code(&keys.mac, value);
+                let tag = hash::tag(&keys.mac, value);
                 for len in hash::CODE_LENGTHS {
-                    let code = &full[..len.min(full.len())];
-                    match vault.insert(class, code, value)? {
-                        Insert::New | Insert::Existing => return Ok(code.to_string()),
+                    let code = hash::code(&tag, len);
+                    match vault.insert(class, &code, value)? {
+                        Insert::New | Insert::Existing => return Ok(code),
                         Insert::Collision => continue,
                     }
                 }
@@ -286,18 +371,14 @@ impl Tokens {
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
         let mut n = 0;
-        for c in self.format.find.captures_iter(text) {
-            let (Some(m), Some(class), Some(code)) = (c.get(0), c.name("class"), c.name("code"))
-            else {
-                continue;
-            };
-            if !classes.iter().any(|k| k.as_str() == class.as_str()) {
+        for (r, class, code) in self.matches(text) {
+            if !classes.iter().any(|k| k.as_str() == class) {
                 continue;
             }
-            if let Some(value) = self.lookup(class.as_str(), code.as_str())? {
-                out.push_str(&text[last..m.start()]);
+            if let Some(value) = self.lookup(class, code)? {
+                out.push_str(&text[last..r.start]);
                 out.push_str(&value);
-                last = m.end();
+                last = r.end;
                 n += 1;
             }
         }
@@ -307,11 +388,196 @@ impl Tokens {
 
     /// The tokens found in a text: (byte range, class).
     pub fn find<'t>(&self, text: &'t str) -> Vec<(std::ops::Range<usize>, Cow<'t, str>)> {
+        self.matches(text)
+            .into_iter()
+            .map(|(r, class, _)| (r, Cow::Borrowed(class)))
+            .collect()
+    }
+}
+
+impl Tokens {
+    /// The tokens in a text: (byte range, class, code). Matches are found
+    /// with the format's regex (no capture groups: they are slow), then
+    /// split by hand.
+    pub(crate) fn matches<'t>(&self, text: &'t str) -> Vec<(Range<usize>, &'t str, &'t str)> {
         self.format
             .find
-            .captures_iter(text)
-            .filter_map(|c| Some((c.get(0)?.range(), Cow::Borrowed(c.name("class")?.as_str()))))
+            .find_iter(text)
+            .filter_map(|m| {
+                let (class, code) = self.format.split(m.as_str())?;
+                Some((m.range(), class, code))
+            })
             .collect()
+    }
+
+    /// The value of a token of a class, if sqlveil issued it.
+    pub(crate) fn value_of(&self, class: &str, code: &str) -> Result<Option<String>, Error> {
+        self.lookup(class, code)
+    }
+
+    /// Text with every token-shaped run made harmless: the code becomes `?`
+    /// (`<person_JZCCFFJT>` → `<person_?>`), so that text from the data can
+    /// never be revealed, resolved in a filter or taken for a token this
+    /// request issued. Returns how many runs were changed; text without any
+    /// is borrowed as it is.
+    ///
+    /// # Example
+    /// ```
+    /// use sqlveil::{MasterKey, Policy, Tokens};
+    /// let policy = Policy::from_toml_str("version = 1\n[defaults]\ntokens = \"sealed\"")?;
+    /// let tokens = Tokens::new(&policy, MasterKey::from_bytes(&[7; 32]), None)?;
+    /// let (t, n) = tokens.neutralize("Please refund <person_JZCCFFJT> now");
+    /// assert_eq!((t.as_ref(), n), ("Please refund <person_?> now", 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn neutralize<'t>(&self, text: &'t str) -> (Cow<'t, str>, usize) {
+        if !self.format.find.is_match(text) {
+            return (Cow::Borrowed(text), 0);
+        }
+        let mut out = text.to_string();
+        let mut n = 0;
+        // A replacement cannot form a new token (`?` is no code character),
+        // but the loop makes sure: every pass removes at least 8 code
+        // characters, so it ends.
+        while self.format.find.is_match(&out) {
+            let mut next = String::with_capacity(out.len());
+            let mut last = 0;
+            for (r, class, _) in self.matches(&out) {
+                next.push_str(&out[last..r.start]);
+                next.push_str(&self.format.write(class, "?"));
+                last = r.end;
+                n += 1;
+            }
+            next.push_str(&out[last..]);
+            out = next;
+        }
+        (Cow::Owned(out), n)
+    }
+
+    /// As [`reveal`](Self::reveal), but only the tokens in `allowed` (those
+    /// issued for one request) are revealed.
+    ///
+    /// # Errors
+    /// The vault cannot be read.
+    pub fn reveal_only(
+        &self,
+        text: &str,
+        classes: &BTreeSet<TokenClass>,
+        allowed: &RequestTokens,
+    ) -> Result<(String, usize), Error> {
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        let mut n = 0;
+        for (r, class, code) in self.matches(text) {
+            if !allowed.contains(&text[r.clone()]) || !classes.iter().any(|k| k.as_str() == class) {
+                continue;
+            }
+            if let Some(value) = self.lookup(class, code)? {
+                out.push_str(&text[last..r.start]);
+                out.push_str(&value);
+                last = r.end;
+                n += 1;
+            }
+        }
+        out.push_str(&text[last..]);
+        Ok((out, n))
+    }
+}
+
+/// The tokens one request may reveal: those issued for it, that is, found in
+/// the rows the model saw and in the scrubbed question. A token from an
+/// earlier request, or one the model made up, is not among them and stays a
+/// token.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+/// use sqlveil::tokens::RequestTokens;
+///
+/// let policy = Policy::from_toml_str(r#"
+///     version = 1
+///     [tables.t.columns]
+///     name = { action = "tokenize", class = "person" }
+///     [roles.support]
+///     reveal = ["person"]
+/// "#)?;
+/// let tokens = Tokens::new(&policy, MasterKey::from_bytes(&[7; 32]), Some(Arc::new(MemoryVault::new())))?;
+/// let person = TokenClass::new("person")?;
+/// let (ada, bob) = (tokens.issue(&person, "Ada")?, tokens.issue(&person, "Bob")?);
+/// let mut mine = RequestTokens::new();
+/// mine.add_text(&tokens, &format!("rows: {ada}"));
+/// let support = policy.role("support").unwrap();
+/// let (text, n) = tokens.reveal_only(&format!("{ada} and {bob}"), support, &mine)?;
+/// assert_eq!((text, n), (format!("Ada and {bob}"), 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct RequestTokens {
+    set: HashSet<String, foldhash::fast::RandomState>,
+}
+
+impl std::fmt::Debug for RequestTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestTokens")
+            .field("len", &self.set.len())
+            .finish()
+    }
+}
+
+impl RequestTokens {
+    /// No token.
+    pub fn new() -> RequestTokens {
+        RequestTokens::default()
+    }
+
+    /// Adds every token found in `text`.
+    pub fn add_text(&mut self, tokens: &Tokens, text: &str) {
+        for (r, _, _) in tokens.matches(text) {
+            if !self.set.contains(&text[r.clone()]) {
+                self.set.insert(text[r].to_string());
+            }
+        }
+    }
+
+    /// Whether `token` (a whole token, as written) was issued for the request.
+    pub fn contains(&self, token: &str) -> bool {
+        self.set.contains(token)
+    }
+
+    /// How many tokens.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// Resolves only the tokens of one request (see [`RequestTokens`]), for the
+/// guard: a model's SQL may filter by a token the question carried, and by
+/// no other.
+#[derive(Debug)]
+pub struct RequestResolver<'a> {
+    tokens: &'a Tokens,
+    allowed: &'a RequestTokens,
+}
+
+impl<'a> RequestResolver<'a> {
+    /// A resolver for `allowed`'s tokens.
+    pub fn new(tokens: &'a Tokens, allowed: &'a RequestTokens) -> RequestResolver<'a> {
+        RequestResolver { tokens, allowed }
+    }
+}
+
+impl TokenResolver for RequestResolver<'_> {
+    fn resolve(&self, token: &str) -> Result<Option<ResolvedToken>, Error> {
+        if !self.allowed.contains(token) {
+            return Ok(None);
+        }
+        self.tokens.resolve_token(token)
     }
 }
 
@@ -337,4 +603,34 @@ pub fn role_classes<'p>(policy: &'p Policy, role: &str) -> Result<&'p BTreeSet<T
             }
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splitting a match by hand gives what the regex's groups give, for
+    /// formats with and without a middle, class first or code first.
+    #[test]
+    fn split_agrees_with_the_regex_groups() {
+        for f in [
+            "<{class}_{token}>",
+            "[{token}:{class}]",
+            "<{class}{token}>",
+            "({token}{class})",
+        ] {
+            let format = Format::parse(f).unwrap();
+            for (class, code) in [
+                ("person", "ABCDEFGH"),
+                ("p2", "2345ABCD"),
+                ("customer_number", "ZZZZZZZZ7777"),
+                ("a_b_c", "A2B3C4D5E6"),
+            ] {
+                let t = format.write(class, code);
+                let c = format.find.captures(&t).unwrap();
+                let want = (&c["class"], &c["code"]);
+                assert_eq!(format.split(&t), Some(want), "{f} {t}");
+            }
+        }
+    }
 }

@@ -57,17 +57,25 @@ pub(crate) fn open(enc: &aead::LessSafeKey, class: &str, code: &str) -> Option<S
 
 const BLOCK: usize = 16;
 
-fn pad(value: &[u8]) -> Result<Vec<u8>, Error> {
-    let len = u32::try_from(value.len()).map_err(|_| Error::crypto())?;
-    let total = (4 + value.len()).div_ceil(BLOCK) * BLOCK;
-    let mut buf = Vec::with_capacity(total + aead::AES_256_GCM.tag_len());
-    buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(value);
-    buf.resize(total, 0);
+pub(crate) fn pad(value: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut buf = Vec::new();
+    pad_into(value, &mut buf)?;
     Ok(buf)
 }
 
-fn unpad(plain: &[u8]) -> Option<&[u8]> {
+/// As [`pad`], into a reused buffer.
+pub(crate) fn pad_into(value: &[u8], buf: &mut Vec<u8>) -> Result<(), Error> {
+    let len = u32::try_from(value.len()).map_err(|_| Error::crypto())?;
+    let total = (4 + value.len()).div_ceil(BLOCK) * BLOCK;
+    buf.clear();
+    buf.reserve(total + aead::AES_256_GCM.tag_len());
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(value);
+    buf.resize(total, 0);
+    Ok(())
+}
+
+pub(crate) fn unpad(plain: &[u8]) -> Option<&[u8]> {
     let (len, rest) = plain.split_first_chunk::<4>()?;
     let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
     let value = rest.get(..len)?;

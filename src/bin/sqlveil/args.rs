@@ -29,6 +29,13 @@ pub(crate) struct Source {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct KeyFile {
+    /// A file holding the 32-byte master key (hex, base64 or raw); default: the SQLVEIL_KEY variable. Here it only digests the audited SQL and keys the audit chain.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct Keys {
     /// A file holding the 32-byte master key (hex, base64 or raw); default: the SQLVEIL_KEY variable.
     #[arg(long, value_name = "FILE")]
@@ -49,6 +56,9 @@ pub(crate) struct AuditArgs {
     /// The request id for the audit log (default: generated).
     #[arg(long, value_name = "ID")]
     pub(crate) request_id: Option<String>,
+    /// A file holding a separate 32-byte audit key that chains the log (default: SQLVEIL_AUDIT_KEY, else a key derived from the master key, else an unkeyed log).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audit_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,12 +68,18 @@ pub(crate) enum AuditCommand {
         /// The log's files, oldest first (FILE.1, FILE.2, …, FILE).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// The key file of a keyed log (default: SQLVEIL_KEY if set, else plain SHA-256).
-        #[arg(long, value_name = "FILE")]
+        /// The master key's file, for a log chained under it (default: SQLVEIL_KEY).
+        #[arg(long, value_name = "FILE", conflicts_with = "unkeyed")]
         key_file: Option<PathBuf>,
-        /// Verify as a plain SHA-256 chain even if SQLVEIL_KEY is set.
+        /// The audit key's file, for a log chained under a separate audit key (default: SQLVEIL_AUDIT_KEY).
+        #[arg(long, value_name = "FILE", conflicts_with = "unkeyed")]
+        audit_key_file: Option<PathBuf>,
+        /// Verify a log written without a key (plain SHA-256, which anyone who can write the file can recompute); without a key and without this, verify refuses.
         #[arg(long)]
         unkeyed: bool,
+        /// The hash of the line before the first file's first line, for a log whose older files are archived elsewhere (default: the first line must be seq 0).
+        #[arg(long, value_name = "HASH")]
+        start: Option<String>,
         /// The expected hash of the last line, kept elsewhere: detects a cut tail.
         #[arg(long, value_name = "HASH")]
         head: Option<String>,
@@ -96,6 +112,8 @@ pub(crate) enum Command {
         source: Source,
         #[command(flatten)]
         audit: AuditArgs,
+        #[command(flatten)]
+        key: KeyFile,
         /// The SQL to check (it may start with `--`, an SQL comment).
         #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: String,
@@ -193,4 +211,10 @@ pub(crate) struct AskArgs {
     /// Stop at the rows: no second call to write the answer.
     #[arg(long)]
     pub(crate) no_answer: bool,
+    /// Keep links and images in the answer only to this host (`example.com`, or `*.example.com` for its subdomains); repeat for more. Any of these removes links to every other host.
+    #[arg(long, value_name = "HOST")]
+    pub(crate) allow_link_host: Vec<String>,
+    /// Remove every link, image and HTML tag to another host from the answer, even with no --allow-link-host.
+    #[arg(long)]
+    pub(crate) strip_links: bool,
 }

@@ -15,7 +15,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use polars::prelude::{AnyValue, DataFrame};
-use sqlveil::chat::{Chat, Context};
+use sqlveil::chat::{AnswerSegment, Chat, Context};
 use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::role_classes;
 use sqlveil::{
@@ -25,11 +25,13 @@ use sqlveil::{
 };
 
 use sqlveil::audit::{
-    summarize, verify_head, AuditEvent, AuditLog, AuditLogBuilder, AuditSink, Decision, Digester,
-    Redaction, Revealed, SummaryFilter,
+    summarize, verify_with, AuditEvent, AuditKey, AuditLog, AuditLogBuilder, AuditSink, Break,
+    Decision, Digester, Redaction, Revealed, SummaryFilter, VerifyOptions,
 };
 
-use crate::args::{AskArgs, AuditArgs, AuditCommand, Cli, Command, Keys, RulesCommand, Source};
+use crate::args::{
+    AskArgs, AuditArgs, AuditCommand, Cli, Command, KeyFile, Keys, RulesCommand, Source,
+};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -53,7 +55,7 @@ fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::Refused(_) => 1,
         ErrorKind::Engine { .. } | ErrorKind::Connection { .. } => 3,
-        ErrorKind::Vault { .. } | ErrorKind::Crypto => 3,
+        ErrorKind::Vault { .. } | ErrorKind::Audit { .. } | ErrorKind::Crypto => 3,
         ErrorKind::Model(_) | ErrorKind::NoSql => 3,
         _ => 2,
     }
@@ -158,9 +160,14 @@ fn column_json(c: &sqlveil::OutputColumn) -> Value {
 
 fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Check { source, audit, sql } => {
+        Command::Check {
+            source,
+            audit,
+            key,
+            sql,
+        } => {
             let (policy, engine) = open(&source)?;
-            let key = MasterKey::from_env().ok();
+            let key = optional_master_key(&key)?;
             let auditor = Auditor::new(&audit, "check", key.as_ref(), &policy)?;
             let guard = guard_for(&policy, engine.as_ref())?;
             let result = guard.check(&sql);
@@ -299,12 +306,53 @@ fn known_detector(
     Ok(d)
 }
 
+/// Warns on stderr when a key file can be read by other users.
+fn warn_key_file(path: &std::path::Path) {
+    if let Some(w) = sqlveil::tokens::key_file_warning(path) {
+        eprintln!("sqlveil: warning: {w}");
+    }
+}
+
 /// The master key: `--key-file`, else SQLVEIL_KEY.
 fn master_key(keys: &Keys) -> Result<MasterKey, Error> {
     match &keys.key_file {
-        Some(f) => MasterKey::from_file(f),
+        Some(f) => {
+            warn_key_file(f);
+            MasterKey::from_file(f)
+        }
         None => MasterKey::from_env(),
     }
+}
+
+/// The master key where it is optional (`check`): `--key-file`, else
+/// SQLVEIL_KEY when set; a malformed key is an error, never ignored.
+fn optional_master_key(key: &KeyFile) -> Result<Option<MasterKey>, Error> {
+    match &key.key_file {
+        Some(f) => {
+            warn_key_file(f);
+            MasterKey::from_file(f).map(Some)
+        }
+        None if std::env::var_os(sqlveil::tokens::KEY_ENV).is_some_and(|v| !v.is_empty()) => {
+            MasterKey::from_env().map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+/// The audit chain's key: `--audit-key-file`, else SQLVEIL_AUDIT_KEY, else
+/// the one derived from the master key, else none (an unkeyed log).
+fn audit_key(
+    audit_key_file: Option<&std::path::Path>,
+    master: Option<&MasterKey>,
+) -> Result<Option<AuditKey>, Error> {
+    if let Some(f) = audit_key_file {
+        warn_key_file(f);
+        return AuditKey::from_file(f).map(Some);
+    }
+    if let Some(k) = AuditKey::from_env()? {
+        return Ok(Some(k));
+    }
+    master.map(AuditKey::from_master).transpose()
 }
 
 /// The vault file given by `--vault`, if any.
@@ -376,9 +424,10 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
     let detector = known_detector(&policy, engine.as_ref(), &key, data_dir(source))?;
     let guard = guard_for(&policy, engine.as_ref())?;
     let result = guard.check_with(sql, &tokens).and_then(|q| {
-        let rows = engine.run(&q)?;
-        let protector = Protector::new(&tokens, &detector, &key)?;
-        Ok((protector.protect(rows, &q)?, q))
+        let rows = sqlveil::run(&*engine, &q)?;
+        // One vault lock and one append for the whole result.
+        let out = tokens.batch(|t| Protector::new(t, &detector, &key)?.protect(rows, &q))?;
+        Ok((out, q))
     });
     let mut ev = auditor.event(Some(sql), None, Some(&tokens));
     match &result {
@@ -435,11 +484,17 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         .detector(detector)
         .max_repairs(args.max_repairs)
         .write_answer(!args.no_answer);
+    if args.strip_links || !args.allow_link_host.is_empty() {
+        chat = chat.link_hosts(args.allow_link_host.iter().cloned());
+    }
     if let Some(v) = vault(keys, &key)? {
         chat = chat.vault(v);
     }
     if let Some(path) = &audit.audit {
-        chat = chat.audit(Arc::new(AuditLogBuilder::new().open(path, Some(&key))?));
+        let k = audit_key(audit.audit_key_file.as_deref(), Some(&key))?;
+        chat = chat.audit(Arc::new(
+            AuditLogBuilder::new().open_with(path, k.as_ref())?,
+        ));
     }
     let chat = chat.build()?;
     let mut ctx = Context::new(audit.actor.clone());
@@ -461,8 +516,22 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
             })
         })
         .collect();
+    let segments = a.answer_segments.as_ref().map(|segs| {
+        segs.iter()
+            .map(|s| match s {
+                AnswerSegment::Value {
+                    class,
+                    token,
+                    value,
+                } => json!({"value": value, "class": class.as_str(), "token": token}),
+                AnswerSegment::Text(t) => json!({"text": t}),
+                _ => json!({}),
+            })
+            .collect::<Vec<_>>()
+    });
     print(&json!({
         "answer": a.answer,
+        "answer_segments": segments,
         "model_answer": a.model_answer,
         "question_sent": a.question_sent,
         "sql": a.sql,
@@ -499,8 +568,9 @@ fn scan(
         None => Detector::new(&policy)?,
     };
     let text = stdin_text();
-    // One search gives both the hits and the redacted text.
-    let result = detector.redact_with_hits(&text, &tokens);
+    // One search gives both the hits and the redacted text; one vault lock
+    // and one append for the whole text.
+    let result = tokens.batch(|t| detector.redact_with_hits(&text, t));
     let mut ev = auditor.event(None, Some(&text), None);
     match &result {
         Ok((r, _)) => {
@@ -584,6 +654,7 @@ fn counts(
 struct Auditor {
     log: Option<AuditLog>,
     digester: Option<Digester>,
+    rules_digest: String,
     kind: &'static str,
     actor: String,
     request_id: String,
@@ -598,7 +669,10 @@ impl Auditor {
         policy: &Policy,
     ) -> Result<Auditor, Error> {
         let log = match &args.audit {
-            Some(path) => Some(AuditLogBuilder::new().open(path, key)?),
+            Some(path) => {
+                let k = audit_key(args.audit_key_file.as_deref(), key)?;
+                Some(AuditLogBuilder::new().open_with(path, k.as_ref())?)
+            }
             None => None,
         };
         let digester = match key {
@@ -612,6 +686,7 @@ impl Auditor {
         Ok(Auditor {
             log,
             digester,
+            rules_digest: policy.digest().to_string(),
             kind,
             actor: args.actor.clone(),
             request_id,
@@ -637,6 +712,7 @@ impl Auditor {
                 (Some(t), Some(d)) => Some(d.digest(t)),
                 _ => None,
             },
+            rules_digest: Some(self.rules_digest.clone()),
             ..AuditEvent::default()
         }
     }
@@ -662,36 +738,79 @@ fn audit_command(command: AuditCommand) -> Result<u8, Error> {
         AuditCommand::Verify {
             files,
             key_file,
+            audit_key_file,
             unkeyed,
+            start,
             head,
         } => {
-            let key = match (&key_file, unkeyed) {
-                (_, true) => None,
-                (Some(f), false) => Some(MasterKey::from_file(f)?),
-                (None, false) => match std::env::var(sqlveil::tokens::KEY_ENV) {
-                    Ok(_) => Some(MasterKey::from_env()?),
-                    Err(_) => None,
-                },
+            let key = if unkeyed {
+                None
+            } else {
+                let master = match &key_file {
+                    Some(f) => {
+                        warn_key_file(f);
+                        Some(MasterKey::from_file(f)?)
+                    }
+                    None => optional_master_key(&KeyFile { key_file: None })?,
+                };
+                audit_key(audit_key_file.as_deref(), master.as_ref())?
             };
-            let v = verify_head(&files, key.as_ref(), head.as_deref())?;
+            let mut options = VerifyOptions::new();
+            if let Some(k) = &key {
+                options = options.key(k.clone());
+            }
+            if let Some(h) = &start {
+                options = options.start(h.clone());
+            }
+            if let Some(h) = &head {
+                options = options.head(h.clone());
+            }
+            let v = verify_with(&files, &options)?;
             let broken = v.broken.as_ref().map(|(f, line, what)| {
-                json!({"file": f.display().to_string(), "line": line, "what": what})
+                json!({"file": f.display().to_string(), "line": line, "what": what, "meaning": what.describe()})
             });
+            // Without a key and without --unkeyed, nothing is passed: an
+            // unkeyed chain can be recomputed by anyone who can write it.
+            let refused = key.is_none() && !unkeyed;
             print(&json!({
-                "intact": v.is_intact(),
+                "intact": v.is_intact() && !refused,
                 "lines": v.lines,
                 "head": v.head,
                 "keyed": key.is_some(),
+                "key": v.key,
                 "broken": broken,
             }));
-            if let Some((f, line, what)) = &v.broken {
-                eprintln!(
-                    "sqlveil: the audit chain breaks at {}:{line} ({what:?})",
-                    f.display()
-                );
-                return Ok(1);
+            match &v.broken {
+                Some((_, _, Break::KeyNeeded)) => {
+                    eprintln!(
+                        "sqlveil: this log is keyed (key {}); give the key: --audit-key-file FILE or SQLVEIL_AUDIT_KEY, or the master key with --key-file FILE or SQLVEIL_KEY",
+                        v.key.as_deref().unwrap_or("?")
+                    );
+                    Ok(2)
+                }
+                Some((f, line, Break::OtherKey)) => {
+                    eprintln!(
+                        "sqlveil: {}:{line} was written under a different key (key {}, the key given is {}): give the key the log was written with; if it is the right one, the line was forged",
+                        f.display(),
+                        v.key.as_deref().unwrap_or("?"),
+                        key.as_ref().map_or("none", |k| k.fingerprint())
+                    );
+                    Ok(1)
+                }
+                Some((f, line, what)) => {
+                    eprintln!(
+                        "sqlveil: the audit chain breaks at {}:{line}: {}",
+                        f.display(),
+                        what.describe()
+                    );
+                    Ok(1)
+                }
+                None if refused => {
+                    eprintln!("sqlveil: no key is given and this log is not keyed: a plain SHA-256 chain can be rebuilt by anyone who can write the file; pass --unkeyed to check it as such");
+                    Ok(2)
+                }
+                None => Ok(0),
             }
-            Ok(0)
         }
         AuditCommand::Summary {
             files,

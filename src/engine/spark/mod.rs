@@ -179,7 +179,7 @@ impl SparkEngineBuilder {
 /// let engine = SparkEngine::connect("sc://127.0.0.1:15002", &policy)?;
 /// let guard = GuardBuilder::new().dialect(engine.dialect()).build(&policy, engine.catalog())?;
 /// let q = guard.check("SELECT city, COUNT(*) AS n FROM customers GROUP BY city")?;
-/// println!("{}", engine.run(&q)?);
+/// println!("{}", sqlveil::run(&engine, &q)?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SparkEngine {

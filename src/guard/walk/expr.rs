@@ -20,10 +20,93 @@ use crate::rules::{Action, Filter, TokenClass};
 
 /// One side of a comparison.
 enum Side<'e> {
-    Col(Lin, Expr),
+    Col(Lin, Expr, Ty),
     Lit(&'e SqlExpr),
     /// A computed value (already checked as a computation inside a predicate).
-    Other(Expr),
+    Other(Expr, Ty),
+}
+
+impl Side<'_> {
+    /// The side's type, and the text of a string literal.
+    fn kind(&self) -> (Ty, Option<&str>) {
+        match self {
+            Side::Col(_, _, t) | Side::Other(_, t) => (*t, None),
+            Side::Lit(e) => literal_kind(e),
+        }
+    }
+}
+
+/// An operand's type: a literal's own, else the walked expression's.
+fn kind_of<'e>(e: &'e SqlExpr, i: &Info) -> (Ty, Option<&'e str>) {
+    if is_literal(e) {
+        literal_kind(e)
+    } else {
+        (i.ty, None)
+    }
+}
+
+/// A literal's type, and its text when it is a string.
+fn literal_kind(e: &SqlExpr) -> (Ty, Option<&str>) {
+    match e {
+        SqlExpr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => (Ty::Text, Some(s.as_str())),
+            Value::Number(n, _) => match literal::number(n) {
+                Ok((_, t)) => (t, None),
+                Err(_) => (Ty::Unknown, None),
+            },
+            Value::Boolean(_) => (Ty::Bool, None),
+            Value::Null => (Ty::Null, None),
+            _ => (Ty::Unknown, None),
+        },
+        SqlExpr::UnaryOp { expr, .. } => literal_kind(expr),
+        _ => (Ty::Unknown, None),
+    }
+}
+
+/// Arithmetic needs numbers (dates are handled before).
+fn arithmetic_types(a: Ty, b: Ty) -> Result<(), Refusal> {
+    let fine = |t: Ty| t.is_numeric() || matches!(t, Ty::Unknown | Ty::Null);
+    if fine(a) && fine(b) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        Reason::UnsupportedConstruct,
+        "the query computes arithmetic on values that are not numbers",
+    )
+    .construct("arithmetic")
+    .advise("CAST text to a number first, or use date arithmetic with an INTERVAL"))
+}
+
+/// Why two values of these types cannot be compared, if they cannot: both
+/// engines refuse (or, worse, disagree on) text against numbers, dates
+/// against numbers, booleans against anything else. A string literal stands
+/// for a date or, on PostgreSQL, a number it spells.
+pub(super) fn type_clash(
+    a: (Ty, Option<&str>),
+    b: (Ty, Option<&str>),
+    dialect: Dialect,
+) -> Option<&'static str> {
+    let date = |t: Ty| matches!(t, Ty::Date | Ty::Timestamp);
+    let ok = |(x, xs): (Ty, Option<&str>), (y, _): (Ty, Option<&str>)| {
+        matches!(x, Ty::Unknown | Ty::Null)
+            || x == y
+            || (x.is_numeric() && y.is_numeric())
+            || (date(x) && date(y))
+            || (xs.is_some() && date(y))
+            || (xs.is_some_and(|s| literal::number(s.trim()).is_ok())
+                && y.is_numeric()
+                && dialect == Dialect::Postgres)
+    };
+    if ok(a, b) || ok(b, a) {
+        return None;
+    }
+    Some(match (a.0, b.0) {
+        (Ty::Text, t) | (t, Ty::Text) if t.is_numeric() => {
+            "compare a number with a number: write it without quotes, or CAST the text"
+        }
+        (Ty::Text, _) | (_, Ty::Text) => "CAST one side to the other's type",
+        _ => "compare values of one type, or CAST one side",
+    })
 }
 
 /// Where in a `SELECT` the walk is, for subqueries that polars runs as
@@ -380,6 +463,8 @@ impl Walker<'_> {
                 let (a, x) = self.expr(expr, sub, scope)?;
                 let (b, lo) = self.expr(low, sub, scope)?;
                 let (c, hi) = self.expr(high, sub, scope)?;
+                self.comparable(kind_of(expr, &a), kind_of(low, &b), "BETWEEN")?;
+                self.comparable(kind_of(expr, &a), kind_of(high, &c), "BETWEEN")?;
                 let l = self.merge(&a.lin, &b.lin)?;
                 (
                     Info::computed(self.merge(&l, &c.lin)?, Ty::Bool),
@@ -413,6 +498,17 @@ impl Walker<'_> {
                 }
                 let (a, x) = self.expr(expr, sub, scope)?;
                 let (b, p) = self.expr(pattern, sub, scope)?;
+                for t in [a.ty, b.ty] {
+                    if !matches!(t, Ty::Text | Ty::Unknown | Ty::Null) {
+                        return Err(Refusal::new(
+                            Reason::UnsupportedConstruct,
+                            "LIKE compares text only",
+                        )
+                        .construct("LIKE")
+                        .advise("CAST the value to TEXT first")
+                        .into());
+                    }
+                }
                 (
                     Info::computed(self.merge(&a.lin, &b.lin)?, Ty::Bool),
                     Expr::Like {
@@ -730,21 +826,27 @@ impl Walker<'_> {
                         "subtracting timestamps (compare date_part('epoch', …) instead)",
                     ))
                 }
-                _ => (bin(op, ax, bx), crate::guard::functions::common(&[at, bt])),
+                _ => {
+                    arithmetic_types(at, bt)?;
+                    (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
+                }
             },
-            BinOp::Mul => (bin(op, ax, bx), crate::guard::functions::common(&[at, bt])),
-            BinOp::Div => match (at, bt) {
-                (Ty::Int, Ty::Int) if polars || self.dialect() == Dialect::Spark => (
+            BinOp::Mul => {
+                arithmetic_types(at, bt)?;
+                (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
+            }
+            BinOp::Div => match (arithmetic_types(at, bt)?, at, bt) {
+                ((), Ty::Int, Ty::Int) if polars || self.dialect() == Dialect::Spark => (
                     // Integer division truncates, as in PostgreSQL (polars
                     // and Spark divide integers into a float).
                     Expr::Cast(Box::new(bin(BinOp::Div, ax, bx)), CastTo::BigInt),
                     Ty::Int,
                 ),
-                (Ty::Int, Ty::Int) => (bin(op, ax, bx), Ty::Int),
+                ((), Ty::Int, Ty::Int) => (bin(op, ax, bx), Ty::Int),
                 _ => (bin(op, ax, bx), Ty::Float),
             },
-            BinOp::Mod => match (at, bt) {
-                (Ty::Int, Ty::Int) if polars => {
+            BinOp::Mod => match (arithmetic_types(at, bt)?, at, bt) {
+                ((), Ty::Int, Ty::Int) if polars => {
                     // The remainder takes the dividend's sign, as in
                     // PostgreSQL: a - b * trunc(a / b).
                     let q = Expr::Cast(
@@ -779,6 +881,12 @@ impl Walker<'_> {
                         if i.lin.eff.is_some() {
                             self.equality_between(&f.lin, &i.lin, "IN (…)")?;
                         }
+                        let kind = if is_literal(item) {
+                            literal_kind(item)
+                        } else {
+                            (i.ty, None)
+                        };
+                        self.comparable((f.ty, None), kind, "IN (…)")?;
                         items.push(x);
                     }
                 }
@@ -810,9 +918,16 @@ impl Walker<'_> {
             ));
         }
         let (i, x) = self.expr(expr, sub, scope)?;
+        let left = (i.ty, None);
         let mut lin = i.lin;
         for item in list {
             let (ii, ix) = self.expr(item, sub, scope)?;
+            let kind = if is_literal(item) {
+                literal_kind(item)
+            } else {
+                (ii.ty, None)
+            };
+            self.comparable(left, kind, "IN (…)")?;
             lin = self.merge(&lin, &ii.lin)?;
             items.push(ix);
         }
@@ -824,6 +939,24 @@ impl Walker<'_> {
                 list: items,
             },
         ))
+    }
+
+    /// Refuses values of types that do not compare.
+    fn comparable(
+        &self,
+        a: (Ty, Option<&str>),
+        b: (Ty, Option<&str>),
+        op: &str,
+    ) -> Result<(), Refusal> {
+        match type_clash(a, b, self.dialect()) {
+            None => Ok(()),
+            Some(advice) => Err(Refusal::new(
+                Reason::UnsupportedConstruct,
+                format!("the query compares ({op}) values of types that do not compare; {advice}"),
+            )
+            .construct(op.to_string())
+            .advise(advice)),
+        }
     }
 
     /// A comparison inside a predicate.
@@ -838,17 +971,22 @@ impl Walker<'_> {
         let need = if eq { Filter::Equality } else { Filter::Any };
         let l = self.side(left, scope)?;
         let r = self.side(right, scope)?;
+        // Tokens are resolved below; a token against a protected column is
+        // of its type then.
+        let token_side = |s: &Side<'_>| matches!(s, Side::Lit(e) if literal_kind(e).1.is_some_and(|t| self.g.token_re.is_match(t)));
+        let protected = |s: &Side<'_>| matches!(s, Side::Col(lin, _, _) if lin.eff.is_some());
+        let tokened = (token_side(&l) && protected(&r)) || (token_side(&r) && protected(&l));
         let mut lx: Option<Expr> = None;
         let mut rx: Option<Expr> = None;
         for (p, q, q_out) in [(&l, &r, &mut rx), (&r, &l, &mut lx)] {
-            let Side::Col(plin, _) = p else { continue };
+            let Side::Col(plin, _, _) = p else { continue };
             let Some(ps) = plin.eff else { continue };
             self.deny_or_agg(ps)?;
             self.need_filter(ps, need, op)?;
             match q {
                 Side::Lit(e) => *q_out = Some(self.literal_for(e, ps, op)?),
-                Side::Col(qlin, _) => self.equality_between(plin, qlin, op)?,
-                Side::Other(_) => {
+                Side::Col(qlin, _, _) => self.equality_between(plin, qlin, op)?,
+                Side::Other(..) => {
                     if self.policy(ps).filter != Filter::Any {
                         return Err(Refusal::new(
                             Reason::JoinMismatch,
@@ -865,12 +1003,16 @@ impl Walker<'_> {
                 }
             }
         }
+        // Types last: a protection's refusal says more.
+        if !tokened {
+            self.comparable(l.kind(), r.kind(), op)?;
+        }
         let finish = |w: &mut Walker<'_>, s: Side<'_>, done: Option<Expr>| -> Result<Expr, Error> {
             if let Some(x) = done {
                 return Ok(x);
             }
             match s {
-                Side::Col(_, x) | Side::Other(x) => Ok(x),
+                Side::Col(_, x, _) | Side::Other(x, _) => Ok(x),
                 Side::Lit(e) => Ok(w.expr(e, Ctx::CompPred, &Scope::default())?.1),
             }
         };
@@ -886,13 +1028,13 @@ impl Walker<'_> {
         }
         if is_column(e) {
             let f = self.column_ref(e, scope)?;
-            return Ok(Side::Col(f.lin, f.expr));
+            return Ok(Side::Col(f.lin, f.expr, f.ty));
         }
         if is_literal(e) {
             return Ok(Side::Lit(e));
         }
-        let (_, x) = self.expr(e, Ctx::CompPred, scope)?;
-        Ok(Side::Other(x))
+        let (i, x) = self.expr(e, Ctx::CompPred, scope)?;
+        Ok(Side::Other(x, i.ty))
     }
 
     /// The class whose tokens may be compared with a column: a `tokenize`

@@ -291,6 +291,7 @@ impl Walker<'_> {
             let r = self.leaf(&found.lin, ctx.comp(), true);
             self.cur_fn = saved;
             r?;
+            numeric_summary(def.func, &name, &[found.ty])?;
             let ty = def.ret(&[found.ty]);
             return self.finish_call(
                 def.func,
@@ -330,6 +331,7 @@ impl Walker<'_> {
         }
         self.cur_fn = saved;
         res?;
+        numeric_summary(def.func, &name, &tys)?;
         let ty = def.ret(&tys);
         let args = self.adjust_args(def.func, args, &tys);
         self.finish_call(def.func, args, lin, ty, star, distinct, is_agg, f, scope)
@@ -739,6 +741,33 @@ impl Walker<'_> {
             Expr::ToDate(Box::new(x), fmt.to_string()),
         ))
     }
+}
+
+/// Sums, averages and spreads take numbers only.
+fn numeric_summary(func: Func, name: &str, tys: &[Ty]) -> Result<(), Refusal> {
+    let numeric = matches!(
+        func,
+        Func::Sum
+            | Func::Avg
+            | Func::Stddev
+            | Func::StddevPop
+            | Func::Variance
+            | Func::VarPop
+            | Func::Median
+    );
+    if numeric
+        && tys
+            .iter()
+            .any(|t| !(t.is_numeric() || matches!(t, Ty::Unknown | Ty::Null)))
+    {
+        return Err(Refusal::new(
+            Reason::UnsupportedConstruct,
+            format!("{name} summarises numbers only"),
+        )
+        .construct(format!("{name}(…)"))
+        .advise("summarise a numeric column, or count the rows"));
+    }
+    Ok(())
 }
 
 /// polars sorts a window's rows in one direction: a numeric key against the

@@ -649,6 +649,30 @@ impl Walker<'_> {
             }
         }
         // Order-sensitive windows break ties by the select's other outputs.
+        // An output that is itself a window or a subquery cannot be a key
+        // (SQL does not nest them): rows tied on every key could differ in
+        // it, and which of them gets which row number would follow the
+        // engine's storage order. Such a select is refused; computing the
+        // other value in a subquery makes it a column, and a key.
+        if items.iter().any(|it| has_order_sensitive_window(&it.expr)) {
+            let mut windows = 0;
+            for it in items.iter().take(outs.len()) {
+                visit(&it.expr, &mut |x| match x {
+                    Expr::Call(c) if c.over.is_some() => windows += 1,
+                    Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. } => windows += 1,
+                    _ => {}
+                });
+            }
+            if windows > 1 {
+                return Err(Refusal::new(
+                    Reason::UnsupportedConstruct,
+                    "an order-sensitive window function (row_number, lag, lead, first_value, ntile, a ROWS frame) beside another window function or subquery in one select list: their rows cannot be put in one order; compute the other value in a subquery and select it",
+                )
+                .construct("OVER (…)")
+                .advise("compute the other window function or subquery in a subquery (or CTE) and select its result beside the order-sensitive window")
+                .into());
+            }
+        }
         let tie: Vec<OrderKey> = items
             .iter()
             .take(outs.len())
@@ -1073,16 +1097,34 @@ fn has_window_or_subquery(e: &Expr) -> bool {
     found
 }
 
+/// Whether a window call's result depends on the order of tied rows.
+fn order_sensitive(c: &Call) -> bool {
+    c.over.is_some()
+        && (matches!(
+            c.func,
+            Func::RowNumber | Func::Lag | Func::Lead | Func::FirstValue | Func::Ntile
+        ) || c.over.as_ref().is_some_and(|w| w.rows_to_current))
+}
+
+/// Whether `e` holds an order-sensitive window call.
+fn has_order_sensitive_window(e: &Expr) -> bool {
+    let mut found = false;
+    visit(e, &mut |x| {
+        if let Expr::Call(c) = x {
+            found |= order_sensitive(c);
+        }
+    });
+    found
+}
+
 /// Gives every order-sensitive window in `e` the tie-breaking keys.
 fn set_window_ties(e: &mut Expr, tie: &[OrderKey]) {
     visit_mut(e, &mut |x| {
         if let Expr::Call(c) = x {
-            let sensitive = matches!(
-                c.func,
-                Func::RowNumber | Func::Lag | Func::Lead | Func::FirstValue | Func::Ntile
-            ) || c.over.as_ref().is_some_and(|w| w.rows_to_current);
-            if let (true, Some(w)) = (sensitive, c.over.as_mut()) {
-                w.tie = tie.to_vec();
+            if order_sensitive(c) {
+                if let Some(w) = c.over.as_mut() {
+                    w.tie = tie.to_vec();
+                }
             }
         }
     });

@@ -225,6 +225,15 @@ impl<'g> Walker<'g> {
             }
             return Err(r);
         }
+        // Types last: a protection conflict says more.
+        if let Some(advice) = super::expr::type_clash((a.ty, None), (b.ty, None), self.g.dialect) {
+            return Err(Refusal::new(
+                Reason::UnsupportedConstruct,
+                format!("{construct} combines values of types that do not mix; {advice}"),
+            )
+            .construct(construct.to_string())
+            .advise(advice));
+        }
         Ok(Info::computed(self.merge(&a.lin, &b.lin)?, ty))
     }
 
