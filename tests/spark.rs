@@ -360,9 +360,9 @@ fn results_match_the_polars_engine() {
                 (0..df.height())
                     .map(|i| {
                         let row = normalized(&df.slice(i as i64, 1)).remove(0);
-                        sorted
-                            .iter()
-                            .position(|r| same_rows(&[r.clone()], &[row.clone()]))
+                        sorted.iter().position(|r| {
+                            same_rows(std::slice::from_ref(r), std::slice::from_ref(&row))
+                        })
                     })
                     .collect::<Vec<_>>()
             };
