@@ -301,18 +301,25 @@ fn reveal_follows_the_role() {
         assert!(cells(&a.model_rows)[0].starts_with("<person_"));
         assert!(a.model_answer.as_deref().unwrap().starts_with("<person_"));
     }
-    // Support sees the names (Liam Johnson is the first customer in Austin
-    // in the sample data); the analyst keeps the tokens.
+    // Support sees the names (of customers in Austin in the sample data, in
+    // the guard's keyed order); the analyst keeps the tokens.
+    let name = cells(&support.rows)[0].clone();
+    let data =
+        std::fs::read_to_string(crate::util::root().join("examples/data/customers.csv")).unwrap();
+    assert!(
+        data.lines()
+            .any(|l| l.contains(&format!(",{name},")) && l.contains(",Austin,")),
+        "{name}"
+    );
     assert_eq!(
         support.answer.as_deref(),
-        Some("Liam Johnson is one of them.")
+        Some(format!("{name} is one of them.").as_str())
     );
-    assert_eq!(cells(&support.rows)[0], "Liam Johnson");
     assert!(support.revealed >= 2);
     // Its Debug (what a log line of the answer would print) shows neither
     // the revealed answer nor the revealed rows.
     let debug = format!("{support:?} {support:#?}");
-    assert!(!debug.contains("Liam"), "{debug}");
+    assert!(!debug.contains(&name), "{debug}");
     assert!(debug.contains("<person_"), "{debug}");
     assert_eq!(analyst.answer, analyst.model_answer);
     assert!(cells(&analyst.rows)[0].starts_with("<person_"));

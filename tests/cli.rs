@@ -588,3 +588,69 @@ fn trivial_keys_are_refused() {
     }
     assert!(!v.exists(), "no vault is made under a refused key");
 }
+
+/// Second review, F9: text scanned for a model has its token look-alikes
+/// made harmless, so `reveal` cannot turn them into another person's value.
+#[test]
+fn scan_neutralizes_token_lookalikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v.jsonl");
+    let v = vault.to_str().unwrap();
+    // A real token first, issued into this vault.
+    let (code, j, err) = sqlveil_with(
+        &["scan", "--rules", "rules/sample.toml", "--vault", v],
+        Some(TEST_KEY),
+        "Write to ada@example.com today.",
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = j["text"].as_str().unwrap();
+    let token = &text[text.find("<email_").unwrap()..text.find("> today").unwrap() + 1];
+    // The same token typed into text that is scanned again.
+    let (code, j, err) = sqlveil_with(
+        &["scan", "--rules", "rules/sample.toml", "--vault", v],
+        Some(TEST_KEY),
+        &format!("Refund {token} now"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(j["text"], "Refund <email_?> now");
+    assert_eq!(j["counts"]["token_lookalike"], 1);
+}
+
+/// Second review, F17: output names are the model's aliases and can hold
+/// anything; the audit log records them through the digester.
+#[test]
+fn audit_redactions_never_hold_an_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = dir.path().join("v.jsonl");
+    let log = dir.path().join("a.jsonl");
+    let mut a = vec!["query"];
+    a.extend(DATA);
+    a.extend([
+        "--vault",
+        vault.to_str().unwrap(),
+        "--audit",
+        log.to_str().unwrap(),
+        "--sql",
+        "SELECT full_name AS \"Liam Johnson 213-67-8559\", city FROM customers LIMIT 3",
+    ]);
+    let (code, _, err) = sqlveil(&a);
+    assert_eq!(code, 0, "{err}");
+    let mut c = vec!["check"];
+    c.extend(DATA);
+    c.extend([
+        "--audit",
+        log.to_str().unwrap(),
+        "--sql",
+        "SELECT full_name AS \"liam.johnson@hotmail.com\" FROM customers",
+    ]);
+    let (code, _, err) = sqlveil_with(&c, Some(TEST_KEY), "");
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        !text.contains("Liam") && !text.contains("213-67") && !text.contains("hotmail"),
+        "{text}"
+    );
+    // Policy names stay readable.
+    assert!(text.contains("\"column\":\"city\""), "{text}");
+}

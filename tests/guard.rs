@@ -28,6 +28,12 @@ struct CaseFile {
     test: Vec<Case>,
 }
 
+thread_local! {
+    /// With `SQLVEIL_BLESS` set: the expected rewritten SQL that differs,
+    /// and what the guard writes now, to be written back into the files.
+    static BLESSED: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn run_case(guard: &Guard, group: &str, c: &Case) -> Result<(), String> {
     let label = format!("{group}/{}", c.name);
     let result = guard.check(&c.sql);
@@ -54,7 +60,9 @@ fn run_case(guard: &Guard, group: &str, c: &Case) -> Result<(), String> {
                 }
             }
             if let Some(want) = &c.rewritten {
-                if q.sql() != want {
+                if q.sql() != want && std::env::var_os("SQLVEIL_BLESS").is_some() {
+                    BLESSED.with(|b| b.borrow_mut().push((want.clone(), q.sql().to_string())));
+                } else if q.sql() != want {
                     return Err(format!(
                         "{label}: rewritten\n  {}\nexpected\n  {want}",
                         q.sql()
@@ -128,6 +136,16 @@ fn table_driven_cases() {
             if let Err(msg) = run_case(g, &group, c) {
                 failures.push(msg);
             }
+        }
+        let blessed = BLESSED.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        if !blessed.is_empty() {
+            let mut text = text;
+            for (old, new) in blessed {
+                for q in ["\"\"\"", "'"] {
+                    text = text.replace(&format!("{q}{old}{q}"), &format!("\"\"\"{new}\"\"\""));
+                }
+            }
+            std::fs::write(&f, text).unwrap();
         }
     }
     assert!(

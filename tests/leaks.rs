@@ -127,12 +127,17 @@ fn join_repetition_does_not_pass_the_group_size() {
     for sql in [
         "SELECT c.city, AVG(c.income) AS a FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise' GROUP BY c.city",
         "SELECT AVG(c.income) AS a FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise'",
-        "SELECT o.status, SUM(c.income) AS s FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise' GROUP BY o.status",
     ] {
         let q = guard.check(sql).unwrap();
         let df = sqlveil::run(&engine, &q).unwrap();
         assert_eq!(df.height(), 0, "{sql}: {df}");
     }
+    // Groups keyed by the joined table could overlap: refused.
+    let sql = "SELECT o.status, SUM(c.income) AS s FROM customers c JOIN orders o ON c.customer_id = o.customer_id WHERE c.city = 'Boise' GROUP BY o.status";
+    assert_eq!(
+        guard.check(sql).unwrap_err().refusal().map(|r| r.reason()),
+        Some(Reason::AggregateMisuse)
+    );
     // A join that repeats people inside a group that is large enough still
     // weighs one person many times: a cross join with a condition that keeps
     // one target's rows 1500 times and everyone else's once. Rows then differ

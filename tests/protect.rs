@@ -58,16 +58,24 @@ fn token_literals_resolve_only_through_the_guard() {
     let q = guard
         .check_with("SELECT name, city FROM people", tokens)
         .unwrap();
-    let first = protector
-        .protect(sqlveil::run(&engine, &q).unwrap(), &q)
+    let raw = sqlveil::run(&engine, &q).unwrap();
+    // Rows come in the guard's order (not the file's): find person 7's.
+    let at = raw
+        .column("name")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .position(|v| v == Some("Quillon Vandermeer07x"))
         .unwrap();
+    let first = protector.protect(raw, &q).unwrap();
     let token = first
         .frame
         .column("name")
         .unwrap()
         .str()
         .unwrap()
-        .get(7)
+        .get(at)
         .unwrap()
         .to_string();
     assert!(token.starts_with("<person_"));
@@ -140,7 +148,9 @@ fn every_type_is_protected_and_nulls_stay_null() {
     let env = open(dir.path(), 1);
     let (engine, guard) = (&env.engine, &env.guard);
     let protector = env.protector();
-    let q = guard.check("SELECT * FROM people").unwrap();
+    let q = guard
+        .check("SELECT * FROM people ORDER BY city NULLS FIRST")
+        .unwrap();
     let out = protector
         .protect(sqlveil::run(&engine, &q).unwrap(), &q)
         .unwrap();

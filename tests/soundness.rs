@@ -255,6 +255,110 @@ fn row_order_never_follows_protected_values() {
         .is_err());
 }
 
+/// Found by the second review: groups that overlap. Each group passes the
+/// group-size rules alone, but a join that copies the table's rows into
+/// several groups makes two groups differ by exactly one person (or one
+/// group per person: everyone but them), and the difference of the sums is
+/// that person's income. Groups of an `aggregate` column are keyed by its
+/// own table's columns only.
+#[test]
+fn groups_of_an_aggregate_column_never_overlap() {
+    for e in engines() {
+        let g = guard(e.as_ref());
+        for sql in [
+            // Everyone's income, one row per person: the sum over everyone else.
+            "SELECT k.k AS who, sum(c.income) AS s FROM customers c CROSS JOIN (SELECT DISTINCT o.customer_id AS k FROM orders o) k WHERE c.customer_id <> k.k GROUP BY k.k",
+            // All and all but one, keyed by another table.
+            "SELECT p.product_id, sum(c.income) AS s, count(*) AS n FROM customers c CROSS JOIN products p WHERE p.product_id = 1 OR (p.product_id = 2 AND c.city <> 'Seattle') GROUP BY p.product_id",
+            // … by VALUES, with no token and no other table of the data.
+            "SELECT v.g, sum(c.income) AS s FROM customers c CROSS JOIN (VALUES (1), (2)) AS v(g) WHERE v.g = 1 OR c.city <> 'Seattle' OR c.segment <> 'vip' GROUP BY v.g",
+            // … by a key computed from both sides, or by position.
+            "SELECT CASE WHEN v.g = 1 THEN c.city ELSE 'x' END AS k, avg(c.income) AS a FROM customers c CROSS JOIN (VALUES (1), (2)) AS v(g) GROUP BY 1",
+            // … with the sum only in HAVING.
+            "SELECT o.status FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY o.status HAVING sum(c.income) > 1000",
+        ] {
+            let err = g.check(sql).unwrap_err();
+            let r = err.refusal().unwrap_or_else(|| panic!("{sql}: {err}"));
+            assert_eq!(r.reason(), sqlveil::Reason::AggregateMisuse, "{sql}: {err}");
+        }
+        // Keys of the table's own columns, with a join that only filters.
+        for sql in [
+            "SELECT c.city, avg(c.income) AS a FROM customers c GROUP BY c.city",
+            "SELECT c.city, c.segment, sum(c.income) AS s FROM customers c WHERE c.city <> 'Boise' GROUP BY c.city, c.segment",
+            "SELECT sum(c.income) AS s FROM customers c CROSS JOIN (VALUES (1), (2)) AS v(g)",
+        ] {
+            let q = g.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            sqlveil::run(&e, &q).unwrap();
+        }
+    }
+}
+
+/// Found by the second review (F2): the sample data, as is common, is
+/// stored sorted by its protected identifier, so a row's position, or
+/// `row_number() OVER ()`, told the raw `customer_id` behind each token. By
+/// default every result is put in the guard's keyed order.
+#[test]
+fn row_positions_never_follow_the_storage_order() {
+    for e in engines() {
+        // A guard as a user builds one: defaults only (a random order key).
+        let g = sqlveil::GuardBuilder::new()
+            .dialect(e.dialect())
+            .build(&sample_policy(), e.catalog())
+            .unwrap();
+        let q = g.check("SELECT customer_id, city FROM customers").unwrap();
+        let raw = sqlveil::run(&e, &q).unwrap();
+        let ids: Vec<i64> = raw
+            .column("customer_id")
+            .unwrap()
+            .cast(&polars::prelude::DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(ids.len(), 200);
+        let in_order = ids.windows(2).filter(|w| w[0] < w[1]).count();
+        assert!(
+            in_order < 150,
+            "{}: rows follow the raw ids ({in_order} of 199 rising)",
+            e.dialect().name()
+        );
+        match g.check("SELECT customer_id, row_number() OVER () AS rn FROM customers") {
+            Ok(q) => {
+                let raw = sqlveil::run(&e, &q).unwrap();
+                let ids = raw
+                    .column("customer_id")
+                    .unwrap()
+                    .cast(&polars::prelude::DataType::Int64)
+                    .unwrap();
+                let rn = raw
+                    .column("rn")
+                    .unwrap()
+                    .cast(&polars::prelude::DataType::Int64)
+                    .unwrap();
+                let same = ids
+                    .i64()
+                    .unwrap()
+                    .iter()
+                    .zip(rn.i64().unwrap().iter())
+                    .filter(|(a, b)| a == b)
+                    .count();
+                assert!(
+                    same < 20,
+                    "{}: row_number() is the raw id for {same} rows",
+                    e.dialect().name()
+                );
+            }
+            // polars cannot break the ties with a keyed hash in a window.
+            Err(err) => assert_eq!(
+                err.refusal().map(|r| r.reason()),
+                Some(sqlveil::Reason::UnsupportedConstruct),
+                "{err}"
+            ),
+        }
+    }
+}
+
 /// Found by the fuzzer (seed 7, 100,000 cases): a row number among rows
 /// tied on every shown value, beside another window whose value differs
 /// between them, pairs the two by the engine's storage order (polars and

@@ -372,7 +372,7 @@ impl ChatBuilder {
             &tokens,
             self.options.sample_values,
         )?;
-        let schema = Schema::new(&self.policy, &guard, &samples);
+        let schema = Schema::new(&self.policy, &guard, &samples, &tokens);
         // Names repair feedback may hold: the tables and columns of the
         // schema the model sees.
         let mut names = BTreeSet::new();
@@ -677,7 +677,17 @@ impl Chat {
             Ok(a) => {
                 ev.decision = Some(Decision::Allowed);
                 ev.rows = Some(a.model_rows.height() as u64);
-                ev.redactions = trace.reports.iter().map(Redaction::from).collect();
+                // Output names come from the model's SQL (aliases can hold
+                // anything): logged through the digester.
+                ev.redactions = trace
+                    .reports
+                    .iter()
+                    .map(|r| {
+                        let mut d = Redaction::from(r);
+                        d.column = self.digester.name(&d.column);
+                        d
+                    })
+                    .collect();
                 if let Some(role) = &ctx.role {
                     let classes = self.policy.role(role).into_iter().flatten();
                     ev.revealed = Some(Revealed {

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::guard::Guard;
 use crate::llm::estimate_tokens;
 use crate::rules::{Action, ColumnPolicy, Filter, Generalization, MaskKind, Policy};
+use crate::tokens::Tokens;
 
 /// The version of the prompt texts; part of the SQL cache's key.
 pub const PROMPT_VERSION: &str = "v1";
@@ -117,17 +118,27 @@ pub(crate) fn shown_as(p: &ColumnPolicy) -> String {
 
 impl Schema {
     /// The schema a guard lets a model see, from the policy's descriptions.
-    pub(crate) fn new(policy: &Policy, guard: &Guard, samples: &SampleValues) -> Schema {
+    pub(crate) fn new(
+        policy: &Policy,
+        guard: &Guard,
+        samples: &SampleValues,
+        tokens: &Tokens,
+    ) -> Schema {
         let mut tables = Vec::new();
         for t in policy.tables() {
             let visible = guard.visible_columns(&t.name);
             if visible.is_empty() {
                 continue;
             }
+            // Names and descriptions come from the rules and the data (a
+            // file's column names): token look-alikes in them are made
+            // harmless, so that the model is never shown a token it could
+            // filter by or have revealed.
             let header = match &t.description {
                 Some(d) => format!("TABLE {}: {}", t.name, one_line(d)),
                 None => format!("TABLE {}", t.name),
             };
+            let header = tokens.neutralize(&header).0.into_owned();
             let mut table_words = words(&t.name);
             if let Some(d) = &t.description {
                 table_words.extend(words(d));
@@ -140,6 +151,7 @@ impl Schema {
                         text.push_str(". ");
                         text.push_str(&one_line(d));
                     }
+                    let mut text = tokens.neutralize(&text).0.into_owned();
                     if let Some(values) = samples.get(&(t.name.clone(), name.to_string())) {
                         text.push_str(". Values include: ");
                         text.push_str(&values.join(", "));
@@ -342,7 +354,51 @@ mod tests {
             },
         ]);
         let guard = Guard::new(&policy, &catalog).unwrap();
-        Schema::new(&policy, &guard, &SampleValues::new())
+        let tokens = Tokens::new(
+            &policy,
+            crate::tokens::MasterKey::from_bytes(&[7; 32]),
+            Some(std::sync::Arc::new(crate::tokens::MemoryVault::new())),
+        )
+        .unwrap();
+        Schema::new(&policy, &guard, &SampleValues::new(), &tokens)
+    }
+
+    /// Second review, F8: a column name that looks like a token (a key of
+    /// an NDJSON row, a CSV header) is never shown to the model as one.
+    #[test]
+    fn token_shaped_names_are_neutralized() {
+        let policy = Policy::from_toml_str(
+            r#"
+            version = 1
+            [tables.t]
+            description = "About <person_KK5XCIV7>"
+            [tables.t.columns]
+            name = { action = "tokenize", class = "person" }
+            "<person_KK5XCIV7>" = { action = "allow", description = "see <person_ABCDEFGH>" }
+            "#,
+        )
+        .unwrap();
+        let col = |n: &str| CatalogColumn {
+            name: n.to_string(),
+            ty: ColumnType::Text,
+        };
+        let catalog = Catalog::new(vec![CatalogTable {
+            name: "t".into(),
+            columns: vec![col("name"), col("<person_KK5XCIV7>")],
+        }]);
+        let guard = Guard::new(&policy, &catalog).unwrap();
+        let tokens = Tokens::new(
+            &policy,
+            crate::tokens::MasterKey::from_bytes(&[7; 32]),
+            Some(std::sync::Arc::new(crate::tokens::MemoryVault::new())),
+        )
+        .unwrap();
+        let text = Schema::new(&policy, &guard, &SampleValues::new(), &tokens).render("", 10_000);
+        assert!(
+            !text.contains("KK5XCIV7") && !text.contains("ABCDEFGH"),
+            "{text}"
+        );
+        assert!(text.contains("<person_?>"), "{text}");
     }
 
     #[test]

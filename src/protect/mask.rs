@@ -37,8 +37,9 @@ pub(crate) fn mask(m: &Mask, v: &str, key: &hmac::Key, out: &mut String) {
 /// The first character of the local part and the domain of an email, when
 /// the domain is a syntactically valid host name: labels of letters, digits
 /// and inner hyphens (1 to 63 bytes), at least two, a top-level label of two
-/// or more letters (or `xn--…`), 253 bytes at most. Anything else after the
-/// last `@` (`first.last@123-45-6789`) is not shown.
+/// or more letters (or `xn--…`), 253 bytes at most, and fewer than four
+/// digits. Anything else after the last `@` (`first.last@123-45-6789`,
+/// `x@213-67-8559.com`) is not shown.
 fn email_parts(v: &str) -> Option<(char, &str)> {
     let (local, domain) = v.rsplit_once('@')?;
     let first = local.chars().next()?;
@@ -56,7 +57,12 @@ fn email_parts(v: &str) -> Option<(char, &str)> {
     let tld = labels.last()?;
     let tld_ok = (tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()))
         || (tld.len() > 4 && tld.starts_with("xn--"));
-    (labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok).then_some((first, domain))
+    // A domain can be a number of the person's (`x@213-67-8559.com`, a
+    // card, a birth date): four digits or more and it is not shown
+    // (`163.com` is).
+    let digits = domain.bytes().filter(u8::is_ascii_digit).count();
+    (labels.len() >= 2 && labels.iter().all(label_ok) && tld_ok && digits < 4)
+        .then_some((first, domain))
 }
 
 fn stars(n: usize, out: &mut String) {
@@ -141,6 +147,10 @@ mod tests {
             ("x@bücher.de", "***********"),
             ("x@xn--bcher-kva.de", "x***@xn--bcher-kva.de"),
             ("we@ird@example.org", "w***@example.org"),
+            ("first.last@213-67-8559.com", "**************************"),
+            ("x@4111111111111111.io", "*********************"),
+            ("x@1990-04-12.net", "****************"),
+            ("x@163.com", "x***@163.com"),
         ] {
             assert_eq!(m(MaskKind::Email, v), want, "{v}");
         }

@@ -178,8 +178,9 @@ fn run(cli: Cli) -> Result<u8, Error> {
                     ev.redactions = q
                         .columns()
                         .iter()
-                        .map(|c| Redaction {
-                            column: c.name.clone(),
+                        .enumerate()
+                        .map(|(i, c)| Redaction {
+                            column: auditor.column_name(i, &c.name),
                             action: c.action.action.as_tag().to_string(),
                             count: 0,
                         })
@@ -434,7 +435,16 @@ fn query(source: &Source, audit: &AuditArgs, keys: &Keys, sql: &str) -> Result<u
         Ok((out, _)) => {
             ev.decision = Some(Decision::Allowed);
             ev.rows = Some(out.frame.height() as u64);
-            ev.redactions = out.columns.iter().map(Redaction::from).collect();
+            ev.redactions = out
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut r = Redaction::from(c);
+                    r.column = auditor.column_name(i, &r.column);
+                    r
+                })
+                .collect();
             ev.detector_hits = counts(&out.detector_hits);
         }
         Err(e) => auditor.failed(&mut ev, e),
@@ -567,10 +577,21 @@ fn scan(
         Some(dir) => known_detector(&policy, &PolarsEngine::open(dir, &policy)?, &key, Some(dir))?,
         None => Detector::new(&policy)?,
     };
-    let text = stdin_text();
+    let raw = stdin_text();
+    // Token look-alikes in the text are made harmless first: text scanned
+    // here goes to a model, and a look-alike could be revealed as another
+    // person's value. Offsets are in the text after that step.
+    let (text, lookalikes) = tokens.neutralize(&raw);
     // One search gives both the hits and the redacted text; one vault lock
     // and one append for the whole text.
-    let result = tokens.batch(|t| detector.redact_with_hits(&text, t));
+    let result = tokens
+        .batch(|t| detector.redact_with_hits(&text, t))
+        .map(|(mut r, hits)| {
+            if lookalikes > 0 {
+                *r.counts.entry("token_lookalike".to_string()).or_insert(0) += lookalikes;
+            }
+            (r, hits)
+        });
     let mut ev = auditor.event(None, Some(&text), None);
     match &result {
         Ok((r, _)) => {
@@ -714,6 +735,16 @@ impl Auditor {
             },
             rules_digest: Some(self.rules_digest.clone()),
             ..AuditEvent::default()
+        }
+    }
+
+    /// An output column's name as logged: the name is the model's or the
+    /// user's alias and can hold anything, so it goes through the digester
+    /// (policy names stay), or is logged as its position without a key.
+    fn column_name(&self, i: usize, name: &str) -> String {
+        match &self.digester {
+            Some(d) => d.name(name),
+            None => format!("#{}", i + 1),
         }
     }
 

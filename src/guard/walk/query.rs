@@ -583,6 +583,29 @@ impl Walker<'_> {
                     unsupported("an aggregate over a column of a relation out of scope")
                 })?;
                 let t = &self.g.tables[c.table as usize];
+                // Groups must not overlap: keyed by the summarised table's
+                // own columns, they split its rows, each into one group.
+                // A key from another relation (a join to products, VALUES,
+                // a DISTINCT subquery) copies its rows into several groups,
+                // and two groups that differ by one person give that
+                // person's value as the difference of their sums.
+                if group_by.iter().any(|k| !reads_only(k, c.rel)) {
+                    let col = t
+                        .columns
+                        .get(c.column as usize)
+                        .map(|gc| format!("{}.{}", t.name, gc.name))
+                        .unwrap_or_default();
+                    return Err(Refusal::new(
+                        Reason::AggregateMisuse,
+                        format!(
+                            "column `{col}` is summarised in groups keyed by something other than columns of table `{}`: a joined row can fall into several groups, and two groups that differ by one person single them out; group by columns of `{}` only",
+                            t.name, t.name
+                        ),
+                    )
+                    .column(col)
+                    .construct("GROUP BY")
+                    .into());
+                }
                 let value = rel
                     .cols
                     .get(c.column as usize)
@@ -1095,6 +1118,17 @@ fn has_window_or_subquery(e: &Expr) -> bool {
         _ => {}
     });
     found
+}
+
+/// Whether `e` reads columns of `rel` only (and no subquery).
+fn reads_only(e: &Expr, rel: RelId) -> bool {
+    let mut ok = true;
+    visit(e, &mut |x| match x {
+        Expr::Col(r, _) => ok &= *r == rel,
+        Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. } => ok = false,
+        _ => {}
+    });
+    ok
 }
 
 /// Whether a window call's result depends on the order of tied rows.
