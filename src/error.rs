@@ -173,6 +173,14 @@ impl Error {
         e
     }
 
+    /// Keeps an engine's or a client library's own text as the less-safe
+    /// detail of an error.
+    #[allow(dead_code)]
+    pub(crate) fn with_detail(mut self, detail: String) -> Error {
+        self.detail = Some(detail.into());
+        self
+    }
+
     #[allow(dead_code)]
     pub(crate) fn crypto() -> Error {
         Error::new(ErrorKind::Crypto)

@@ -46,8 +46,11 @@
 //!
 //! # Feature flags
 //!
-//! - `cli` (default): the `sqlveil` command-line tool (turns on `openai`).
+//! - `cli` (default): the `sqlveil` command-line tool (turns on `openai`,
+//!   `postgres` and `spark`).
 //! - `postgres`: `PostgresEngine`, guarded queries on a PostgreSQL server.
+//! - `spark`: `SparkEngine`, guarded queries on an Apache Spark cluster over
+//!   Spark Connect (compiles gRPC and arrow-rs; building needs `protoc`).
 //! - `openai`: `llm::OpenAiModel`, a client for OpenAI-compatible
 //!   chat-completions endpoints (OpenAI, vLLM, llama.cpp's server, Ollama).
 //!
@@ -99,6 +102,8 @@ pub use crate::engine::{
 };
 #[cfg(feature = "postgres")]
 pub use crate::engine::{PostgresEngine, PostgresEngineBuilder};
+#[cfg(feature = "spark")]
+pub use crate::engine::{SparkEngine, SparkEngineBuilder};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::guard::{
     ColumnRef, Dialect, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn,

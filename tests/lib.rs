@@ -26,4 +26,6 @@ mod reveal;
 mod rules;
 #[cfg(feature = "postgres")]
 mod soundness;
+#[cfg(feature = "spark")]
+mod spark;
 mod tokens;

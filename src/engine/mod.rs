@@ -11,6 +11,8 @@ mod catalog;
 mod polars;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "spark")]
+mod spark;
 
 use ::polars::prelude::{DataFrame, DataType};
 
@@ -18,6 +20,8 @@ pub use self::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 pub use self::polars::PolarsEngine;
 #[cfg(feature = "postgres")]
 pub use self::postgres::{PostgresEngine, PostgresEngineBuilder};
+#[cfg(feature = "spark")]
+pub use self::spark::{SparkEngine, SparkEngineBuilder};
 use crate::error::Error;
 use crate::guard::{Dialect, GuardedQuery};
 

@@ -12,8 +12,8 @@ use std::fmt::Write;
 
 use super::functions::{DatePart, Func, TruncUnit};
 use super::plan::{
-    BinOp, Body, Call, CastTo, ColId, Cte, Expr, From, IsTest, Item, JoinKind, Lit, OrderKey,
-    Query, RelId, Select, SetOp, TrimSide, Ty, Wrap,
+    BinOp, Body, Call, CastTo, ColId, Cte, Expr, From, IntervalUnit, IsTest, Item, JoinKind, Lit,
+    OrderKey, Query, RelId, Select, SetOp, TrimSide, Ty, Wrap,
 };
 use super::Dialect;
 
@@ -63,7 +63,8 @@ impl<'a> Emitter<'a> {
                     if i > 0 {
                         self.s(", ");
                     }
-                    let _ = write!(self.out, "\"q{}\" AS (", c.rel);
+                    self.cte_name(c.rel);
+                    self.s(" AS (");
                     self.query_body(&c.query);
                     self.s(")");
                 }
@@ -84,23 +85,47 @@ impl<'a> Emitter<'a> {
         self.out.push_str(s);
     }
 
+    /// The identifier quote: Spark SQL reads a double-quoted text as a
+    /// string, and quotes names in backticks.
+    fn q(&self) -> char {
+        match self.dialect {
+            Dialect::Spark => '`',
+            Dialect::Polars | Dialect::Postgres => '"',
+        }
+    }
+
     fn rel(&mut self, r: RelId) {
-        let _ = write!(self.out, "\"t{r}\"");
+        let q = self.q();
+        let _ = write!(self.out, "{q}t{r}{q}");
+    }
+
+    fn cte_name(&mut self, r: RelId) {
+        let q = self.q();
+        let _ = write!(self.out, "{q}q{r}{q}");
     }
 
     fn col(&mut self, c: ColId) {
-        let _ = write!(self.out, "\"c{c}\"");
+        let q = self.q();
+        let _ = write!(self.out, "{q}c{c}{q}");
     }
 
     fn qcol(&mut self, r: RelId, c: ColId) {
-        let _ = write!(self.out, "\"t{r}\".\"c{c}\"");
+        let q = self.q();
+        let _ = write!(self.out, "{q}t{r}{q}.{q}c{c}{q}");
     }
 
-    /// A name from the policy (a table or one of its columns), quoted.
+    /// A name from the policy (a table or one of its columns), quoted; the
+    /// quote character doubled inside.
     fn policy_name(&mut self, name: &str) {
-        self.out.push('"');
-        self.out.push_str(&name.replace('"', "\"\""));
-        self.out.push('"');
+        let q = self.q();
+        self.out.push(q);
+        for ch in name.chars() {
+            if ch == q {
+                self.out.push(q);
+            }
+            self.out.push(ch);
+        }
+        self.out.push(q);
     }
 
     fn fresh_rel(&mut self) -> RelId {
@@ -122,7 +147,8 @@ impl<'a> Emitter<'a> {
                 if i > 0 {
                     self.s(", ");
                 }
-                let _ = write!(self.out, "\"q{}\" AS (", c.rel);
+                self.cte_name(c.rel);
+                self.s(" AS (");
                 self.query(&c.query);
                 self.s(")");
             }
@@ -366,7 +392,9 @@ impl<'a> Emitter<'a> {
                     self.s(" AS ");
                     self.col(c);
                 }
-                let _ = write!(self.out, " FROM \"q{cte}\") AS ");
+                self.s(" FROM ");
+                self.cte_name(*cte);
+                self.s(") AS ");
                 self.rel(*rel);
             }
             From::Filtered {
@@ -506,22 +534,46 @@ impl<'a> Emitter<'a> {
                 self.s("TIMESTAMP ");
                 self.string(t);
             }
+            // Spark's typed intervals (a day-time or a year-month one),
+            // which it adds to dates and timestamps as PostgreSQL does.
+            Lit::Interval(n, unit) if self.dialect == Dialect::Spark => {
+                let (n, unit) = match unit {
+                    IntervalUnit::Week => (n.saturating_mul(7), "DAY"),
+                    IntervalUnit::Second => (*n, "SECOND"),
+                    IntervalUnit::Minute => (*n, "MINUTE"),
+                    IntervalUnit::Hour => (*n, "HOUR"),
+                    IntervalUnit::Day => (*n, "DAY"),
+                    IntervalUnit::Month => (*n, "MONTH"),
+                    IntervalUnit::Year => (*n, "YEAR"),
+                };
+                let _ = write!(self.out, "INTERVAL '{n}' {unit}");
+            }
             Lit::Interval(n, unit) => {
                 let _ = write!(self.out, "INTERVAL '{n} {}'", unit.word());
             }
         }
     }
 
-    /// A string literal: single quotes doubled, nothing else escaped (both
-    /// engines read backslashes as they are: polars through sqlparser's
-    /// generic dialect, PostgreSQL with `standard_conforming_strings`).
+    /// A string literal: single quotes doubled, nothing else escaped (polars
+    /// and PostgreSQL read backslashes as they are: polars through
+    /// sqlparser's generic dialect, PostgreSQL with
+    /// `standard_conforming_strings`).
+    ///
+    /// Spark reads a backslash as an escape, so there a backslash and a
+    /// quote are escaped with one; `$` is written as `\u0024`, so that no
+    /// `${…}` of a literal can ever meet Spark's variable substitution (the
+    /// engine turns substitution off too).
     fn string(&mut self, s: &str) {
         self.out.push('\'');
+        let spark = self.dialect == Dialect::Spark;
         for ch in s.chars() {
-            if ch == '\'' {
-                self.out.push('\'');
+            match ch {
+                '\'' if spark => self.out.push_str("\\'"),
+                '\\' if spark => self.out.push_str("\\\\"),
+                '$' if spark => self.out.push_str("\\u0024"),
+                '\'' => self.out.push_str("''"),
+                other => self.out.push(other),
             }
-            self.out.push(ch);
         }
         self.out.push('\'');
     }
@@ -531,11 +583,13 @@ impl<'a> Emitter<'a> {
             (CastTo::Int, _) => "INTEGER",
             (CastTo::BigInt, _) => "BIGINT",
             (CastTo::Float, Dialect::Postgres) => "DOUBLE PRECISION",
-            (CastTo::Float, Dialect::Polars) => "DOUBLE",
+            (CastTo::Float, Dialect::Polars | Dialect::Spark) => "DOUBLE",
             (CastTo::Numeric, Dialect::Postgres) => "NUMERIC",
-            (CastTo::Numeric, Dialect::Polars) => "DOUBLE",
+            // Spark's bare DECIMAL is DECIMAL(10, 0), which drops decimals.
+            (CastTo::Numeric, Dialect::Polars | Dialect::Spark) => "DOUBLE",
             (CastTo::Text, Dialect::Postgres) => "TEXT",
             (CastTo::Text, Dialect::Polars) => "VARCHAR",
+            (CastTo::Text, Dialect::Spark) => "STRING",
             (CastTo::Bool, _) => "BOOLEAN",
             (CastTo::Date, _) => "DATE",
             (CastTo::Timestamp, _) => "TIMESTAMP",
@@ -713,6 +767,15 @@ impl<'a> Emitter<'a> {
             Expr::Part(p, x) => self.part(*p, x),
             Expr::Trunc(u, x, ty) => self.trunc(*u, x, *ty),
             Expr::ToDate(x, fmt) => match self.dialect {
+                Dialect::Spark => {
+                    // The walker admits only formats with a Java equivalent.
+                    self.s("to_date(");
+                    self.expr(x);
+                    self.s(", ");
+                    let java = super::walk::java_format(fmt).unwrap_or_default();
+                    self.string(&java);
+                    self.s(")");
+                }
                 Dialect::Postgres => {
                     self.s("to_date(");
                     self.expr(x);
@@ -755,6 +818,12 @@ impl<'a> Emitter<'a> {
                     self.expr(x);
                     self.s(")");
                 }
+                // The hex SHA-256, which sorts as PostgreSQL's bytes do.
+                Dialect::Spark => {
+                    let _ = write!(self.out, "sha2(concat('{}', CAST(", self.order_key);
+                    self.expr(x);
+                    self.s(" AS STRING)), 256)");
+                }
             },
         }
     }
@@ -766,9 +835,23 @@ impl<'a> Emitter<'a> {
         if whole {
             self.s("CAST(");
         }
-        let _ = write!(self.out, "date_part('{}', ", p.word());
+        // Spark counts the day of the week from 1 (Sunday), PostgreSQL from
+        // 0; its ISO day of the week is `dow_iso`. (The walker refuses
+        // `epoch` on Spark.)
+        let (word, minus_one) = match (self.dialect, p) {
+            (Dialect::Spark, DatePart::DayOfWeek) => ("dow", true),
+            (Dialect::Spark, DatePart::IsoDayOfWeek) => ("dow_iso", false),
+            _ => (p.word(), false),
+        };
+        if minus_one {
+            self.s("(");
+        }
+        let _ = write!(self.out, "date_part('{word}', ");
         self.expr(x);
         self.s(")");
+        if minus_one {
+            self.s(" - 1)");
+        }
         if whole {
             self.s(" AS INTEGER)");
         }
@@ -776,8 +859,9 @@ impl<'a> Emitter<'a> {
 
     fn trunc(&mut self, u: TruncUnit, x: &Expr, ty: Ty) {
         match self.dialect {
-            Dialect::Postgres => {
-                // A date stays a date (PostgreSQL would return a timestamp).
+            Dialect::Postgres | Dialect::Spark => {
+                // A date stays a date (PostgreSQL and Spark would return a
+                // timestamp).
                 let date = ty == Ty::Date;
                 if date {
                     self.s("CAST(");
@@ -832,7 +916,13 @@ impl<'a> Emitter<'a> {
     }
 
     fn call_inner(&mut self, c: &Call) {
+        if self.dialect == Dialect::Spark && self.spark_call(c) {
+            return;
+        }
         let name = match (c.func, self.dialect) {
+            (Func::StartsWith, Dialect::Spark) => "startswith",
+            (Func::EndsWith, Dialect::Spark) => "endswith",
+            (Func::Strpos, Dialect::Spark) => "instr",
             (Func::Median, Dialect::Postgres) => {
                 // PostgreSQL has no median(): the continuous percentile.
                 self.s("percentile_cont(0.5) WITHIN GROUP (ORDER BY ");
@@ -858,6 +948,86 @@ impl<'a> Emitter<'a> {
         }
         self.s(")");
         self.filter_over(c);
+    }
+
+    /// Calls that Spark computes otherwise than PostgreSQL, written as
+    /// PostgreSQL computes them; `false` for every other call.
+    fn spark_call(&mut self, c: &Call) -> bool {
+        let args = c.args.as_slice();
+        match (c.func, args) {
+            // Spark's two-argument ltrim and rtrim take the characters
+            // first.
+            (Func::Ltrim | Func::Rtrim, [x, chars]) => {
+                self.s(if c.func == Func::Ltrim {
+                    "TRIM(LEADING "
+                } else {
+                    "TRIM(TRAILING "
+                });
+                self.expr(chars);
+                self.s(" FROM ");
+                self.expr(x);
+                self.s(")");
+            }
+            // PostgreSQL's concat skips NULLs (and gives '' for none); Spark's
+            // gives NULL.
+            (Func::Concat, _) => {
+                self.s("concat(");
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        self.s(", ");
+                    }
+                    self.s("coalesce(CAST(");
+                    self.expr(a);
+                    self.s(" AS STRING), '')");
+                }
+                self.s(")");
+            }
+            // A start before 1 counts positions before the string in
+            // PostgreSQL; Spark reads 0 as 1 and a negative start from the
+            // end.
+            (Func::Substr, [x, start, rest @ ..]) if !positive_literal(start) => {
+                self.s("substr(");
+                self.expr(x);
+                self.s(", greatest(");
+                self.expr(start);
+                self.s(", 1)");
+                if let [len] = rest {
+                    // Characters from max(start, 1) to start + len - 1.
+                    self.s(", greatest((");
+                    self.expr(start);
+                    self.s(" + ");
+                    self.expr(len);
+                    self.s(") - greatest(");
+                    self.expr(start);
+                    self.s(", 1), 0)");
+                }
+                self.s(")");
+            }
+            // A negative count is all but that many in PostgreSQL, nothing
+            // in Spark.
+            (Func::Left | Func::Right, [x, n]) if !non_negative_literal(n) => {
+                let name = if c.func == Func::Left {
+                    "left"
+                } else {
+                    "right"
+                };
+                self.s("CASE WHEN ");
+                self.expr(n);
+                let _ = write!(self.out, " >= 0 THEN {name}(");
+                self.expr(x);
+                self.s(", ");
+                self.expr(n);
+                let _ = write!(self.out, ") ELSE {name}(");
+                self.expr(x);
+                self.s(", greatest(length(");
+                self.expr(x);
+                self.s(") + ");
+                self.expr(n);
+                self.s(", 0)) END");
+            }
+            _ => return false,
+        }
+        true
     }
 
     fn filter_over(&mut self, c: &Call) {
@@ -902,6 +1072,16 @@ impl<'a> Emitter<'a> {
             self.s(")");
         }
     }
+}
+
+/// A whole number literal of at least 1.
+fn positive_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Lit(Lit::Number(n)) if n.parse::<u64>().is_ok_and(|n| n >= 1))
+}
+
+/// A whole number literal of at least 0.
+fn non_negative_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Lit(Lit::Number(n)) if n.parse::<u64>().is_ok())
 }
 
 /// A literal polars takes in an IN list.
@@ -976,6 +1156,7 @@ fn func_name(f: Func) -> &'static str {
         Func::Lag => "lag",
         Func::Lead => "lead",
         Func::FirstValue => "first_value",
+        Func::DateDiff => "datediff",
     }
 }
 

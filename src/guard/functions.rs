@@ -75,6 +75,10 @@ pub(crate) enum Func {
     Lag,
     Lead,
     FirstValue,
+    // Written by the guard only (not a name a query may call).
+    /// Days between two dates, `datediff(a, b)`: Spark's `a - b` is an
+    /// interval.
+    DateDiff,
 }
 
 /// What kind of function.
@@ -110,6 +114,8 @@ pub(crate) struct Def {
     polars_missing: Option<&'static str>,
     /// `Some(suggestion)` when PostgreSQL cannot run it.
     postgres_missing: Option<&'static str>,
+    /// `Some(suggestion)` when Spark cannot run it as PostgreSQL does.
+    spark_missing: Option<&'static str>,
 }
 
 const ANY: usize = usize::MAX;
@@ -123,12 +129,20 @@ const fn def(func: Func, kind: Kind, min_args: usize, max_args: usize, ret: Ret)
         ret,
         polars_missing: None,
         postgres_missing: None,
+        spark_missing: None,
     }
 }
 
 const fn no_polars(d: Def, why: &'static str) -> Def {
     Def {
         polars_missing: Some(why),
+        ..d
+    }
+}
+
+const fn no_spark(d: Def, why: &'static str) -> Def {
+    Def {
+        spark_missing: Some(why),
         ..d
     }
 }
@@ -143,7 +157,13 @@ const TABLE: &[(&str, Def)] = &[
     ("ceiling", def(F::Ceil, S, 1, 1, Ret::First)),
     ("floor", def(F::Floor, S, 1, 1, Ret::First)),
     ("round", def(F::Round, S, 1, 2, Ret::First)),
-    ("trunc", def(F::Trunc, S, 1, 2, Ret::First)),
+    (
+        "trunc",
+        no_spark(
+            def(F::Trunc, S, 1, 2, Ret::First),
+            "use round(x, n), or floor(x) / ceil(x)",
+        ),
+    ),
     ("sqrt", def(F::Sqrt, S, 1, 1, Ret::Fixed(Ty::Float))),
     ("cbrt", def(F::Cbrt, S, 1, 1, Ret::Fixed(Ty::Float))),
     ("power", def(F::Power, S, 2, 2, Ret::Fixed(Ty::Float))),
@@ -340,6 +360,7 @@ impl Def {
         let missing = match dialect {
             Dialect::Polars => self.polars_missing,
             Dialect::Postgres => self.postgres_missing,
+            Dialect::Spark => self.spark_missing,
         };
         match missing {
             Some(s) => Err(s),

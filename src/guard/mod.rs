@@ -31,6 +31,7 @@ mod emit;
 mod functions;
 mod plan;
 mod refusal;
+mod spark;
 mod walk;
 
 use std::collections::BTreeSet;
@@ -58,6 +59,8 @@ pub enum Dialect {
     Polars,
     /// PostgreSQL.
     Postgres,
+    /// Apache Spark SQL (over Spark Connect).
+    Spark,
 }
 
 impl Dialect {
@@ -66,6 +69,7 @@ impl Dialect {
         match self {
             Dialect::Polars => "polars",
             Dialect::Postgres => "postgres",
+            Dialect::Spark => "spark",
         }
     }
 }
@@ -520,9 +524,11 @@ impl Guard {
         }
         let generic = GenericDialect {};
         let pg = PostgreSqlDialect {};
+        let spark = self::spark::SparkSqlDialect;
         let dialect: &dyn SqlDialect = match self.dialect {
             Dialect::Polars => &generic,
             Dialect::Postgres => &pg,
+            Dialect::Spark => &spark,
         };
         let tokens = Tokenizer::new(dialect, sql)
             .tokenize_with_location()

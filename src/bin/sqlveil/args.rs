@@ -15,11 +15,14 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Source {
     /// Folder of CSV / Parquet / NDJSON files, one table per file.
-    #[arg(long, value_name = "DIR", conflicts_with = "pg")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["pg", "spark"])]
     pub(crate) data: Option<PathBuf>,
     /// A PostgreSQL server instead of files: postgresql://user:password@host:port/database (default: SQLVEIL_PG_URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "spark")]
     pub(crate) pg: Option<String>,
+    /// A Spark Connect server instead of files: sc://host:port, with Spark Connect's ;token=…;use_ssl=true (default: SQLVEIL_SPARK_URL, when SQLVEIL_PG_URL is not set).
+    #[arg(long, value_name = "URL")]
+    pub(crate) spark: Option<String>,
     /// The rule file (TOML).
     #[arg(long, value_name = "FILE")]
     pub(crate) rules: PathBuf,

@@ -21,7 +21,7 @@ use sqlveil::tokens::role_classes;
 use sqlveil::{
     Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, KnownIndexStore,
     KnownPhase, KnownProgress, KnownValuesOptions, MasterKey, PolarsEngine, Policy, PostgresEngine,
-    Protector, TokenResolver, TokenVault, Tokens,
+    Protector, SparkEngine, TokenResolver, TokenVault, Tokens,
 };
 
 use sqlveil::audit::{
@@ -88,21 +88,25 @@ fn print_serialize<T: serde::Serialize>(v: &T) {
 enum Data<'a> {
     Files(&'a std::path::Path),
     Postgres(String),
+    Spark(String),
 }
 
 fn data(source: &Source) -> Result<Data<'_>, Error> {
     if let Some(dir) = &source.data {
         return Ok(Data::Files(dir));
     }
-    match source
-        .pg
-        .clone()
-        .or_else(|| std::env::var("SQLVEIL_PG_URL").ok())
-        .filter(|u| !u.is_empty())
-    {
-        Some(url) => Ok(Data::Postgres(url)),
-        None => Err(Error::from(ErrorKind::Usage(
-            "no data is given: pass --data DIR (CSV, Parquet or NDJSON files) or --pg URL (or set SQLVEIL_PG_URL)".into(),
+    let env = |name: &str| std::env::var(name).ok().filter(|u| !u.is_empty());
+    if let Some(url) = source.pg.clone() {
+        return Ok(Data::Postgres(url));
+    }
+    if let Some(url) = source.spark.clone() {
+        return Ok(Data::Spark(url));
+    }
+    match (env("SQLVEIL_PG_URL"), env("SQLVEIL_SPARK_URL")) {
+        (Some(url), _) => Ok(Data::Postgres(url)),
+        (None, Some(url)) => Ok(Data::Spark(url)),
+        (None, None) => Err(Error::from(ErrorKind::Usage(
+            "no data is given: pass --data DIR (CSV, Parquet or NDJSON files), --pg URL or --spark URL (or set SQLVEIL_PG_URL or SQLVEIL_SPARK_URL)".into(),
         ))),
     }
 }
@@ -117,6 +121,7 @@ fn open(source: &Source) -> Result<(Policy, Arc<dyn Engine>), Error> {
     let engine: Arc<dyn Engine> = match data(source)? {
         Data::Files(dir) => Arc::new(PolarsEngine::open(dir, &policy)?),
         Data::Postgres(url) => Arc::new(PostgresEngine::connect(&url, &policy)?),
+        Data::Spark(url) => Arc::new(SparkEngine::connect(&url, &policy)?),
     };
     Ok((policy, engine))
 }
@@ -891,7 +896,7 @@ fn lint(source: &Source) -> Result<u8, Error> {
             let engine: Arc<dyn Engine> = Arc::new(engine);
             (policy, engine)
         }
-        Data::Postgres(_) => open(source)?,
+        Data::Postgres(_) | Data::Spark(_) => open(source)?,
     };
     let unlisted_as = policy.defaults().unlisted_columns.as_tag();
     let mut tables = Vec::new();

@@ -543,23 +543,26 @@ impl Walker<'_> {
                     .into());
                 }
                 let polars = self.dialect() == Dialect::Polars;
-                let x = if matches!(to, CastTo::Int | CastTo::BigInt) && i.ty == Ty::Float && polars
-                {
-                    // polars truncates a float cast to an integer;
-                    // PostgreSQL rounds it.
-                    Expr::Cast(Box::new(call(Func::Round, vec![x])), to)
-                } else if to == CastTo::Date && i.ty == Ty::Text && polars {
-                    // polars' cast from text to date is deprecated (and says
-                    // so on stderr): parse it.
-                    Expr::ToDate(Box::new(x), "YYYY-MM-DD".to_string())
-                } else {
-                    Expr::Cast(Box::new(x), to)
-                };
+                let truncates = polars || self.dialect() == Dialect::Spark;
+                let x =
+                    if matches!(to, CastTo::Int | CastTo::BigInt) && i.ty == Ty::Float && truncates
+                    {
+                        // polars and Spark truncate a float cast to an integer;
+                        // PostgreSQL rounds it.
+                        Expr::Cast(Box::new(call(Func::Round, vec![x])), to)
+                    } else if to == CastTo::Date && i.ty == Ty::Text && polars {
+                        // polars' cast from text to date is deprecated (and says
+                        // so on stderr): parse it.
+                        Expr::ToDate(Box::new(x), "YYYY-MM-DD".to_string())
+                    } else {
+                        Expr::Cast(Box::new(x), to)
+                    };
                 (Info::computed(i.lin, ty), x)
             }
             SqlExpr::Extract { field, expr, .. } => {
                 let part =
                     part_of(field).ok_or_else(|| unsupported(format!("EXTRACT of {field}")))?;
+                self.part_on_engine(part)?;
                 let (i, x) = self.expr(expr, sub, scope)?;
                 let ty = if part.is_whole() { Ty::Int } else { Ty::Float };
                 (Info::computed(i.lin, ty), Expr::Part(part, Box::new(x)))
@@ -705,7 +708,7 @@ impl Walker<'_> {
                 let info = Info::computed(o.info.lin.clone(), o.info.ty);
                 let id = o.id;
                 let x = match self.dialect() {
-                    Dialect::Postgres => Expr::Scalar(Box::new(qq)),
+                    Dialect::Postgres | Dialect::Spark => Expr::Scalar(Box::new(qq)),
                     Dialect::Polars => self.lift_scalar(qq, id)?,
                 };
                 (info, x)
@@ -713,7 +716,7 @@ impl Walker<'_> {
             SqlExpr::Exists { subquery, negated } => {
                 let (qq, _) = self.query(subquery, scope, false)?;
                 let x = match self.dialect() {
-                    Dialect::Postgres => Expr::Exists {
+                    Dialect::Postgres | Dialect::Spark => Expr::Exists {
                         not: *negated,
                         query: Box::new(qq),
                     },
@@ -801,8 +804,11 @@ impl Walker<'_> {
                     }
                 }
                 (Ty::Date, Ty::Date) if op == BinOp::Sub => {
-                    // Days between two dates: an integer on both engines.
-                    let x = if polars {
+                    // Days between two dates: an integer on every engine
+                    // (Spark's `a - b` is an interval).
+                    let x = if self.dialect() == Dialect::Spark {
+                        call(Func::DateDiff, vec![ax, bx])
+                    } else if polars {
                         bin(
                             BinOp::Sub,
                             Expr::Cast(Box::new(ax), CastTo::Int),
@@ -830,8 +836,9 @@ impl Walker<'_> {
                 (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
             }
             BinOp::Div => match (arithmetic_types(at, bt)?, at, bt) {
-                ((), Ty::Int, Ty::Int) if polars => (
-                    // Integer division truncates, as in PostgreSQL.
+                ((), Ty::Int, Ty::Int) if polars || self.dialect() == Dialect::Spark => (
+                    // Integer division truncates, as in PostgreSQL (polars
+                    // and Spark divide integers into a float).
                     Expr::Cast(Box::new(bin(BinOp::Div, ax, bx)), CastTo::BigInt),
                     Ty::Int,
                 ),

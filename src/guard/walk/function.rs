@@ -12,7 +12,7 @@ use super::scope::Scope;
 use super::{unsupported, PendingCheck, Walker};
 use crate::error::Error;
 use crate::guard::functions::{self, DatePart, Func, Kind, TruncUnit};
-use crate::guard::plan::{Call, Expr, Lit, OrderKey, Ty, Window};
+use crate::guard::plan::{Call, CastTo, Expr, Lit, OrderKey, Ty, Window};
 use crate::guard::{Dialect, Reason, Refusal};
 use crate::rules::{Action, AggregateFunction, Filter};
 
@@ -550,6 +550,14 @@ impl Walker<'_> {
                     ))
                     .into());
                 }
+                if self.dialect() == Dialect::Spark && func == Func::RowNumber && order.is_empty() {
+                    return Err(not_on_engine(
+                        "row_number() without ORDER BY in its window",
+                        "spark",
+                        "add ORDER BY to the window",
+                    )
+                    .into());
+                }
                 Some(Window {
                     partition,
                     order,
@@ -565,6 +573,13 @@ impl Walker<'_> {
                 );
             }
         }
+        let spark_cast = match (self.dialect(), func, ty) {
+            // Spark's ceil and floor of a float are integers, and its sign
+            // of an integer is a float: the type PostgreSQL gives.
+            (Dialect::Spark, Func::Ceil | Func::Floor, Ty::Float) => Some(CastTo::Float),
+            (Dialect::Spark, Func::Sign, Ty::Int) => Some(CastTo::BigInt),
+            _ => None,
+        };
         Ok((
             Info::computed(lin, ty),
             Expr::Call(Box::new(Call {
@@ -577,6 +592,10 @@ impl Walker<'_> {
             })),
         ))
         .map(|(i, x)| (i, fold_filter(x, is_agg)))
+        .map(|(i, x)| match spark_cast {
+            Some(to) => (i, Expr::Cast(Box::new(x), to)),
+            None => (i, x),
+        })
     }
 
     /// An aggregate of a constant on polars, which computes it once per
@@ -651,6 +670,7 @@ impl Walker<'_> {
         if f.over.is_some() || f.filter.is_some() {
             return Err(unsupported("OVER or FILTER on a date function").into());
         }
+        self.part_on_engine(part)?;
         let saved = self.cur_fn.replace(format!("{}(…)", part.word()));
         let r = self.expr(arg, ctx.comp(), scope);
         self.cur_fn = saved;
@@ -717,6 +737,14 @@ impl Walker<'_> {
         let chrono = literal::chrono_format(fmt).ok_or_else(|| {
             unsupported("a to_date format other than YYYY, MM, DD, HH24, MI, SS and separators")
         })?;
+        if self.dialect() == Dialect::Spark && literal::java_format(fmt).is_none() {
+            return Err(not_on_engine(
+                "a to_date format with these separators",
+                "spark",
+                "separate YYYY, MM, DD, HH24, MI and SS with - / . : , _ or a space",
+            )
+            .into());
+        }
         // A literal date is read now, the same on every engine.
         if let Some(text) = string_arg(exprs[0]) {
             let d = chrono::NaiveDate::parse_from_str(text, &chrono).map_err(|_| {
@@ -863,4 +891,18 @@ fn fold_filter(e: Expr, is_agg: bool) -> Expr {
         otherwise: None,
     });
     Expr::Call(c)
+}
+
+impl Walker<'_> {
+    /// A date part the engine computes as PostgreSQL does, or a refusal.
+    pub(super) fn part_on_engine(&self, part: DatePart) -> Result<(), Refusal> {
+        if self.dialect() == Dialect::Spark && part == DatePart::Epoch {
+            return Err(not_on_engine(
+                "date_part('epoch', …)",
+                "spark",
+                "use the fields you need (date_part('year', …), …), or subtract two dates for days",
+            ));
+        }
+        Ok(())
+    }
 }

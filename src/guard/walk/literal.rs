@@ -180,6 +180,39 @@ fn field_word(f: &DateTimeField) -> Option<&'static str> {
     })
 }
 
+/// A PostgreSQL `to_date` format as a Java (Spark) date pattern, for the
+/// patterns both read the same way; separators are limited to those a Java
+/// pattern reads as themselves.
+pub(crate) fn java_format(pg: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = pg;
+    while !rest.is_empty() {
+        let (pat, java) = [
+            ("YYYY", "yyyy"),
+            ("MM", "MM"),
+            ("DD", "dd"),
+            ("HH24", "HH"),
+            ("MI", "mm"),
+            ("SS", "ss"),
+        ]
+        .into_iter()
+        .find(|(p, _)| rest.starts_with(p))
+        .unwrap_or(("", ""));
+        if pat.is_empty() {
+            let ch = rest.chars().next()?;
+            if !matches!(ch, ' ' | '-' | '/' | '.' | ':' | ',' | '_') {
+                return None;
+            }
+            out.push(ch);
+            rest = &rest[ch.len_utf8()..];
+        } else {
+            out.push_str(java);
+            rest = &rest[pat.len()..];
+        }
+    }
+    Some(out)
+}
+
 /// A PostgreSQL `to_date` format as a chrono/polars format, for the
 /// patterns both read the same way.
 pub(crate) fn chrono_format(pg: &str) -> Option<String> {

@@ -32,7 +32,7 @@ use super::{
 use crate::error::Error;
 use crate::rules::{Action, ColumnPolicy, Filter};
 
-pub(crate) use self::literal::chrono_format;
+pub(crate) use self::literal::{chrono_format, java_format};
 
 /// One reading of a policy table somewhere in the statement.
 #[derive(Debug, Clone, Copy)]
