@@ -359,6 +359,56 @@ fn row_positions_never_follow_the_storage_order() {
     }
 }
 
+/// Found by the third review (B): a running aggregate, `lag`, `lead` or
+/// `first_value` over rows tied in the window's order, whose arguments
+/// differ, followed the storage order: the running count of one Seattle vip
+/// stayed 0 for exactly the rows stored before customer 109. The
+/// function's own arguments now break ties first.
+#[test]
+fn running_results_never_follow_the_storage_order() {
+    let sql =
+        "SELECT v.k, sum(CASE WHEN c.city = 'Seattle' AND c.segment = 'vip' THEN 1 ELSE 0 END) \
+               OVER (ORDER BY v.k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n \
+               FROM customers c CROSS JOIN (VALUES (1)) AS v(k)";
+    for e in engines() {
+        let g = guard(e.as_ref());
+        match g.check(sql) {
+            Ok(q) => {
+                let rows = sqlveil::run(&e, &q).unwrap();
+                let zeros = cells(&rows.select(["n"]).unwrap())
+                    .iter()
+                    .filter(|v| v.as_str() == "0")
+                    .count();
+                assert_eq!(
+                    zeros,
+                    199,
+                    "{}: the 1 sits where storage put it",
+                    e.dialect().name()
+                );
+            }
+            Err(err) => assert_eq!(
+                err.refusal().map(|r| r.reason()),
+                Some(sqlveil::Reason::UnsupportedConstruct),
+                "{err}"
+            ),
+        }
+        // (C) A window's partition and order in a grouped query read only
+        // GROUP BY keys and aggregates.
+        let err = g
+            .check("SELECT c.city, rank() OVER (PARTITION BY c.city ORDER BY c.segment) AS r FROM customers c GROUP BY c.city")
+            .unwrap_err();
+        assert_eq!(
+            err.refusal().map(|r| r.reason()),
+            Some(sqlveil::Reason::UnsupportedConstruct),
+            "{err}"
+        );
+        // polars computes a window over an aggregate per group: refused there.
+        let over_agg =
+            g.check("SELECT c.city, sum(count(*)) OVER () AS t FROM customers c GROUP BY c.city");
+        assert_eq!(over_agg.is_err(), e.dialect() == sqlveil::Dialect::Polars);
+    }
+}
+
 /// Found by the fuzzer (seed 7, 100,000 cases): a row number among rows
 /// tied on every shown value, beside another window whose value differs
 /// between them, pairs the two by the engine's storage order (polars and

@@ -388,6 +388,11 @@ pub(crate) struct Window {
     /// of tied rows (`row_number`, `lag`, …), used when some operation may
     /// order rows by protected values.
     pub(crate) tie: Vec<OrderKey>,
+    /// The function's own arguments as keys (a keyed hash where they read a
+    /// protected column): the first of the tie keys, since rows tied on
+    /// the window's order can differ in them, and a running result then
+    /// follows the order the engine read the rows in.
+    pub(crate) arg_tie: Vec<OrderKey>,
 }
 
 impl Query {

@@ -563,9 +563,39 @@ impl Walker<'_> {
                     order,
                     rows_to_current,
                     tie: Vec::new(),
+                    arg_tie: Vec::new(),
                 })
             }
         };
+        let mut over = over;
+        if let Some(w) = over.as_mut() {
+            if self.dialect() == Dialect::Polars
+                && args.iter().any(super::query::contains_aggregate)
+            {
+                // polars computes a window over an aggregate per group, not
+                // over the grouped rows.
+                return Err(not_on_engine(
+                    "a window function over an aggregate",
+                    "polars",
+                    "aggregate in a subquery (or CTE) and compute the window over its rows",
+                )
+                .into());
+            }
+            let protected = lin.eff.is_some();
+            w.arg_tie = args
+                .iter()
+                .filter(|a| a.reads_column())
+                .map(|a| OrderKey {
+                    expr: if protected {
+                        Expr::OrderHash(Box::new(a.clone()))
+                    } else {
+                        a.clone()
+                    },
+                    desc: false,
+                    nulls_first: None,
+                })
+                .collect();
+        }
         if let (Func::Lag | Func::Lead, Some(n)) = (func, args.get(1)) {
             if !matches!(n, Expr::Lit(Lit::Number(_))) {
                 return Err(

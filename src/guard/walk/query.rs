@@ -1142,6 +1142,23 @@ fn has_window_or_subquery(e: &Expr) -> bool {
 
 /// Whether `e` reads columns only through GROUP BY keys and aggregates.
 fn grouped(e: &Expr, keys: &[Expr]) -> bool {
+    // A window's partition and order are computed over the grouped rows:
+    // they too may read only keys and aggregates.
+    let mut windows_ok = true;
+    visit(e, &mut |x| {
+        if let Expr::Call(c) = x {
+            if let Some(w) = &c.over {
+                windows_ok &= w
+                    .partition
+                    .iter()
+                    .chain(w.order.iter().map(|k| &k.expr))
+                    .all(|p| grouped(p, keys));
+            }
+        }
+    });
+    if !windows_ok {
+        return false;
+    }
     // Plans have no equality: keys are compared by their debug form.
     let keys: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
     let mut e = e.clone();
@@ -1192,7 +1209,7 @@ fn set_window_ties(e: &mut Expr, tie: &[OrderKey]) {
         if let Expr::Call(c) = x {
             if order_sensitive(c) {
                 if let Some(w) = c.over.as_mut() {
-                    w.tie = tie.to_vec();
+                    w.tie = w.arg_tie.iter().chain(tie).cloned().collect();
                 }
             }
         }
