@@ -12,7 +12,7 @@ pub(crate) type RelId = u32;
 pub(crate) type ColId = u32;
 
 /// A statement or a subquery.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Query {
     pub(crate) ctes: Vec<Cte>,
     pub(crate) body: Body,
@@ -25,7 +25,7 @@ pub(crate) struct Query {
 }
 
 /// What is done around a body: order, row cap, group-size filters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Wrap {
     pub(crate) rel: RelId,
     /// The columns the wrapper selects: the outputs, then (at the top) the
@@ -43,7 +43,7 @@ pub(crate) struct Wrap {
 
 /// Keep a row only when `distinct >= min` and, when `rows` is set,
 /// `distinct = rows`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GroupFilter {
     pub(crate) distinct: ColId,
     pub(crate) rows: Option<ColId>,
@@ -51,7 +51,7 @@ pub(crate) struct GroupFilter {
 }
 
 /// One key of an `ORDER BY` (over the wrapper's columns, or a window's rows).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OrderKey {
     pub(crate) expr: Expr,
     pub(crate) desc: bool,
@@ -62,14 +62,14 @@ pub(crate) struct OrderKey {
 }
 
 /// A common table expression.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cte {
     pub(crate) rel: RelId,
     pub(crate) query: Query,
 }
 
 /// A query's body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Body {
     Select(Box<Select>),
     SetOp {
@@ -93,7 +93,7 @@ pub(crate) enum SetOp {
 }
 
 /// One `SELECT`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Select {
     pub(crate) distinct: bool,
     /// `FROM a, b` is a list; each item may be a tree of joins.
@@ -105,14 +105,14 @@ pub(crate) struct Select {
     pub(crate) having: Option<Expr>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Item {
     pub(crate) expr: Expr,
     pub(crate) id: ColId,
 }
 
 /// A relation in `FROM`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum From {
     /// A policy table, read through a projection that renames its columns:
     /// `(SELECT "name" AS "c4", … FROM "table") AS "t1"`. Only the columns a
@@ -293,7 +293,7 @@ pub(crate) enum IsTest {
 
 /// An expression: a column of a relation in scope, a literal, an operator,
 /// a function of the guard's table, a subquery.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Expr {
     Col(RelId, ColId),
     Lit(Lit),
@@ -366,7 +366,7 @@ pub(crate) enum TrimSide {
 }
 
 /// A function call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Call {
     pub(crate) func: Func,
     pub(crate) args: Vec<Expr>,
@@ -377,7 +377,7 @@ pub(crate) struct Call {
     pub(crate) over: Option<Window>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Window {
     pub(crate) partition: Vec<Expr>,
     pub(crate) order: Vec<OrderKey>,

@@ -1159,13 +1159,11 @@ fn grouped(e: &Expr, keys: &[Expr]) -> bool {
     if !windows_ok {
         return false;
     }
-    // Plans have no equality: keys are compared by their debug form.
-    let keys: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
     let mut e = e.clone();
     visit_mut(&mut e, &mut |x| {
         let aggregate = matches!(x, Expr::Call(c) if c.over.is_none()
             && crate::guard::functions::kind_of(c.func) == crate::guard::functions::Kind::Aggregate);
-        if aggregate || (x.reads_column() && keys.contains(&format!("{x:?}"))) {
+        if aggregate || (x.reads_column() && keys.contains(x)) {
             *x = Expr::Lit(crate::guard::plan::Lit::Null);
         }
     });
