@@ -781,10 +781,11 @@ pub(crate) fn reveal(
     // Markup that can carry text into a link, an image or an HTML attribute
     // (`<`, `[`, `]`, `\\` outside the tokens) is read differently by every
     // renderer: an answer with any of it reveals nothing.
-    let markup = markup_outside_tokens(tokens, text);
+    let found = tokens.matches(text);
+    let markup = markup_outside_tokens(text, found.iter().map(|(r, _, _)| r));
     let mut pieces = Vec::new();
     let mut last = 0;
-    for (r, class, code) in tokens.matches(text) {
+    for (r, class, code) in found {
         pieces.push(Piece::Text(text[last..r.start].to_string()));
         let token = &text[r.clone()];
         let may = !markup && allowed.contains(token) && classes.iter().any(|c| c.as_str() == class);
@@ -902,14 +903,14 @@ pub(crate) fn reveal(
     Ok((segments, n))
 }
 
-/// Whether `text`, its tokens aside, holds `<`, `[`, `]` or `\\`: the
+/// Whether `text`, its tokens (at `tokens`, in order) aside, holds `<`, `[`, `]` or `\\`: the
 /// characters every markdown construct that puts text into a URL or an
 /// attribute needs (inline and reference links and images, autolinks, raw
 /// HTML, backslash escapes that renderers and URL parsers read apart).
-fn markup_outside_tokens(tokens: &Tokens, text: &str) -> bool {
+fn markup_outside_tokens<'r>(text: &str, tokens: impl Iterator<Item = &'r Range<usize>>) -> bool {
     let special = |s: &str| s.contains(['<', '[', ']', '\\']);
     let mut last = 0;
-    for (r, _, _) in tokens.matches(text) {
+    for r in tokens {
         if special(&text[last..r.start]) {
             return true;
         }

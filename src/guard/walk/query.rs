@@ -678,14 +678,11 @@ impl Walker<'_> {
         // engine's storage order. Such a select is refused; computing the
         // other value in a subquery makes it a column, and a key.
         if items.iter().any(|it| has_order_sensitive_window(&it.expr)) {
-            let mut windows = 0;
-            for it in items.iter().take(outs.len()) {
-                visit(&it.expr, &mut |x| match x {
-                    Expr::Call(c) if c.over.is_some() => windows += 1,
-                    Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. } => windows += 1,
-                    _ => {}
-                });
-            }
+            let windows: usize = items
+                .iter()
+                .take(outs.len())
+                .map(|it| windows_and_subqueries(&it.expr))
+                .sum();
             if windows > 1 {
                 return Err(Refusal::new(
                     Reason::UnsupportedConstruct,
@@ -1119,25 +1116,31 @@ pub(super) fn contains_aggregate(e: &Expr) -> bool {
     let mut found = false;
     visit(e, &mut |x| {
         if let Expr::Call(c) = x {
-            if c.over.is_none()
-                && crate::guard::functions::kind_of(c.func)
-                    == crate::guard::functions::Kind::Aggregate
-            {
-                found = true;
-            }
+            found |= is_aggregate_call(c);
         }
     });
     found
 }
 
 fn has_window_or_subquery(e: &Expr) -> bool {
-    let mut found = false;
+    windows_and_subqueries(e) > 0
+}
+
+/// How many window calls and subqueries `e` holds.
+fn windows_and_subqueries(e: &Expr) -> usize {
+    let mut n = 0;
     visit(e, &mut |x| match x {
-        Expr::Call(c) if c.over.is_some() => found = true,
-        Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. } => found = true,
+        Expr::Call(c) if c.over.is_some() => n += 1,
+        Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. } => n += 1,
         _ => {}
     });
-    found
+    n
+}
+
+/// Whether `c` is an aggregate call (not a window).
+fn is_aggregate_call(c: &Call) -> bool {
+    c.over.is_none()
+        && crate::guard::functions::kind_of(c.func) == crate::guard::functions::Kind::Aggregate
 }
 
 /// Whether `e` reads columns only through GROUP BY keys and aggregates.
@@ -1161,8 +1164,7 @@ fn grouped(e: &Expr, keys: &[Expr]) -> bool {
     }
     let mut e = e.clone();
     visit_mut(&mut e, &mut |x| {
-        let aggregate = matches!(x, Expr::Call(c) if c.over.is_none()
-            && crate::guard::functions::kind_of(c.func) == crate::guard::functions::Kind::Aggregate);
+        let aggregate = matches!(x, Expr::Call(c) if is_aggregate_call(c));
         if aggregate || (x.reads_column() && keys.contains(x)) {
             *x = Expr::Lit(crate::guard::plan::Lit::Null);
         }
@@ -1183,11 +1185,13 @@ fn reads_only(e: &Expr, rel: RelId) -> bool {
 
 /// Whether a window call's result depends on the order of tied rows.
 fn order_sensitive(c: &Call) -> bool {
-    c.over.is_some()
-        && (matches!(
-            c.func,
-            Func::RowNumber | Func::Lag | Func::Lead | Func::FirstValue | Func::Ntile
-        ) || c.over.as_ref().is_some_and(|w| w.rows_to_current))
+    c.over.as_ref().is_some_and(|w| {
+        w.rows_to_current
+            || matches!(
+                c.func,
+                Func::RowNumber | Func::Lag | Func::Lead | Func::FirstValue | Func::Ntile
+            )
+    })
 }
 
 /// Whether `e` holds an order-sensitive window call.
