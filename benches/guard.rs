@@ -3,11 +3,19 @@
 //! in `benches/compare/` reads).
 //!
 //! Run: `cargo bench --bench guard`.
+//!
+//! The bench runs with the `sqlveil` CLI's global allocator, mimalloc: the
+//! parser and the guard allocate many small values, and the allocator is
+//! the program's choice, not the library's. A backend that keeps the system
+//! allocator pays about a third more per check (README, "Figures").
 
 use std::path::PathBuf;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use sqlveil::{Dialect, Engine, Guard, GuardBuilder, PolarsEngine, Policy};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn guard_benches(c: &mut Criterion) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -6,6 +6,11 @@
 
 mod args;
 
+// mimalloc serves the many small allocations of the SQL parser, the guard
+// and polars faster than the system allocator (benches/guard.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::process::ExitCode;
 
