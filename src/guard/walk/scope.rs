@@ -97,6 +97,15 @@ pub(super) fn ident_matches(id: &Ident, name: &str) -> bool {
 /// Two identifiers name the same alias: unquoted ones fold to lowercase,
 /// quoted ones keep their case (as PostgreSQL does).
 pub(super) fn idents_match(a: &Ident, b: &Ident) -> bool {
+    match (a.quote_style.is_some(), b.quote_style.is_some()) {
+        (true, true) => return a.value == b.value,
+        // ASCII folds alike either way; only other text needs the
+        // allocation of a full Unicode lowercase.
+        (false, false) if a.value.is_ascii() && b.value.is_ascii() => {
+            return a.value.eq_ignore_ascii_case(&b.value)
+        }
+        _ => {}
+    }
     let fold = |i: &Ident| {
         if i.quote_style.is_some() {
             i.value.clone()
@@ -341,6 +350,39 @@ impl Walker<'_> {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use sqlparser::ast::Ident;
+
+    use super::idents_match;
+
+    fn ident(value: &str, quoted: bool) -> Ident {
+        if quoted {
+            Ident::with_quote('"', value)
+        } else {
+            Ident::new(value)
+        }
+    }
+
+    proptest! {
+        // The ASCII shortcut answers as the full Unicode fold does.
+        #[test]
+        fn aliases_match_as_their_lowercase_does(
+            a in "[aAzZ_ΣσςİiI1]{0,4}",
+            b in "[aAzZ_ΣσςİiI1]{0,4}",
+            qa: bool,
+            qb: bool,
+        ) {
+            let fold = |v: &str, q: bool| if q { v.to_string() } else { v.to_lowercase() };
+            prop_assert_eq!(
+                idents_match(&ident(&a, qa), &ident(&b, qb)),
+                fold(&a, qa) == fold(&b, qb)
+            );
         }
     }
 }
