@@ -27,6 +27,7 @@
 //!   bound, and nesting deeper than [`GuardBuilder::max_depth`] are refused
 //!   before they can exhaust the stack.
 
+mod dialect;
 mod emit;
 mod functions;
 mod plan;
@@ -42,6 +43,7 @@ use sqlparser::dialect::{Dialect as SqlDialect, GenericDialect, PostgreSqlDialec
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+use self::dialect::Quick;
 pub(crate) use self::emit::POLARS_ORDER_HASH;
 pub use self::refusal::{Reason, Refusal};
 use crate::engine::{Catalog, ColumnType};
@@ -522,9 +524,9 @@ impl Guard {
             )
             .into());
         }
-        let generic = GenericDialect {};
-        let pg = PostgreSqlDialect {};
-        let spark = self::spark::SparkSqlDialect;
+        let generic = Quick(GenericDialect {});
+        let pg = Quick(PostgreSqlDialect {});
+        let spark = Quick(self::spark::SparkSqlDialect);
         let dialect: &dyn SqlDialect = match self.dialect {
             Dialect::Polars => &generic,
             Dialect::Postgres => &pg,
