@@ -67,6 +67,9 @@ impl Engine for FailingEngine {
     ) -> Result<(), Error> {
         self.inner.distinct_values(table, column, limit, each)
     }
+    fn is_unique(&self, table: &str, column: &str) -> Result<bool, Error> {
+        self.inner.is_unique(table, column)
+    }
 }
 
 /// The good queries a model ends with, one per question.

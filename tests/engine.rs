@@ -155,6 +155,110 @@ fn small_groups_never_leave_the_engine() {
     assert_eq!(rows.height(), 0);
 }
 
+/// A person with two rows counts once: where the subject column is not
+/// unique, the guard counts distinct subjects, and three rows of two people
+/// are a group of two.
+#[test]
+fn a_person_with_two_rows_counts_once() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n4,Bergen,777001\n4,Bergen,777003\n5,Bergen,777005\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    assert!(!engine.catalog().is_unique("people", "id"));
+    assert!(!engine.is_unique("people", "id").unwrap());
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let q = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
+        .unwrap();
+    assert!(q.group_checks().iter().all(|c| c.unique_subject.is_none()));
+    let rows = sqlveil::run(&engine, &q).unwrap();
+    assert_eq!(crate::util::cells(&rows), ["Oslo", "20.0"]);
+}
+
+/// Where the subject column is unique, a table read on its own is counted
+/// by its rows; a join is still counted by distinct subjects.
+#[test]
+fn a_unique_subject_is_counted_by_rows_only_where_rows_are_people() {
+    let dir = tempdir_with(&[
+        (
+            "people.csv",
+            "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n4,Bergen,777001\n5,Bergen,777003\n",
+        ),
+        ("visits.csv", "visit,person\n1,4\n2,4\n3,4\n"),
+    ]);
+    let rules = format!(
+        "{PEOPLE_RULES}\n[tables.visits]\n[tables.visits.columns]\nvisit = {{ action = \"allow\" }}\nperson = {{ action = \"tokenize\", class = \"person\" }}\n"
+    );
+    let policy = Policy::from_toml_str(&rules).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    assert!(engine.catalog().is_unique("people", "id"));
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let alone = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
+        .unwrap();
+    let check = &alone.group_checks()[0];
+    assert_eq!(
+        check.unique_subject.as_ref().map(|c| c.to_string()),
+        Some("people.id".to_string())
+    );
+    assert!(check.rows_column.is_none());
+    assert!(
+        !alone.sql().to_lowercase().contains("distinct"),
+        "{}",
+        alone.sql()
+    );
+    let rows = sqlveil::run(&engine, &alone).unwrap();
+    assert_eq!(crate::util::cells(&rows), ["Oslo", "20.0"]);
+
+    // Bergen's person 4 has three visits: joined, three rows are one person.
+    let joined = guard
+        .check(
+            "SELECT p.city, AVG(p.salary) AS a FROM people p JOIN visits v ON v.person = p.id GROUP BY p.city",
+        )
+        .unwrap();
+    assert!(joined
+        .group_checks()
+        .iter()
+        .all(|c| c.unique_subject.is_none()));
+    let rows = sqlveil::run(&engine, &joined).unwrap();
+    assert_eq!(rows.height(), 0, "{rows}");
+}
+
+/// The guard's row count stands for people only while the subject column
+/// is unique: data that changed since refuses to run.
+#[test]
+fn a_subject_that_stopped_being_unique_refuses_to_run() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let q = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
+        .unwrap();
+    assert!(sqlveil::run(&engine, &q).is_ok());
+    // One person now has three rows: counted by rows, a group of three.
+    crate::util::write(
+        dir.path(),
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n1,Oslo,20\n1,Oslo,777001\n",
+    );
+    let err = sqlveil::run(&engine, &q).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Engine {
+                category: "stale_catalog"
+            }
+        ),
+        "{err}"
+    );
+}
+
 /// `min_group_size` counts the people who have a value: five people of whom
 /// four have no salary do not hide the fifth one's salary.
 #[test]
@@ -351,6 +455,9 @@ fn a_users_engine_cannot_skip_the_group_filter() {
             each: &mut dyn FnMut(&str) -> Result<(), sqlveil::Error>,
         ) -> Result<(), sqlveil::Error> {
             self.inner.distinct_values(table, column, limit, each)
+        }
+        fn is_unique(&self, table: &str, column: &str) -> Result<bool, sqlveil::Error> {
+            self.inner.is_unique(table, column)
         }
     }
     let dir = tempdir_with(&[(

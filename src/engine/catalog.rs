@@ -66,6 +66,8 @@ pub struct CatalogTable {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
     tables: Vec<CatalogTable>,
+    /// `(table, column)` pairs the engine found unique and never empty.
+    unique: Vec<(String, String)>,
 }
 
 impl Catalog {
@@ -81,7 +83,32 @@ impl Catalog {
     /// assert!(catalog.table("people").is_some());
     /// ```
     pub fn new(tables: Vec<CatalogTable>) -> Catalog {
-        Catalog { tables }
+        Catalog {
+            tables,
+            unique: Vec::new(),
+        }
+    }
+
+    /// Records that every row of `table` has a value of `column` and no two
+    /// rows share one, as the engine found when it built the catalog.
+    ///
+    /// The guard then counts the people behind an `aggregate` column of a
+    /// table read on its own with a plain count of rows, not a count of
+    /// distinct subjects, which is much cheaper on large tables. The claim
+    /// is checked again at every run ([`Engine::is_unique`](crate::Engine::is_unique)),
+    /// so data that changed since refuses to run rather than count one
+    /// person twice.
+    pub fn with_unique(mut self, table: &str, column: &str) -> Catalog {
+        let pair = (table.to_string(), column.to_string());
+        if !self.unique.contains(&pair) {
+            self.unique.push(pair);
+        }
+        self
+    }
+
+    /// Whether [`with_unique`](Self::with_unique) recorded `table.column`.
+    pub fn is_unique(&self, table: &str, column: &str) -> bool {
+        self.unique.iter().any(|(t, c)| t == table && c == column)
     }
 
     /// The tables.

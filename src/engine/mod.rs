@@ -91,6 +91,23 @@ pub trait Engine: Send + Sync {
         let _ = tables;
         Ok(None)
     }
+
+    /// Whether, in the data as it is now, every row of `table` has a value
+    /// of `column` and no two rows share one.
+    ///
+    /// [`run`] asks this before it runs a query whose small-group check
+    /// counts rows in place of distinct subjects because the catalog said
+    /// the subject column was unique ([`Catalog::with_unique`]): a person
+    /// with two rows would otherwise count twice. `false` (the default)
+    /// refuses such a query; an engine that never records uniqueness in its
+    /// catalog never gets one.
+    ///
+    /// # Errors
+    /// The table's data cannot be read.
+    fn is_unique(&self, table: &str, column: &str) -> Result<bool, Error> {
+        let _ = (table, column);
+        Ok(false)
+    }
 }
 
 /// An engine behind a reference or a smart pointer is an engine, so that
@@ -119,6 +136,9 @@ macro_rules! forward_engine {
             }
             fn data_identity(&self, tables: &[&str]) -> Result<Option<String>, Error> {
                 (**self).data_identity(tables)
+            }
+            fn is_unique(&self, table: &str, column: &str) -> Result<bool, Error> {
+                (**self).is_unique(table, column)
             }
         }
     )*};
@@ -151,6 +171,21 @@ forward_engine!(&E, Box<E>, std::sync::Arc<E>);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn run<E: Engine + ?Sized>(engine: &E, query: &GuardedQuery) -> Result<DataFrame, Error> {
+    // A group check that counts rows for people holds only while the
+    // subject column is unique: ask the engine about the data as it is now.
+    for check in query.group_checks() {
+        if let Some(c) = &check.unique_subject {
+            if !engine.is_unique(&c.table, &c.column)? {
+                return Err(Error::engine(
+                    "stale_catalog",
+                    format!(
+                        "the engine's catalog said `{}.{}` was unique, and the engine does not confirm it for the data as it is now (Engine::is_unique); build the guard again from the engine's catalog",
+                        c.table, c.column
+                    ),
+                ));
+            }
+        }
+    }
     let df = engine.execute(query.sql(), query.max_rows())?;
     enforce(df, query)
 }

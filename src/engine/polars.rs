@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use polars::prelude::{
-    col, polars_bail, BaseColumnUdf, Column, DataFrame, DataType, Field, IntoColumn, IntoLazy,
+    col, len, polars_bail, BaseColumnUdf, Column, DataFrame, DataType, Field, IntoColumn, IntoLazy,
     LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader, PlRefPath, PolarsError,
     PolarsResult, ScanArgsParquet, Schema, SortMultipleOptions, StringChunked, UniqueKeepStrategy,
     UserDefinedFunction,
@@ -46,6 +46,9 @@ struct Table {
     /// The file's rows in memory, with the stamp of the file they were
     /// read from.
     cache: RwLock<Option<Cached>>,
+    /// Columns found unique and never empty (or not), with the stamp of
+    /// the file they were examined in.
+    unique: RwLock<Vec<(String, Stamp, bool)>>,
 }
 
 struct Cached {
@@ -217,14 +220,34 @@ impl PolarsEngine {
                 path,
                 frame,
                 cache: RwLock::new(None),
+                unique: RwLock::new(Vec::new()),
             });
         }
-        Ok(PolarsEngine {
+        let mut engine = PolarsEngine {
             dir,
             tables,
             catalog: Catalog::new(catalog),
             memory_limit: 0,
-        })
+        };
+        // The subject column of a table with `aggregate` columns: when it is
+        // unique, the guard counts the people in a group by its rows.
+        for tp in policy.tables() {
+            let Some(subject) = &tp.subject else {
+                continue;
+            };
+            let summarised = tp
+                .columns
+                .iter()
+                .any(|c| matches!(c.action, Action::Aggregate { .. }));
+            let present = engine
+                .catalog
+                .table(&tp.name)
+                .is_some_and(|t| t.columns.iter().any(|c| &c.name == subject));
+            if summarised && present && engine.is_unique(&tp.name, subject)? {
+                engine.catalog = engine.catalog.with_unique(&tp.name, subject);
+            }
+        }
+        Ok(engine)
     }
 
     /// Keeps small files in memory: files up to `bytes` are read whole at
@@ -458,6 +481,50 @@ impl Engine for PolarsEngine {
             each(v)?;
         }
         Ok(())
+    }
+
+    fn is_unique(&self, table: &str, column: &str) -> Result<bool, Error> {
+        let t = self.table(table)?;
+        catalog_column(&self.catalog, table, column)?;
+        let meta = std::fs::metadata(&t.path).map_err(|source| {
+            Error::new(ErrorKind::Io {
+                path: t.path.clone(),
+                source,
+            })
+        })?;
+        // The stamp is taken before the file is read: a file that changes
+        // while it is examined is examined again at the next call.
+        let stamp = Stamp::of(&meta);
+        if let Ok(known) = t.unique.read() {
+            if let Some((_, _, u)) = known.iter().find(|(c, s, _)| c == column && *s == stamp) {
+                return Ok(*u);
+            }
+        }
+        let counts = self
+            .frame(t)
+            .select([
+                col(column).n_unique().alias("distinct"),
+                col(column).null_count().alias("empty"),
+                len().alias("rows"),
+            ])
+            .collect()
+            .map_err(|e| Error::engine(category(&e), e.to_string()))?;
+        let count = |name: &str| -> Result<u64, Error> {
+            counts
+                .column(name)
+                .and_then(|c| c.get(0))
+                .map_err(|e| Error::engine(category(&e), e.to_string()))?
+                .extract::<u64>()
+                .ok_or_else(|| {
+                    Error::engine("schema", format!("the count `{name}` is not a number"))
+                })
+        };
+        let unique = count("empty")? == 0 && count("distinct")? == count("rows")?;
+        if let Ok(mut known) = t.unique.write() {
+            known.retain(|(c, _, _)| c != column);
+            known.push((column.to_string(), stamp, unique));
+        }
+        Ok(unique)
     }
 
     fn data_identity(&self, tables: &[&str]) -> Result<Option<String>, Error> {

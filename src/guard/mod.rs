@@ -168,6 +168,12 @@ pub struct GroupCheck {
     pub rows_column: Option<String>,
     /// The smallest number of distinct subjects a row's group must have.
     pub min_group_size: u32,
+    /// The subject column whose uniqueness lets [`GroupCheck::column`]
+    /// count rows with a value in place of distinct subjects (the table is
+    /// read on its own, and the catalog found the column unique and never
+    /// empty); [`run`](crate::run) asks the engine that it still is before
+    /// the query runs. `None` when the column counts distinct subjects.
+    pub unique_subject: Option<ColumnRef>,
 }
 
 /// A query the guard let through: the SQL to run and what each output column
@@ -250,6 +256,8 @@ pub(crate) struct GuardColumn {
 pub(crate) struct GuardTable {
     pub(crate) name: String,
     pub(crate) subject: Option<String>,
+    /// The catalog found the subject column unique and never empty.
+    pub(crate) subject_unique: bool,
     pub(crate) columns: Vec<GuardColumn>,
 }
 
@@ -370,6 +378,10 @@ impl GuardBuilder {
             tables.push(GuardTable {
                 name: tp.name.clone(),
                 subject: tp.subject.clone(),
+                subject_unique: tp
+                    .subject
+                    .as_deref()
+                    .is_some_and(|s| catalog.is_unique(&tp.name, s)),
                 columns,
             });
         }

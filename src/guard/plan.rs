@@ -48,6 +48,9 @@ pub(crate) struct GroupFilter {
     pub(crate) distinct: ColId,
     pub(crate) rows: Option<ColId>,
     pub(crate) min: u32,
+    /// The guard table whose unique subject column lets `distinct` count
+    /// rows with a value.
+    pub(crate) unique_subject: Option<u32>,
 }
 
 /// One key of an `ORDER BY` (over the wrapper's columns, or a window's rows).

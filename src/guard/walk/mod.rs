@@ -244,6 +244,15 @@ impl<'g> Walker<'g> {
                     column: format!("c{}", f.distinct),
                     rows_column: f.rows.map(|r| format!("c{r}")),
                     min_group_size: f.min,
+                    unique_subject: f
+                        .unique_subject
+                        .and_then(|t| self.g.tables.get(t as usize))
+                        .and_then(|t| {
+                            t.subject.as_ref().map(|s| ColumnRef {
+                                table: t.name.clone(),
+                                column: s.clone(),
+                            })
+                        }),
                 })
                 .collect(),
             None => Vec::new(),

@@ -632,7 +632,15 @@ impl Walker<'_> {
                 };
                 self.mark(&value);
                 let distinct_id = self.col_id();
+                // A table read on its own (no join, no derived table) whose
+                // subject column the catalog found unique has one person
+                // per row: rows with a value count the people, without the
+                // cost of a distinct count. `run` asks the engine that the
+                // column is still unique before the query runs.
+                let one_per_row =
+                    t.subject_unique && rel.base == Some(c.table) && cur.rels.len() == 1;
                 let (count_arg, distinct) = match &subject {
+                    Some(_) if one_per_row => (value.clone(), false),
                     Some(subj) => {
                         self.mark(subj);
                         (
@@ -654,6 +662,7 @@ impl Walker<'_> {
                     id: distinct_id,
                 });
                 let rows = match subject {
+                    Some(_) if one_per_row => None,
                     Some(_) => {
                         let id = self.col_id();
                         items.push(Item {
@@ -668,6 +677,7 @@ impl Walker<'_> {
                     distinct: distinct_id,
                     rows,
                     min: c.min,
+                    unique_subject: one_per_row.then_some(c.table),
                 });
             }
         }
