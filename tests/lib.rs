@@ -29,3 +29,4 @@ mod soundness;
 #[cfg(feature = "spark")]
 mod spark;
 mod tokens;
+mod traits;

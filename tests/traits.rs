@@ -1,0 +1,140 @@
+//! Every public type can cross threads (a backend shares one `Chat` among
+//! its request handlers), and the types a caller keeps after a panic in
+//! another thread do not break unwind safety. Written in aho-corasick's
+//! manner: a failure here is a compile error.
+
+use std::panic::{RefUnwindSafe, UnwindSafe};
+
+use sqlveil::audit::{
+    AuditEvent, AuditKey, AuditLog, AuditLogBuilder, Break, Decision, Digester, Fsync, ModelUsage,
+    Reasons, Redaction, Revealed, Summary, SummaryFilter, Verification, VerifyOptions,
+};
+use sqlveil::chat::AnswerSegment;
+use sqlveil::llm::{Message, ModelRequest, ModelResponse, Role, Usage};
+use sqlveil::rules::{
+    Defaults, Detectors, DictionaryDetector, PatternDetector, TablePolicy, TokenMode, Unlisted,
+};
+use sqlveil::tokens::{Insert, RequestTokens};
+use sqlveil::{
+    Action, AggregateFunction, Catalog, CatalogColumn, CatalogTable, Chat, ChatAnswer, ChatBuilder,
+    ColumnPolicy, ColumnRef, ColumnReport, ColumnType, Context, Detector, Dialect, Error,
+    ErrorKind, FileVault, Filter, Generalization, GroupCheck, Guard, GuardBuilder, GuardedQuery,
+    Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions,
+    KnownValuesReport, Mask, MaskKind, MasterKey, MemoryVault, ModelError, NoTokens, OutputColumn,
+    PolarsEngine, Policy, Protected, Reason, Redacted, Refusal, ResolvedToken, ScriptedModel,
+    TokenClass, Tokens,
+};
+
+fn send_sync<T: Send + Sync>() {}
+
+fn unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+
+/// The values a caller holds: rules, queries, results, reports, errors.
+macro_rules! values {
+    ($($t:ty),* $(,)?) => {
+        #[test]
+        fn values_are_send_sync_and_unwind_safe() {
+            $(send_sync::<$t>(); unwind_safe::<$t>();)*
+        }
+    };
+}
+
+values!(
+    Action,
+    AggregateFunction,
+    AnswerSegment,
+    AuditEvent,
+    Break,
+    Catalog,
+    CatalogColumn,
+    CatalogTable,
+    ColumnPolicy,
+    ColumnRef,
+    ColumnReport,
+    ColumnType,
+    Context,
+    Decision,
+    Defaults,
+    Detectors,
+    Dialect,
+    DictionaryDetector,
+    Filter,
+    Fsync,
+    Generalization,
+    GroupCheck,
+    GuardedQuery,
+    Hit,
+    Insert,
+    KnownColumnReport,
+    KnownPhase,
+    KnownProgress,
+    KnownValuesOptions,
+    KnownValuesReport,
+    Mask,
+    MaskKind,
+    Message,
+    ModelError,
+    ModelRequest,
+    ModelResponse,
+    ModelUsage,
+    NoTokens,
+    OutputColumn,
+    PatternDetector,
+    Policy,
+    Reason,
+    Reasons,
+    Redacted,
+    Redaction,
+    Refusal,
+    ResolvedToken,
+    Revealed,
+    Role,
+    Summary,
+    SummaryFilter,
+    TablePolicy,
+    TokenClass,
+    TokenMode,
+    Unlisted,
+    Usage,
+    Verification,
+    VerifyOptions,
+);
+
+/// Values that hold a polars `DataFrame` (whose arrays are `dyn` traits) or
+/// a `std::io::Error` (which holds a boxed `dyn Error`): neither is unwind
+/// safe in the standard library's sense, so only `Send + Sync` is claimed.
+#[test]
+fn values_with_frames_or_io_errors_are_send_and_sync() {
+    send_sync::<ChatAnswer>();
+    send_sync::<Error>();
+    send_sync::<ErrorKind>();
+    send_sync::<Protected>();
+}
+
+/// The services a backend shares among threads.
+#[test]
+fn services_are_send_and_sync() {
+    send_sync::<AuditKey>();
+    send_sync::<AuditLog>();
+    send_sync::<AuditLogBuilder>();
+    send_sync::<Chat>();
+    send_sync::<ChatBuilder>();
+    send_sync::<Detector>();
+    send_sync::<Digester>();
+    send_sync::<FileVault>();
+    send_sync::<Guard>();
+    send_sync::<GuardBuilder>();
+    send_sync::<KnownIndexStore>();
+    send_sync::<MasterKey>();
+    send_sync::<MemoryVault>();
+    send_sync::<PolarsEngine>();
+    send_sync::<RequestTokens>();
+    send_sync::<ScriptedModel>();
+    send_sync::<Tokens>();
+    #[cfg(feature = "postgres")]
+    send_sync::<sqlveil::PostgresEngine>();
+    #[cfg(feature = "spark")]
+    send_sync::<sqlveil::SparkEngine>();
+    #[cfg(feature = "openai")]
+    send_sync::<sqlveil::llm::OpenAiModel>();
+}
