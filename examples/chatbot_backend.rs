@@ -2,76 +2,124 @@
 //!
 //! ```text
 //! SQLVEIL_KEY=$(openssl rand -hex 32) \
+//! SQLVEIL_API_TOKENS='s3cret-a=alice:analyst;s3cret-s=sam:support' \
 //! SQLVEIL_MODEL_URL=http://127.0.0.1:8080/v1 SQLVEIL_MODEL=qwen2.5-coder \
 //!     cargo run --example chatbot_backend
 //!
-//! curl -s localhost:3000/ask -H 'content-type: application/json' \
-//!     -d '{"question": "How many customers per segment?", "role": "analyst", "user": "alice"}'
+//! curl -s localhost:3000/ask -H 'authorization: Bearer s3cret-a' \
+//!     -H 'content-type: application/json' \
+//!     -d '{"question": "How many customers per segment?"}'
 //! ```
+//!
+//! Who asks, and so which token classes the answer reveals, comes from the
+//! caller's bearer token, never from the request body: `SQLVEIL_API_TOKENS`
+//! maps each token to a user and a role (`TOKEN=USER:ROLE`, separated by
+//! `;`). Without it the example makes one random token for a demo user with
+//! the `analyst` role and prints it. A real backend takes the identity from
+//! its own authentication (a session, an OIDC token) the same way.
 //!
 //! Without `SQLVEIL_MODEL_URL` it answers with a scripted model (every
 //! question gets the same demo query), so the endpoint can be tried offline.
 //! Without `SQLVEIL_KEY` it uses a fixed demo key and says so.
 //!
-//! `POST /ask` takes `{"question", "role", "user"}` and returns the answer
-//! for that role, the SQL, the rows, and the pipeline's timings. The
-//! pipeline blocks (polars, the model call), so each request runs on tokio's
-//! blocking pool; one `Chat` serves them all.
+//! `POST /ask` takes `{"question"}` and returns the answer for the caller's
+//! role, the SQL, the rows (as JSON through [`sqlveil::JsonRows`]) and the
+//! pipeline's timings. The pipeline blocks (polars, the model call), so each
+//! request runs on tokio's blocking pool; one `Chat` serves them all.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
+use ring::digest::{digest, SHA256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlveil::chat::{Chat, Context};
 use sqlveil::llm::{LanguageModel, OpenAiModel, ScriptedModel};
-use sqlveil::{ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::{ErrorKind, JsonRows, MasterKey, MemoryVault, PolarsEngine, Policy};
 
+/// The request body: the question only. Who asks is not the body's to say.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Ask {
     question: String,
-    role: Option<String>,
-    user: String,
 }
 
-fn rows_json(df: &polars::prelude::DataFrame) -> Vec<Value> {
-    let names = df.get_column_names();
-    (0..df.height())
-        .map(|i| {
-            let mut row = serde_json::Map::new();
-            for (c, name) in df.columns().iter().zip(&names) {
-                let v = match c.get(i) {
-                    Ok(polars::prelude::AnyValue::Null) | Err(_) => Value::Null,
-                    Ok(polars::prelude::AnyValue::String(s)) => json!(s),
-                    Ok(v) => json!(v.to_string()),
-                };
-                row.insert(name.to_string(), v);
+/// A caller the backend knows: the SHA-256 of their bearer token (so the
+/// tokens themselves are not kept, and comparing digests does not time the
+/// token), their user name and their role.
+struct Caller {
+    token_sha256: Vec<u8>,
+    user: String,
+    role: String,
+}
+
+struct App {
+    chat: Chat,
+    callers: Vec<Caller>,
+}
+
+/// Reads `TOKEN=USER:ROLE;…`.
+fn callers_from(spec: &str) -> Result<Vec<Caller>, String> {
+    spec.split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (token, who) = entry
+                .split_once('=')
+                .ok_or("an entry of SQLVEIL_API_TOKENS is not TOKEN=USER:ROLE")?;
+            let (user, role) = who
+                .split_once(':')
+                .ok_or("an entry of SQLVEIL_API_TOKENS is not TOKEN=USER:ROLE")?;
+            if token.len() < 8 || user.is_empty() || role.is_empty() {
+                return Err("an entry of SQLVEIL_API_TOKENS has a token shorter than 8 characters or no user or role".to_string());
             }
-            Value::Object(row)
+            Ok(Caller {
+                token_sha256: digest(&SHA256, token.as_bytes()).as_ref().to_vec(),
+                user: user.to_string(),
+                role: role.to_string(),
+            })
         })
         .collect()
 }
 
-async fn ask(State(chat): State<Arc<Chat>>, Json(req): Json<Ask>) -> (StatusCode, Json<Value>) {
-    let result = tokio::task::spawn_blocking(move || {
-        let mut ctx = Context::new(req.user);
-        if let Some(role) = req.role {
-            ctx = ctx.role(role);
-        }
-        chat.ask(&req.question, &ctx)
-    })
-    .await;
+/// The caller a request's `Authorization: Bearer …` header names.
+fn authenticate<'a>(app: &'a App, headers: &HeaderMap) -> Option<&'a Caller> {
+    let token = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    let d = digest(&SHA256, token.trim().as_bytes());
+    app.callers
+        .iter()
+        .find(|c| c.token_sha256.as_slice() == d.as_ref())
+}
+
+async fn ask(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<Ask>,
+) -> (StatusCode, Json<Value>) {
+    let Some(caller) = authenticate(&app, &headers) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "a known bearer token is required"})),
+        );
+    };
+    let ctx = Context::new(caller.user.clone()).role(caller.role.clone());
+    let worker = Arc::clone(&app);
+    let result = tokio::task::spawn_blocking(move || worker.chat.ask(&req.question, &ctx)).await;
     match result {
         Ok(Ok(a)) => (
             StatusCode::OK,
             Json(json!({
                 "answer": a.answer,
                 "sql": a.sql,
-                "rows": rows_json(&a.rows),
+                "rows": JsonRows::new(&a.rows),
                 "attempts": a.attempts.len(),
                 "overhead_ms": a.timings.overhead().as_secs_f64() * 1000.0,
                 "model_ms": a.timings.model.as_secs_f64() * 1000.0,
@@ -127,9 +175,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let chat = Chat::builder(policy, engine, model, key)
         .vault(Arc::new(MemoryVault::new()))
         .build()?;
+    let callers = match std::env::var("SQLVEIL_API_TOKENS") {
+        Ok(spec) => callers_from(&spec)?,
+        Err(_) => {
+            let mut bytes = [0u8; 24];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+                .map_err(|_| "no randomness for a demo token")?;
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            eprintln!(
+                "SQLVEIL_API_TOKENS is not set: the demo user `demo` (role analyst) has the bearer token {token}"
+            );
+            callers_from(&format!("{token}=demo:analyst"))?
+        }
+    };
+    if callers.is_empty() {
+        return Err("SQLVEIL_API_TOKENS names no caller".into());
+    }
     let app = Router::new()
         .route("/ask", post(ask))
-        .with_state(Arc::new(chat));
+        .with_state(Arc::new(App { chat, callers }));
     let addr: SocketAddr = std::env::var("SQLVEIL_LISTEN")
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
         .parse()?;

@@ -110,7 +110,7 @@ pub use crate::guard::{
     Reason, Refusal, ResolvedToken, TokenResolver,
 };
 pub use crate::llm::{LanguageModel, ModelError, ScriptedModel};
-pub use crate::protect::{ColumnReport, Protected, Protector};
+pub use crate::protect::{ColumnReport, JsonRows, Protected, Protector};
 pub use crate::rules::{
     Action, AggregateFunction, ColumnPolicy, Filter, Generalization, Mask, MaskKind, Policy,
     TokenClass,

@@ -22,6 +22,9 @@
 
 mod generalize;
 mod mask;
+mod rows;
+
+pub use self::rows::JsonRows;
 
 use std::collections::{BTreeMap, HashMap};
 
