@@ -1127,7 +1127,12 @@ impl Walker<'_> {
                 .into())
             }
         }
-        let numeric = self.g.tables[ps.0 as usize].columns[ps.1 as usize]
+        let numeric = self
+            .g
+            .tables
+            .get(ps.0 as usize)
+            .and_then(|t| t.columns.get(ps.1 as usize))
+            .ok_or_else(|| unsupported("a token for a column the guard lost track of"))?
             .ty
             .is_numeric();
         if numeric {

@@ -57,14 +57,23 @@ impl Walker<'_> {
                 JoinKind::Full => start_occ..self.occ.len(),
                 JoinKind::Inner | JoinKind::Cross => 0..0,
             };
-            for o in &mut self.occ[nullable] {
+            for o in self.occ.get_mut(nullable).ok_or_else(out_of_range)? {
                 o.nullable = true;
             }
-            let left_rels: Vec<RelId> = cur.rels[start_rels..right_start]
+            let left_rels: Vec<RelId> = cur
+                .rels
+                .get(start_rels..right_start)
+                .ok_or_else(out_of_range)?
                 .iter()
                 .map(|r| r.id)
                 .collect();
-            let right_rels: Vec<RelId> = cur.rels[right_start..].iter().map(|r| r.id).collect();
+            let right_rels: Vec<RelId> = cur
+                .rels
+                .get(right_start..)
+                .ok_or_else(out_of_range)?
+                .iter()
+                .map(|r| r.id)
+                .collect();
             // The join's condition sees this item's relations only.
             let saved = std::mem::replace(&mut cur.first_visible, start_rels);
             let on = match constraint {
@@ -126,8 +135,12 @@ impl Walker<'_> {
                     .map(|(r, c)| (r, c.clone()))
                     .collect()
             };
-            let left = find(&cur.rels[left_start..right_start]);
-            let right = find(&cur.rels[right_start..]);
+            let left = find(
+                cur.rels
+                    .get(left_start..right_start)
+                    .ok_or_else(out_of_range)?,
+            );
+            let right = find(cur.rels.get(right_start..).ok_or_else(out_of_range)?);
             let (Some((lr, l)), Some((rr, r))) = (left.first(), right.first()) else {
                 return Err(Refusal::new(
                     Reason::UnknownColumn,
@@ -411,7 +424,9 @@ impl Walker<'_> {
                 let (qual, base, cols, from) = self.named_table(name, outer)?;
                 let rel = match &from {
                     From::Base { rel, .. } | From::CteRef { rel, .. } => *rel,
-                    _ => 0,
+                    // A table name resolves to a table or a CTE; anything
+                    // else is refused rather than given another relation.
+                    _ => return Err(unsupported(format!("the table reference `{name}`")).into()),
                 };
                 if let Some(a) = alias {
                     check_alias(a)?;
@@ -591,7 +606,7 @@ impl Walker<'_> {
             _ => match hits
                 .iter()
                 .copied()
-                .find(|&i| self.g.tables[i].name == wanted)
+                .find(|&i| self.g.tables.get(i).is_some_and(|t| t.name == wanted))
             {
                 Some(i) => i,
                 None => {
@@ -613,7 +628,7 @@ impl Walker<'_> {
             nullable: false,
         });
         let rel = self.rel_id();
-        let t = &self.g.tables[idx];
+        let t = self.g.tables.get(idx).ok_or_else(out_of_range)?;
         let mut cols = Vec::with_capacity(t.columns.len());
         let mut names = Vec::with_capacity(t.columns.len());
         for (ci, c) in t.columns.iter().enumerate() {
@@ -705,4 +720,10 @@ fn retarget(e: &mut Expr, from: RelId, to: RelId) {
             }
         }
     });
+}
+
+/// A join's relations are counted as they are added; a range outside them
+/// is a bug in the walk, refused rather than guessed around.
+fn out_of_range() -> Refusal {
+    unsupported("a join whose relations the guard lost track of")
 }

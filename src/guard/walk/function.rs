@@ -148,12 +148,15 @@ impl Walker<'_> {
         }
         match def.func {
             Func::DatePart => {
-                let field = string_arg(exprs[0])
+                let [field_arg, value] = exprs.as_slice() else {
+                    return Err(unsupported("date_part with other than two arguments").into());
+                };
+                let field = string_arg(field_arg)
                     .and_then(DatePart::parse)
                     .ok_or_else(|| {
                         unsupported("date_part with a field that is not a literal such as 'year'")
                     })?;
-                return self.date_part(field, exprs[1], ctx, f, scope);
+                return self.date_part(field, value, ctx, f, scope);
             }
             Func::DateTrunc => return self.date_trunc(&exprs, ctx, f, scope),
             Func::ToDate => return self.parse_date_call(&exprs, ctx, f, scope),
@@ -162,8 +165,12 @@ impl Walker<'_> {
         let is_agg = def.kind == Kind::Aggregate && f.over.is_none();
         // The one permitted use of an `aggregate` column, and COUNT over a
         // column whose filter allows equality.
-        if def.kind == Kind::Aggregate && exprs.len() == 1 && is_column(exprs[0]) {
-            let found = self.column_ref(exprs[0], scope)?;
+        let bare_column = match exprs.as_slice() {
+            [only] if def.kind == Kind::Aggregate && is_column(only) => Some(*only),
+            _ => None,
+        };
+        if let Some(only) = bare_column {
+            let found = self.column_ref(only, scope)?;
             if let Some(s) = found.lin.eff {
                 let p = self.policy(s);
                 if let Action::Aggregate {
@@ -719,7 +726,10 @@ impl Walker<'_> {
         if f.over.is_some() || f.filter.is_some() {
             return Err(unsupported("OVER or FILTER on date_trunc").into());
         }
-        let unit = string_arg(exprs[0])
+        let [unit_arg, value] = exprs else {
+            return Err(unsupported("date_trunc with other than two arguments").into());
+        };
+        let unit = string_arg(unit_arg)
             .and_then(TruncUnit::parse)
             .ok_or_else(|| {
                 unsupported("date_trunc with a unit that is not a literal such as 'month'")
@@ -734,7 +744,7 @@ impl Walker<'_> {
             .into());
         }
         let saved = self.cur_fn.replace("date_trunc(…)".to_string());
-        let r = self.expr(exprs[1], ctx.comp(), scope);
+        let r = self.expr(value, ctx.comp(), scope);
         self.cur_fn = saved;
         let (i, x) = r?;
         if !matches!(i.ty, Ty::Date | Ty::Timestamp) {
@@ -762,7 +772,10 @@ impl Walker<'_> {
         if f.over.is_some() || f.filter.is_some() {
             return Err(unsupported("OVER or FILTER on to_date").into());
         }
-        let fmt = string_arg(exprs[1])
+        let [value, fmt_arg] = exprs else {
+            return Err(unsupported("to_date with other than two arguments").into());
+        };
+        let fmt = string_arg(fmt_arg)
             .ok_or_else(|| unsupported("to_date with a format that is not a literal"))?;
         let chrono = literal::chrono_format(fmt).ok_or_else(|| {
             unsupported("a to_date format other than YYYY, MM, DD, HH24, MI, SS and separators")
@@ -776,7 +789,7 @@ impl Walker<'_> {
             .into());
         }
         // A literal date is read now, the same on every engine.
-        if let Some(text) = string_arg(exprs[0]) {
+        if let Some(text) = string_arg(value) {
             let d = chrono::NaiveDate::parse_from_str(text, &chrono).map_err(|_| {
                 Refusal::new(
                     Reason::UnsupportedConstruct,
@@ -790,7 +803,7 @@ impl Walker<'_> {
             ));
         }
         let saved = self.cur_fn.replace("to_date(…)".to_string());
-        let r = self.expr(exprs[0], ctx.comp(), scope);
+        let r = self.expr(value, ctx.comp(), scope);
         self.cur_fn = saved;
         let (i, x) = r?;
         Ok((

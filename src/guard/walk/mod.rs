@@ -1,3 +1,4 @@
+#![deny(clippy::indexing_slicing)]
 //! The scope-aware walk over the model's AST: name resolution, lineage, the
 //! per-action rules, and the guard's own plan of the query, from which the
 //! emitter writes the SQL an engine runs.
@@ -208,13 +209,17 @@ impl<'g> Walker<'g> {
                 .sources
                 .iter()
                 .map(|&s| {
-                    let t = &self.g.tables[s.0 as usize];
-                    ColumnRef {
-                        table: t.name.clone(),
-                        column: t.columns[s.1 as usize].name.clone(),
+                    let t = self.g.tables.get(s.0 as usize);
+                    let c = t.and_then(|t| t.columns.get(s.1 as usize));
+                    match (t, c) {
+                        (Some(t), Some(c)) => Ok(ColumnRef {
+                            table: t.name.clone(),
+                            column: c.name.clone(),
+                        }),
+                        _ => Err(unsupported("a source column the guard lost track of")),
                     }
                 })
-                .collect();
+                .collect::<Result<_, _>>()?;
             sources.sort();
             sources.dedup();
             let action = match o.info.lin.eff {

@@ -548,7 +548,7 @@ impl Walker<'_> {
                     return Err(unsupported("WITH FILL").into());
                 }
                 let expr = match self.by_item(&k.expr, Ctx::Order, &outs, &cur)? {
-                    By::Output(i) => Expr::Col(wrap_rel, outs[i].id),
+                    By::Output(i) => Expr::Col(wrap_rel, output(&outs, i)?.id),
                     By::Expr(x) => {
                         if distinct {
                             return Err(Refusal::new(
@@ -582,7 +582,9 @@ impl Walker<'_> {
                 let rel = cur.rels.iter().find(|r| r.id == c.rel).ok_or_else(|| {
                     unsupported("an aggregate over a column of a relation out of scope")
                 })?;
-                let t = &self.g.tables[c.table as usize];
+                let t = self.g.tables.get(c.table as usize).ok_or_else(|| {
+                    unsupported("an aggregate over a table the guard lost track of")
+                })?;
                 // Groups must not overlap: keyed by the summarised table's
                 // own columns, they split its rows, each into one group.
                 // A key from another relation (a join to products, VALUES,
@@ -863,7 +865,7 @@ impl Walker<'_> {
                         )
                         .construct(ctx.place())
                     })?;
-                self.by_output(&outs[i], ctx)?;
+                self.by_output(output(outs, i)?, ctx)?;
                 return Ok(By::Output(i));
             }
         }
@@ -875,7 +877,7 @@ impl Walker<'_> {
             let input = has_column(cur, id);
             if let Some(i) = out {
                 if ctx == Ctx::Order || !input {
-                    self.by_output(&outs[i], ctx)?;
+                    self.by_output(output(outs, i)?, ctx)?;
                     return Ok(By::Output(i));
                 }
             }
@@ -908,7 +910,7 @@ impl Walker<'_> {
             }
             match self.by_item(&k.expr, Ctx::Order, outs, &empty)? {
                 By::Output(i) => order.push(OrderKey {
-                    expr: Expr::Col(wrap_rel, outs[i].id),
+                    expr: Expr::Col(wrap_rel, output(outs, i)?.id),
                     desc: k.options.asc == Some(false),
                     nulls_first: k.options.nulls_first,
                 }),
@@ -1088,8 +1090,9 @@ pub(super) fn rename_cols(cols: &mut [RelCol], alias: &TableAlias) -> Result<(),
     }
     for (i, c) in cols.iter().enumerate() {
         if !c.name.is_empty()
-            && cols[..i]
+            && cols
                 .iter()
+                .take(i)
                 .any(|d| d.name.eq_ignore_ascii_case(&c.name))
         {
             return Err(Refusal::new(
@@ -1371,4 +1374,11 @@ pub(super) fn visit_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             }
         }
     }
+}
+
+/// The select list's `i`th output, found by position or name from the
+/// select list itself; out of range is refused, not guessed.
+fn output(outs: &[OutCol], i: usize) -> Result<&OutCol, Refusal> {
+    outs.get(i)
+        .ok_or_else(|| unsupported("a position outside the select list"))
 }

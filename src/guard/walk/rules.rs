@@ -109,13 +109,26 @@ impl Ctx {
 }
 
 impl<'g> Walker<'g> {
+    /// The policy of a source column. Sources index the guard's own
+    /// tables, never the SQL; were one ever out of range, the column reads
+    /// as `deny`, the strictest policy, and is refused.
     pub(super) fn policy(&self, s: Src) -> &'g ColumnPolicy {
-        &self.g.tables[s.0 as usize].columns[s.1 as usize].policy
+        self.g
+            .tables
+            .get(s.0 as usize)
+            .and_then(|t| t.columns.get(s.1 as usize))
+            .map_or(&LOST_COLUMN, |c| &c.policy)
     }
 
     pub(super) fn src_name(&self, s: Src) -> String {
-        let t = &self.g.tables[s.0 as usize];
-        format!("{}.{}", t.name, t.columns[s.1 as usize].name)
+        self.g
+            .tables
+            .get(s.0 as usize)
+            .and_then(|t| t.columns.get(s.1 as usize).map(|c| (t, c)))
+            .map_or_else(
+                || "an unknown column".to_string(),
+                |(t, c)| format!("{}.{}", t.name, c.name),
+            )
     }
 
     pub(super) fn lin_of(&self, s: Src) -> Lin {
@@ -446,3 +459,14 @@ pub(super) fn not_on_engine(construct: &str, engine: &str, instead: &'static str
     .construct(construct.to_string())
     .advise(instead)
 }
+
+/// The policy of a source the guard's tables do not hold: `deny`.
+static LOST_COLUMN: ColumnPolicy = ColumnPolicy {
+    name: String::new(),
+    action: Action::Deny,
+    filter: Filter::None,
+    description: None,
+    detect_values: None,
+    match_parts: false,
+    class: None,
+};

@@ -342,7 +342,9 @@ impl Walker<'_> {
                 if i >= self.used.len() {
                     self.used.resize(i + 1, false);
                 }
-                self.used[i] = true;
+                if let Some(u) = self.used.get_mut(i) {
+                    *u = true;
+                }
             }
             Expr::Call(c) => {
                 for a in &c.args {
