@@ -4,6 +4,8 @@
 //! name something missing), 2 bad usage or bad input, 3 engine failure. Every
 //! error is one sentence on stderr; results are JSON on stdout.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::unreachable)]
+
 mod args;
 
 // mimalloc serves the many small allocations of the SQL parser, the guard
