@@ -257,6 +257,92 @@ fn a_subject_that_stopped_being_unique_refuses_to_run() {
         ),
         "{err}"
     );
+    // The engine recorded the change in its catalog: the same guard now
+    // counts distinct subjects, and the one person's group does not come out.
+    assert!(!engine.catalog().is_unique("people", "id"));
+    let q = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
+        .unwrap();
+    assert!(q.group_checks().iter().all(|c| c.unique_subject.is_none()));
+    let rows = sqlveil::run(&engine, &q).unwrap();
+    assert_eq!(rows.height(), 0, "{rows}");
+    // Unique again: rows count for people again.
+    crate::util::write(
+        dir.path(),
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n4,Oslo,40\n",
+    );
+    assert!(engine.is_unique("people", "id").unwrap());
+    let q = guard
+        .check("SELECT city, AVG(salary) AS a FROM people GROUP BY city")
+        .unwrap();
+    assert!(q.group_checks().iter().any(|c| c.unique_subject.is_some()));
+    assert_eq!(
+        crate::util::cells(&sqlveil::run(&engine, &q).unwrap()),
+        ["Oslo", "25.0"]
+    );
+}
+
+/// Found in review of f1c5c5b: a guard built again from the catalog after
+/// the subject stopped being unique was refused at every run, since the
+/// catalog was fixed at `open`. Now the first run records the change in the
+/// catalog, and the check after it counts distinct subjects.
+#[test]
+fn a_guard_built_after_the_subject_stopped_being_unique_recovers() {
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let sql = "SELECT city, AVG(salary) AS a FROM people GROUP BY city";
+    crate::util::write(
+        dir.path(),
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n3,Oslo,40\n",
+    );
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let first = guard.check(sql).unwrap();
+    assert!(sqlveil::run(&engine, &first).is_err());
+    let q = guard.check(sql).unwrap();
+    let rows = sqlveil::run(&engine, &q).unwrap();
+    // Three people, four rows: person 3 counts once, and the group check
+    // (distinct subjects == rows with a value) drops the group.
+    assert_eq!(rows.height(), 0, "{rows}");
+}
+
+/// A running chat whose data changed under it: the first query after the
+/// change is checked again with distinct subjects, inside the same question.
+#[test]
+fn a_chat_recovers_when_a_subject_stops_being_unique() {
+    use sqlveil::chat::{Chat, Context};
+    use sqlveil::{MasterKey, MemoryVault, ScriptedModel};
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = std::sync::Arc::new(PolarsEngine::open(dir.path(), &policy).unwrap());
+    let model = std::sync::Arc::new(ScriptedModel::from_fn(|_| {
+        Ok("```sql\nSELECT city, AVG(salary) AS a FROM people GROUP BY city\n```".to_string())
+    }));
+    let chat = Chat::builder(policy, engine, model, MasterKey::from_bytes(&[7; 32]))
+        .vault(std::sync::Arc::new(MemoryVault::new()))
+        .write_answer(false)
+        .build()
+        .unwrap();
+    let ctx = Context::new("tester");
+    let a = chat.ask("average salary per city?", &ctx).unwrap();
+    assert_eq!(crate::util::cells(&a.rows), ["Oslo", "20.0"]);
+    crate::util::write(
+        dir.path(),
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n1,Oslo,20\n1,Oslo,777001\n",
+    );
+    let a = chat.ask("average salary per city, again?", &ctx).unwrap();
+    assert_eq!(a.rows.height(), 0, "{}", a.rows);
+    // Checked again without asking the model to repair anything.
+    assert_eq!(a.attempts.len(), 1, "{:?}", a.attempts);
 }
 
 /// `min_group_size` counts the people who have a value: five people of whom

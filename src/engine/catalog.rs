@@ -1,6 +1,8 @@
 //! What an engine holds: tables, columns and their types.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// A column's type, as far as the guard and the protection stage care.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +68,29 @@ pub struct CatalogTable {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
     tables: Vec<CatalogTable>,
-    /// `(table, column)` pairs the engine found unique and never empty.
-    unique: Vec<(String, String)>,
+    /// Columns the engine found unique and never empty.
+    unique: Vec<UniqueColumn>,
 }
+
+/// A column the engine found unique, with a flag that the engine clears
+/// when it finds the column no longer unique. Guards built from the catalog
+/// share the flag, so they stop relying on it at once.
+#[derive(Debug, Clone)]
+struct UniqueColumn {
+    table: String,
+    column: String,
+    still: Arc<AtomicBool>,
+}
+
+impl PartialEq for UniqueColumn {
+    fn eq(&self, other: &Self) -> bool {
+        self.table == other.table
+            && self.column == other.column
+            && self.still.load(Ordering::Relaxed) == other.still.load(Ordering::Relaxed)
+    }
+}
+
+impl Eq for UniqueColumn {}
 
 impl Catalog {
     /// A catalog of the given tables.
@@ -99,16 +121,41 @@ impl Catalog {
     /// so data that changed since refuses to run rather than count one
     /// person twice.
     pub fn with_unique(mut self, table: &str, column: &str) -> Catalog {
-        let pair = (table.to_string(), column.to_string());
-        if !self.unique.contains(&pair) {
-            self.unique.push(pair);
+        match self.flag(table, column) {
+            Some(f) => f.store(true, Ordering::Relaxed),
+            None => self.unique.push(UniqueColumn {
+                table: table.to_string(),
+                column: column.to_string(),
+                still: Arc::new(AtomicBool::new(true)),
+            }),
         }
         self
     }
 
-    /// Whether [`with_unique`](Self::with_unique) recorded `table.column`.
+    /// Whether [`with_unique`](Self::with_unique) recorded `table.column`
+    /// and no [`set_unique`](Self::set_unique) has cleared it since.
     pub fn is_unique(&self, table: &str, column: &str) -> bool {
-        self.unique.iter().any(|(t, c)| t == table && c == column)
+        self.flag(table, column)
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Records what an engine found when it examined `table.column` again
+    /// ([`Engine::is_unique`](crate::Engine::is_unique)): `false` makes the
+    /// guards built from this catalog count distinct subjects from their
+    /// next check on; `true` lets them count rows again. A column that
+    /// [`with_unique`](Self::with_unique) never recorded stays unrecorded.
+    pub fn set_unique(&self, table: &str, column: &str, unique: bool) {
+        if let Some(f) = self.flag(table, column) {
+            f.store(unique, Ordering::Relaxed);
+        }
+    }
+
+    /// The shared flag of a recorded column, for the guard.
+    pub(crate) fn flag(&self, table: &str, column: &str) -> Option<&Arc<AtomicBool>> {
+        self.unique
+            .iter()
+            .find(|u| u.table == table && u.column == column)
+            .map(|u| &u.still)
     }
 
     /// The tables.

@@ -179,7 +179,7 @@ pub fn run<E: Engine + ?Sized>(engine: &E, query: &GuardedQuery) -> Result<DataF
                 return Err(Error::engine(
                     "stale_catalog",
                     format!(
-                        "the engine's catalog said `{}.{}` was unique, and the engine does not confirm it for the data as it is now (Engine::is_unique); build the guard again from the engine's catalog",
+                        "the engine's catalog said `{}.{}` was unique, and the engine does not confirm it for the data as it is now (Engine::is_unique); check the query again: an engine that records the change in its catalog (Catalog::set_unique, as the polars engine does) makes the guard count distinct subjects",
                         c.table, c.column
                     ),
                 ));

@@ -486,6 +486,11 @@ impl Engine for PolarsEngine {
     fn is_unique(&self, table: &str, column: &str) -> Result<bool, Error> {
         let t = self.table(table)?;
         catalog_column(&self.catalog, table, column)?;
+        // polars reads `^…$` as a regex of names and `*` as every column:
+        // such a column cannot be examined, so it is not known unique.
+        if column == "*" || (column.starts_with('^') && column.ends_with('$')) {
+            return Ok(false);
+        }
         let meta = std::fs::metadata(&t.path).map_err(|source| {
             Error::new(ErrorKind::Io {
                 path: t.path.clone(),
@@ -520,6 +525,8 @@ impl Engine for PolarsEngine {
                 })
         };
         let unique = count("empty")? == 0 && count("distinct")? == count("rows")?;
+        // Guards built from the catalog follow what was found now.
+        self.catalog.set_unique(table, column, unique);
         if let Ok(mut known) = t.unique.write() {
             known.retain(|(c, _, _)| c != column);
             known.push((column.to_string(), stamp, unique));

@@ -37,6 +37,8 @@ mod walk;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use regex::Regex;
 use sqlparser::dialect::{Dialect as SqlDialect, GenericDialect, PostgreSqlDialect};
@@ -256,8 +258,9 @@ pub(crate) struct GuardColumn {
 pub(crate) struct GuardTable {
     pub(crate) name: String,
     pub(crate) subject: Option<String>,
-    /// The catalog found the subject column unique and never empty.
-    pub(crate) subject_unique: bool,
+    /// The catalog found the subject column unique and never empty: the
+    /// catalog's flag, which its engine clears when that stops being true.
+    pub(crate) subject_unique: Option<Arc<AtomicBool>>,
     pub(crate) columns: Vec<GuardColumn>,
 }
 
@@ -381,7 +384,8 @@ impl GuardBuilder {
                 subject_unique: tp
                     .subject
                     .as_deref()
-                    .is_some_and(|s| catalog.is_unique(&tp.name, s)),
+                    .and_then(|s| catalog.flag(&tp.name, s))
+                    .cloned(),
                 columns,
             });
         }

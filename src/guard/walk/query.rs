@@ -639,8 +639,12 @@ impl Walker<'_> {
                 // per row: rows with a value count the people, without the
                 // cost of a distinct count. `run` asks the engine that the
                 // column is still unique before the query runs.
-                let one_per_row =
-                    t.subject_unique && rel.base == Some(c.table) && cur.rels.len() == 1;
+                let one_per_row = t
+                    .subject_unique
+                    .as_ref()
+                    .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+                    && rel.base == Some(c.table)
+                    && cur.rels.len() == 1;
                 let (count_arg, distinct) = match &subject {
                     Some(_) if one_per_row => (value.clone(), false),
                     Some(subj) => {
