@@ -264,6 +264,7 @@ struct Options {
     link_hosts: Option<Vec<String>>,
     examples_in_prompt: usize,
     direct_threshold: f64,
+    order_key: Option<[u8; 16]>,
 }
 
 impl ChatBuilder {
@@ -380,6 +381,15 @@ impl ChatBuilder {
         self
     }
 
+    /// The key of the guard's order of protected values
+    /// ([`GuardBuilder::order_key`]; default: random per pipeline). Two
+    /// pipelines with the same key show rows in the same order, which a
+    /// recorded evaluation needs to replay the answer-writing calls.
+    pub fn order_key(mut self, key: [u8; 16]) -> ChatBuilder {
+        self.options.order_key = Some(key);
+        self
+    }
+
     /// Builds the pipeline: the guard for the engine's dialect, the tokens,
     /// the detectors, the schema text and the examples' index.
     ///
@@ -395,9 +405,12 @@ impl ChatBuilder {
             .as_deref()
             .map(LinkHosts::parse)
             .transpose()?;
-        let guard = GuardBuilder::new()
-            .dialect(self.engine.dialect())
-            .build(&self.policy, self.engine.catalog())?;
+        let mut guard = GuardBuilder::new();
+        guard.dialect(self.engine.dialect());
+        if let Some(k) = self.options.order_key {
+            guard.order_key(k);
+        }
+        let guard = guard.build(&self.policy, self.engine.catalog())?;
         let tokens = Tokens::new(&self.policy, self.key.clone(), self.vault)?;
         let detector = match self.detector {
             Some(d) => d,
@@ -623,6 +636,7 @@ impl Chat {
                 link_hosts: None,
                 examples_in_prompt: 3,
                 direct_threshold: 0.9,
+                order_key: None,
             },
         }
     }

@@ -287,6 +287,20 @@ impl Default for EvalOptions {
     }
 }
 
+/// An order key for [`ChatBuilder::order_key`](crate::ChatBuilder::order_key)
+/// derived from the master key, so that a recorded run and its replay
+/// (under the same key) show rows in the same order.
+///
+/// # Errors
+/// The key cannot be derived.
+pub fn order_key(key: &crate::MasterKey) -> Result<[u8; 16], Error> {
+    let k = key.hmac_key("eval order key", "v1")?;
+    let tag = ring::hmac::sign(&k, b"sqlveil eval");
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&tag.as_ref()[..16]);
+    Ok(out)
+}
+
 /// Runs a question set through a chat whose model is `seen` (or wraps it),
 /// and scores every question.
 ///
@@ -302,7 +316,12 @@ pub fn run(
 ) -> Result<Report, Error> {
     let mut results = Vec::new();
     for q in &set.questions {
-        results.push(run_one(chat, q, options)?);
+        let before = seen.request_count();
+        let mut r = run_one(chat, q, options)?;
+        // Failed requests return no counts: the recorder's are used.
+        let calls = seen.request_count().saturating_sub(before);
+        r.model_calls = calls.try_into().unwrap_or(u32::MAX);
+        results.push(r);
     }
     let privacy = privacy::check(chat, &seen.requests())?;
     let summary = summarize(&results);
@@ -508,7 +527,11 @@ impl Report {
             if p.leaks.is_empty() {
                 "no value found".to_string()
             } else {
-                format!("{} VALUES FOUND", p.leaks.len())
+                format!(
+                    "{} VALUES FOUND ({} text; numbers and dates can equal a computed result by chance: check them)",
+                    p.leaks.len(),
+                    p.text_leaks()
+                )
             }
         ));
         out

@@ -99,6 +99,11 @@ impl RecordingModel {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
+    /// How many requests so far.
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
     /// The wrapped model's name.
     pub fn name_of_inner(&self) -> &str {
         self.inner.name()

@@ -40,6 +40,34 @@ pub struct PrivacyLeak {
     pub request: usize,
     /// The column whose value it is, `table.column`.
     pub column: String,
+    /// `text` (holds a letter), `date` (`YYYY-MM-DD…`) or `number`. A
+    /// number or a date can equal a computed result by chance (an average
+    /// that equals a ZIP code, a month's first day that is someone's signup
+    /// date); text practically cannot.
+    pub kind: String,
+}
+
+impl PrivacyCheck {
+    /// Findings of text values: each one is a value that reached a model.
+    pub fn text_leaks(&self) -> usize {
+        self.leaks.iter().filter(|l| l.kind == "text").count()
+    }
+}
+
+fn kind_of(v: &str) -> &'static str {
+    let b = v.as_bytes();
+    if b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && !v.chars().any(char::is_alphabetic)
+    {
+        "date"
+    } else if v.chars().any(char::is_alphabetic) {
+        "text"
+    } else {
+        "number"
+    }
 }
 
 /// Reads every protected value of the data (columns whose action is not
@@ -90,13 +118,14 @@ pub(crate) fn check(chat: &Chat, requests: &[ModelRequest]) -> Result<PrivacyChe
         return Ok(out);
     }
     let (values, labels): (Vec<&String>, Vec<&String>) = protected.iter().unzip();
+    let kinds: Vec<&'static str> = values.iter().map(|v| kind_of(v)).collect();
     let ac: AhoCorasick = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(&values)
         .map_err(|_| Error::usage("the protected values cannot be searched for"))?;
     for (n, r) in requests.iter().enumerate() {
-        let mut found = BTreeSet::new();
+        let mut found: BTreeSet<(String, &'static str)> = BTreeSet::new();
         for text in r.texts() {
             for m in ac.find_overlapping_iter(text) {
                 let before = text[..m.start()].chars().next_back();
@@ -106,16 +135,18 @@ pub(crate) fn check(chat: &Chat, requests: &[ModelRequest]) -> Result<PrivacyChe
                 {
                     continue;
                 }
-                if let Some(l) = labels.get(m.pattern().as_usize()) {
-                    found.insert((*l).clone());
+                let i = m.pattern().as_usize();
+                if let (Some(l), Some(k)) = (labels.get(i), kinds.get(i)) {
+                    found.insert(((*l).clone(), k));
                 }
             }
         }
-        out.leaks.extend(
-            found
-                .into_iter()
-                .map(|column| PrivacyLeak { request: n, column }),
-        );
+        out.leaks
+            .extend(found.into_iter().map(|(column, kind)| PrivacyLeak {
+                request: n,
+                column,
+                kind: kind.to_string(),
+            }));
     }
     Ok(out)
 }
