@@ -12,7 +12,13 @@ use sqlveil::{ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy};
 
 use crate::util::root;
 
-const KEY: [u8; 32] = [9; 32];
+/// SHA-256 of "sqlveil eval sample key": the key the shipped recording was
+/// made under (`SQLVEIL_KEY=1e69b711fb05b2e652e7fb35f481fdff00439dd7b8bca429123ca25bd379751f`
+/// replays it with the CLI). Tokens, and so requests, depend on it.
+const KEY: [u8; 32] = [
+    30, 105, 183, 17, 251, 5, 178, 230, 82, 231, 251, 53, 244, 129, 253, 255, 0, 67, 157, 215, 184,
+    188, 164, 41, 18, 60, 162, 91, 211, 121, 117, 31,
+];
 
 fn eval_dir() -> PathBuf {
     root().join("tests/data/eval")
@@ -100,7 +106,11 @@ fn sample_set_replays_end_to_end() {
     }
     assert_eq!(s.execution_match, s.answerable - 4, "{}", r.table());
     // A misspelt column, repaired on the second attempt.
-    let t = r.questions.iter().find(|q| q.id == "top-products-units").unwrap();
+    let t = r
+        .questions
+        .iter()
+        .find(|q| q.id == "top-products-units")
+        .unwrap();
     assert_eq!((t.outcome, t.repairs), (Outcome::Match, 1));
     // Direct answers: no SQL call, only the answer call.
     let direct: Vec<&str> = r
@@ -188,8 +198,15 @@ fn record_then_replay_agree() {
     }
     assert!(changed > 20, "{changed}");
     let c = eval::compare(&a, &r);
-    assert_eq!(c.questions.iter().filter(|q| q.regressed()).count(), changed);
-    assert!(c.table().contains(&format!("{changed} worse")), "{}", c.table());
+    assert_eq!(
+        c.questions.iter().filter(|q| q.regressed()).count(),
+        changed
+    );
+    assert!(
+        c.table().contains(&format!("{changed} worse")),
+        "{}",
+        c.table()
+    );
 }
 
 /// The privacy check is real: a birth date typed into a question is not a
@@ -268,7 +285,13 @@ fn direct_answers_resist_crafted_questions() {
         model.clear_requests();
         let a = chat.ask(q, &ctx).unwrap_or_else(|e| panic!("{q}: {e}"));
         assert!(a.direct.is_none(), "{q}: answered by {:?}", a.direct);
-        assert_eq!(a.sql, NO_SQL.trim_start_matches("```sql\n").trim_end_matches("\n```"), "{q}");
+        assert_eq!(
+            a.sql,
+            NO_SQL
+                .trim_start_matches("```sql\n")
+                .trim_end_matches("\n```"),
+            "{q}"
+        );
         // The model was asked for SQL.
         assert!(model.requests()[0].system.contains("Schema:"), "{q}");
     }
@@ -317,7 +340,10 @@ fn direct_answer_fills_a_token_and_is_audited() {
     }
     assert!(a.rows.height() > 0);
     let text = std::fs::read_to_string(&log).unwrap();
-    let ask = text.lines().find(|l| l.contains("\"kind\":\"ask\"")).unwrap();
+    let ask = text
+        .lines()
+        .find(|l| l.contains("\"kind\":\"ask\""))
+        .unwrap();
     assert!(
         ask.contains(r#""example":{"name":"orders-of-customer","score":1.0}"#),
         "{ask}"
@@ -425,7 +451,10 @@ fn bad_examples_are_rule_errors_naming_them() {
     for (e, want) in cases {
         let name = e.name().to_string();
         let err = build_with(e);
-        assert!(matches!(err.kind(), ErrorKind::Rules { .. }), "{name}: {err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::Rules { .. }),
+            "{name}: {err}"
+        );
         let msg = err.to_string();
         assert!(msg.contains(&format!("example `{name}`")), "{msg}");
         assert!(msg.contains(want), "{msg}");
@@ -441,9 +470,11 @@ fn recorded_requests_carry_no_value_the_sample_protects() {
     let mut n = 0;
     for f in std::fs::read_dir(&recorded).unwrap() {
         let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
-        assert!(!text.contains("Charles") && !text.contains("Liam"), "{text}");
+        assert!(
+            !text.contains("Charles") && !text.contains("Liam"),
+            "{text}"
+        );
         n += 1;
     }
     assert!(n > 60, "{n}");
 }
-
