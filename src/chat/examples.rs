@@ -20,7 +20,8 @@
 //!   naming the example, never silently dropped;
 //! - its slots and its declared parameters must agree.
 //!
-//! Retrieval is BM25 ([`bm25`] crate, its scorer's inverted index) over the
+//! Retrieval is BM25 (k1 = 1.2, b = 0.75, an inverted index with a dense
+//! score accumulator and a partial selection of the top k) over the
 //! examples' questions, as words: lowercase, split on anything but letters
 //! and digits, a plural `s` dropped, common words left out, and each slot
 //! (or, in a question, each token, number and date) as a word of its kind.
@@ -36,7 +37,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use bm25::{Embedder, EmbedderBuilder, Scorer, Tokenizer};
 use serde::Deserialize;
 
 use polars::prelude::DataFrame;
@@ -600,19 +600,89 @@ fn literal(kind: &ParamKind, value: &str, tokens: &Tokens) -> Option<String> {
     }
 }
 
-/// Every character that is not a word of BM25: the tokenizer splits on it.
-#[derive(Debug, Clone, Copy, Default)]
-struct Words;
+/// BM25 over word lists: per term, its documents and their term weights
+/// `tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen))`, and the term's idf
+/// `ln(1 + (N − df + 0.5) / (df + 0.5))`.
+#[derive(Debug, Default)]
+struct Bm25 {
+    terms: HashMap<String, usize>,
+    postings: Vec<Vec<(u32, f32)>>,
+    idf: Vec<f32>,
+    docs: usize,
+}
 
-impl Tokenizer for Words {
-    fn tokenize(&self, input_text: &str) -> Vec<String> {
-        // Input is already words, joined by spaces.
-        let mut seen = BTreeSet::new();
-        input_text
-            .split(' ')
-            .filter(|w| !w.is_empty() && seen.insert(*w))
-            .map(str::to_string)
-            .collect()
+impl Bm25 {
+    const K1: f32 = 1.2;
+    const B: f32 = 0.75;
+
+    fn new(docs: &[Vec<String>]) -> Bm25 {
+        let mut bm = Bm25 {
+            docs: docs.len(),
+            ..Bm25::default()
+        };
+        let total: usize = docs.iter().map(Vec::len).sum();
+        let avg = (total as f32 / docs.len().max(1) as f32).max(1.0);
+        for (d, words) in docs.iter().enumerate() {
+            let mut tf: BTreeMap<&str, u32> = BTreeMap::new();
+            for w in words {
+                *tf.entry(w.as_str()).or_insert(0) += 1;
+            }
+            let norm = Self::K1 * (1.0 - Self::B + Self::B * words.len() as f32 / avg);
+            for (w, n) in tf {
+                let t = match bm.terms.get(w) {
+                    Some(&t) => t,
+                    None => {
+                        bm.terms.insert(w.to_string(), bm.postings.len());
+                        bm.postings.push(Vec::new());
+                        bm.postings.len() - 1
+                    }
+                };
+                let n = n as f32;
+                let doc = u32::try_from(d).unwrap_or(u32::MAX);
+                bm.postings[t].push((doc, n * (Self::K1 + 1.0) / (n + norm)));
+            }
+        }
+        let n = bm.docs as f32;
+        bm.idf = bm
+            .postings
+            .iter()
+            .map(|p| {
+                let df = p.len() as f32;
+                (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+            })
+            .collect();
+        bm
+    }
+
+    /// The `k` best documents for a set of words, best first; ties by
+    /// document order.
+    fn search(&self, words: &BTreeSet<String>, k: usize) -> Vec<(usize, f32)> {
+        let mut acc = vec![0f32; self.docs];
+        let mut touched: Vec<usize> = Vec::new();
+        for w in words {
+            let Some(&t) = self.terms.get(w) else {
+                continue;
+            };
+            let idf = self.idf.get(t).copied().unwrap_or(0.0);
+            for &(d, weight) in self.postings.get(t).map(Vec::as_slice).unwrap_or(&[]) {
+                let d = d as usize;
+                if let Some(a) = acc.get_mut(d) {
+                    if *a == 0.0 {
+                        touched.push(d);
+                    }
+                    *a += idf * weight;
+                }
+            }
+        }
+        let score = |d: usize| acc.get(d).copied().unwrap_or(0.0);
+        let order = |a: &usize, b: &usize| score(*b).total_cmp(&score(*a)).then(a.cmp(b));
+        if touched.len() > k && k > 0 {
+            touched.select_nth_unstable_by(k - 1, order);
+            touched.truncate(k);
+        }
+        touched.sort_by(order);
+        touched.truncate(k);
+        touched.into_iter().map(|d| (d, score(d))).collect()
     }
 }
 
@@ -644,8 +714,7 @@ struct Entry {
 /// ```
 pub struct ExampleIndex {
     entries: Vec<Entry>,
-    embedder: Embedder<u32, Words>,
-    scorer: Scorer<usize, u32>,
+    bm25: Bm25,
 }
 
 impl std::fmt::Debug for ExampleIndex {
@@ -697,18 +766,13 @@ impl ExampleIndex {
                 Entry { example, words }
             })
             .collect();
-        let docs: Vec<String> = entries.iter().map(|e| join(&e.words)).collect();
-        let corpus: Vec<&str> = docs.iter().map(String::as_str).collect();
-        let embedder: Embedder<u32, Words> =
-            EmbedderBuilder::with_tokenizer_and_fit_to_corpus(Words, &corpus).build();
-        let mut scorer = Scorer::new();
-        for (i, d) in docs.iter().enumerate() {
-            scorer.upsert(&i, embedder.embed(d));
-        }
+        let docs: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| e.words.iter().cloned().collect())
+            .collect();
         ExampleIndex {
             entries,
-            embedder,
-            scorer,
+            bm25: Bm25::new(&docs),
         }
     }
 
@@ -735,17 +799,11 @@ impl ExampleIndex {
 
     fn search(&self, words: &[String], k: usize) -> Vec<ExampleHit<'_>> {
         let q: BTreeSet<String> = words.iter().cloned().collect();
-        let mut hits: Vec<(usize, f32)> = self
-            .scorer
-            .matches(&self.embedder.embed(&join(&q)))
-            .into_iter()
-            .map(|d| (d.id, d.score))
-            .collect();
         // Best first; ties keep the examples' order, so retrieval is the
         // same from run to run.
-        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        hits.into_iter()
-            .take(k)
+        self.bm25
+            .search(&q, k)
+            .into_iter()
             .filter_map(|(i, score)| {
                 self.entries.get(i).map(|e| ExampleHit {
                     example: &e.example,
@@ -770,12 +828,9 @@ impl ExampleIndex {
             return None;
         }
         let mut best: Option<(f64, &Entry)> = None;
-        for hit in self.search(&words, 8) {
-            let Some(entry) = self
-                .entries
-                .iter()
-                .find(|e| std::ptr::eq(&e.example, hit.example))
-            else {
+        let qset: BTreeSet<String> = words.iter().cloned().collect();
+        for (i, _) in self.bm25.search(&qset, 8) {
+            let Some(entry) = self.entries.get(i) else {
                 continue;
             };
             if !entry.example.direct {
@@ -801,14 +856,6 @@ impl ExampleIndex {
             sql,
         ))
     }
-}
-
-fn join<'a>(words: impl IntoIterator<Item = &'a String>) -> String {
-    words
-        .into_iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Fills a direct example's slots from what the question carries: per kind,
@@ -1107,6 +1154,26 @@ mod tests {
         // Retrieval ranks the closest first.
         let hits = idx.retrieve(&t, "orders placed in 2023", 3);
         assert_eq!(hits[0].example.name(), "orders-in");
+    }
+
+    #[test]
+    fn bm25_ranks_rare_words_higher_and_breaks_ties_by_order() {
+        let doc = |w: &str| w.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let bm = Bm25::new(&[
+            doc("order count city"),
+            doc("order revenue month"),
+            doc("order count month"),
+            doc("ticket channel"),
+        ]);
+        let q = |w: &str| w.split(' ').map(str::to_string).collect::<BTreeSet<_>>();
+        // `revenue` is rarer than `count`: document 1 first.
+        let hits = bm.search(&q("order revenue count"), 2);
+        assert_eq!(hits[0].0, 1, "{hits:?}");
+        // Equal scores keep document order.
+        let hits = bm.search(&q("order"), 3);
+        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(bm.search(&q("nothing"), 3).is_empty());
+        assert_eq!(bm.search(&q("order"), 0).len(), 0);
     }
 
     #[test]

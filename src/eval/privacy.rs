@@ -128,8 +128,8 @@ pub(crate) fn check(chat: &Chat, requests: &[ModelRequest]) -> Result<PrivacyChe
         let mut found: BTreeSet<(String, &'static str)> = BTreeSet::new();
         for text in r.texts() {
             for m in ac.find_overlapping_iter(text) {
-                let before = text[..m.start()].chars().next_back();
-                let after = text[m.end()..].chars().next();
+                let before = text.get(..m.start()).and_then(|t| t.chars().next_back());
+                let after = text.get(m.end()..).and_then(|t| t.chars().next());
                 if before.is_some_and(char::is_alphanumeric)
                     || after.is_some_and(char::is_alphanumeric)
                 {
