@@ -108,7 +108,11 @@ pub(crate) fn orders(sql: &str) -> bool {
     }
 }
 
-/// Execution match of two results given as frames (see [`columns_match`]).
+/// Execution match of two results: the same number of rows, each column of
+/// `gold` matched to a distinct column of `got` (names ignored, extra
+/// columns of `got` accepted), and the rows, projected on those columns,
+/// equal as multisets (as sequences when `ordered`), numbers within a
+/// relative `tolerance`.
 ///
 /// # Example
 /// ```
