@@ -478,3 +478,24 @@ fn recorded_requests_carry_no_value_the_sample_protects() {
     }
     assert!(n > 60, "{n}");
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    fn unwind<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    check::<Example>();
+    check::<ExampleSet>();
+    check::<sqlveil::chat::ExampleIndex>();
+    check::<sqlveil::chat::DirectMatch>();
+    check::<RecordingModel>();
+    check::<ReplayModel>();
+    check::<ScriptedEval>();
+    check::<Report>();
+    check::<QuestionSet>();
+    unwind::<Example>();
+    unwind::<ExampleSet>();
+    unwind::<sqlveil::chat::ExampleIndex>();
+    unwind::<Report>();
+    unwind::<QuestionSet>();
+    unwind::<ReplayModel>();
+}

@@ -552,6 +552,8 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         "question_sent": a.question_sent,
         "sql": a.sql,
         "cached": a.cached,
+        "direct": a.direct.as_ref().map(|d| json!({"example": d.example, "score": d.score})),
+        "examples": a.examples,
         "columns": a.columns.iter().map(column_json).collect::<Vec<_>>(),
         "rows": rows_json(&a.rows),
         "model_rows": rows_json(&a.model_rows),
