@@ -105,6 +105,10 @@ fn sample_set_replays_end_to_end() {
         assert_eq!(outcome(&r, id), Outcome::Mismatch, "{id}");
     }
     assert_eq!(s.execution_match, s.answerable - 4, "{}", r.table());
+    // A refusal: three SQL calls (two repairs), counted from the recorder.
+    let t = r.questions.iter().find(|q| q.id == "refuse-ssn").unwrap();
+    assert_eq!((t.model_calls, t.refused), (3, true));
+    assert!(t.prompt_tokens > 0 && t.completion_tokens > 0);
     // A misspelt column, repaired on the second attempt.
     let t = r
         .questions

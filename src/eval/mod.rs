@@ -316,11 +316,14 @@ pub fn run(
 ) -> Result<Report, Error> {
     let mut results = Vec::new();
     for q in &set.questions {
-        let before = seen.request_count();
+        let (before, used) = (seen.request_count(), seen.usage());
         let mut r = run_one(chat, q, options)?;
-        // Failed requests return no counts: the recorder's are used.
+        // A failed request returns no counts: the recorder's are used.
         let calls = seen.request_count().saturating_sub(before);
         r.model_calls = calls.try_into().unwrap_or(u32::MAX);
+        let now = seen.usage();
+        r.prompt_tokens = now.prompt_tokens.saturating_sub(used.prompt_tokens);
+        r.completion_tokens = now.completion_tokens.saturating_sub(used.completion_tokens);
         results.push(r);
     }
     let privacy = privacy::check(chat, &seen.requests())?;

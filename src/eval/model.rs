@@ -62,6 +62,7 @@ pub struct RecordingModel {
     inner: Arc<dyn LanguageModel>,
     dir: Option<PathBuf>,
     requests: Mutex<Vec<ModelRequest>>,
+    usage: Mutex<Usage>,
 }
 
 impl std::fmt::Debug for RecordingModel {
@@ -80,6 +81,7 @@ impl RecordingModel {
             inner,
             dir: None,
             requests: Mutex::new(Vec::new()),
+            usage: Mutex::new(Usage::default()),
         }
     }
 
@@ -97,6 +99,11 @@ impl RecordingModel {
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<ModelRequest> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Tokens of every answered request so far.
+    pub fn usage(&self) -> Usage {
+        self.usage.lock().map(|u| *u).unwrap_or_default()
     }
 
     /// How many requests so far.
@@ -123,6 +130,9 @@ impl LanguageModel for RecordingModel {
             r.push(request.clone());
         }
         let response = self.inner.complete(request)?;
+        if let Ok(mut u) = self.usage.lock() {
+            *u += response.usage;
+        }
         if let Some(dir) = &self.dir {
             let stored = Stored {
                 text: response.text.clone(),
