@@ -85,6 +85,7 @@ pub mod chat;
 pub mod detect;
 pub mod engine;
 mod error;
+pub mod eval;
 mod files;
 pub mod guard;
 pub mod llm;

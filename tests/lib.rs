@@ -12,6 +12,7 @@ mod chat;
 mod cli;
 mod detect;
 mod engine;
+mod eval;
 #[cfg(feature = "postgres")]
 mod fuzz;
 mod guard;

@@ -30,7 +30,9 @@ use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use self::chain::{AuditLog, AuditLogBuilder, AuditSink, Fsync};
 pub use self::key::{AuditKey, AUDIT_KEY_ENV};
-pub use self::record::{AuditEvent, Decision, ModelUsage, Reasons, Redaction, Revealed, GENESIS};
+pub use self::record::{
+    AuditEvent, Decision, ExampleUse, ModelUsage, Reasons, Redaction, Revealed, GENESIS,
+};
 
 /// A request id for a request that came without one: the time in
 /// nanoseconds and the process id, in hex.

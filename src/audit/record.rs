@@ -122,8 +122,22 @@ pub struct AuditEvent {
     /// forged or changed policy shows.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rules_digest: Option<String>,
+    /// For `ask`: the reviewed example that answered without a model call
+    /// for SQL (a `direct` example), and its score.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub example: Option<ExampleUse>,
     /// Duration in milliseconds.
     pub duration_ms: f64,
+}
+
+/// Which reviewed example answered a question (see
+/// [`ChatBuilder::examples`](crate::ChatBuilder::examples)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ExampleUse {
+    /// The example's name, as its file gives it.
+    pub name: String,
+    /// How closely the question matched it (0 to 1).
+    pub score: f64,
 }
 
 /// A line as written, with its chain fields.

@@ -28,6 +28,7 @@
 //! cache keyed by them answers repeated questions without a model call (and
 //! the cached SQL still passes the guard).
 
+mod examples;
 mod extract;
 mod prompt;
 mod repair;
@@ -39,12 +40,18 @@ use std::time::{Duration, Instant};
 
 use polars::prelude::{AnyValue, DataFrame, DataType, IntoColumn};
 
+pub(crate) use self::examples::fill_for_question;
+pub use self::examples::{DirectMatch, Example, ExampleHit, ExampleIndex, ExampleSet, ParamKind};
 use self::extract::extract_sql;
 pub use self::prompt::PROMPT_VERSION;
-use self::prompt::{fill, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
+use self::prompt::{
+    fill, one_line, SampleValues, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT,
+};
 use self::reveal::LinkHosts;
 pub use self::reveal::{reveal_answer, AnswerSegment};
-use crate::audit::{AuditEvent, AuditSink, Decision, Digester, ModelUsage, Redaction, Revealed};
+use crate::audit::{
+    AuditEvent, AuditSink, Decision, Digester, ExampleUse, ModelUsage, Redaction, Revealed,
+};
 use crate::detect::{Detector, KnownValuesOptions};
 use crate::engine::{ColumnType, Engine};
 use crate::error::{Error, ErrorKind};
@@ -192,6 +199,12 @@ pub struct ChatAnswer {
     pub revealed: usize,
     /// Where the time went.
     pub timings: Timings,
+    /// The `direct` example that answered, with no model call for SQL, and
+    /// its score; `None` when the model wrote the SQL.
+    pub direct: Option<DirectMatch>,
+    /// The names of the examples the SQL prompt showed the model (none for a
+    /// direct answer).
+    pub examples: Vec<String>,
 }
 
 impl std::fmt::Debug for ChatAnswer {
@@ -210,6 +223,8 @@ impl std::fmt::Debug for ChatAnswer {
             .field("detector_hits", &self.detector_hits)
             .field("revealed", &self.revealed)
             .field("timings", &self.timings)
+            .field("direct", &self.direct)
+            .field("examples", &self.examples)
             .finish_non_exhaustive()
     }
 }
@@ -223,6 +238,7 @@ pub struct ChatBuilder {
     vault: Option<Arc<dyn TokenVault>>,
     detector: Option<Arc<Detector>>,
     audit: Option<Arc<dyn AuditSink>>,
+    examples: ExampleSet,
     options: Options,
 }
 
@@ -246,6 +262,9 @@ struct Options {
     answer_max_tokens: u32,
     max_question_bytes: usize,
     link_hosts: Option<Vec<String>>,
+    examples_in_prompt: usize,
+    direct_threshold: f64,
+    order_key: Option<[u8; 16]>,
 }
 
 impl ChatBuilder {
@@ -338,13 +357,47 @@ impl ChatBuilder {
         self
     }
 
+    /// Reviewed question → SQL examples ([`ExampleSet`]): the most similar
+    /// go into the SQL prompt, and `direct` ones can answer without a model
+    /// call for SQL. Each is checked when the pipeline is built.
+    pub fn examples(mut self, examples: ExampleSet) -> ChatBuilder {
+        self.examples = examples;
+        self
+    }
+
+    /// How many of the most similar examples the SQL prompt shows (default
+    /// 3), within the schema's token budget.
+    pub fn examples_in_prompt(mut self, n: usize) -> ChatBuilder {
+        self.options.examples_in_prompt = n;
+        self
+    }
+
+    /// How closely a question must match a `direct` example to be answered
+    /// by its SQL without a model call: the share of the example's words the
+    /// question holds, when it holds no other word (default 0.9; above 1.0
+    /// turns direct answers off).
+    pub fn direct_threshold(mut self, threshold: f64) -> ChatBuilder {
+        self.options.direct_threshold = threshold;
+        self
+    }
+
+    /// The key of the guard's order of protected values
+    /// ([`GuardBuilder::order_key`]; default: random per pipeline). Two
+    /// pipelines with the same key show rows in the same order, which a
+    /// recorded evaluation needs to replay the answer-writing calls.
+    pub fn order_key(mut self, key: [u8; 16]) -> ChatBuilder {
+        self.options.order_key = Some(key);
+        self
+    }
+
     /// Builds the pipeline: the guard for the engine's dialect, the tokens,
-    /// the detectors and the schema text.
+    /// the detectors, the schema text and the examples' index.
     ///
     /// # Errors
     /// `hash` tokens without a vault, a key that cannot be derived, an engine
     /// failure while reading sample values, a link host that is not a host
-    /// name.
+    /// name, an example that holds a protected value or whose SQL the guard
+    /// refuses (a rule error naming the example).
     pub fn build(self) -> Result<Chat, Error> {
         let link_hosts = self
             .options
@@ -352,9 +405,12 @@ impl ChatBuilder {
             .as_deref()
             .map(LinkHosts::parse)
             .transpose()?;
-        let guard = GuardBuilder::new()
-            .dialect(self.engine.dialect())
-            .build(&self.policy, self.engine.catalog())?;
+        let mut guard = GuardBuilder::new();
+        guard.dialect(self.engine.dialect());
+        if let Some(k) = self.options.order_key {
+            guard.order_key(k);
+        }
+        let guard = guard.build(&self.policy, self.engine.catalog())?;
         let tokens = Tokens::new(&self.policy, self.key.clone(), self.vault)?;
         let detector = match self.detector {
             Some(d) => d,
@@ -387,7 +443,10 @@ impl ChatBuilder {
             }
         }
         let digester = Digester::new(&self.key, &self.policy)?;
+        let examples =
+            ExampleIndex::build(&self.examples, &self.policy, &guard, &detector, &self.key)?;
         Ok(Chat {
+            examples,
             protector_key: self.key,
             policy: self.policy,
             engine: self.engine,
@@ -516,6 +575,7 @@ pub struct Chat {
     options: Options,
     link_hosts: Option<LinkHosts>,
     cache: Mutex<Cache>,
+    examples: ExampleIndex,
 }
 
 impl std::fmt::Debug for Chat {
@@ -540,6 +600,10 @@ struct Trace {
     hits: BTreeMap<String, usize>,
     /// What protection did to each column of the accepted result.
     reports: Vec<ColumnReport>,
+    /// The direct example that answered.
+    direct: Option<DirectMatch>,
+    /// The examples the prompt showed.
+    examples: Vec<String>,
 }
 
 impl Chat {
@@ -558,6 +622,7 @@ impl Chat {
             vault: None,
             detector: None,
             audit: None,
+            examples: ExampleSet::new(),
             options: Options {
                 max_repairs: 2,
                 write_answer: true,
@@ -569,6 +634,9 @@ impl Chat {
                 answer_max_tokens: 512,
                 max_question_bytes: 8 << 10,
                 link_hosts: None,
+                examples_in_prompt: 3,
+                direct_threshold: 0.9,
+                order_key: None,
             },
         }
     }
@@ -597,17 +665,53 @@ impl Chat {
 
     /// The system prompt the model receives for a (scrubbed) question.
     pub fn sql_prompt(&self, scrubbed_question: &str) -> String {
-        let schema = self
-            .schema
-            .render(scrubbed_question, self.options.schema_budget);
-        fill(
+        self.sql_prompt_with(scrubbed_question).0
+    }
+
+    /// The prompt, and the names of the examples it shows: the most similar
+    /// ones, while the schema and they fit in the schema's budget.
+    fn sql_prompt_with(&self, scrubbed_question: &str) -> (String, Vec<String>) {
+        let budget = self.options.schema_budget;
+        let schema = self.schema.render(scrubbed_question, budget);
+        let mut used = crate::llm::estimate_tokens(&schema) as usize;
+        let mut shown = Vec::new();
+        let mut text = String::new();
+        let hits = self.examples.retrieve(
+            &self.tokens,
+            scrubbed_question,
+            self.options.examples_in_prompt,
+        );
+        for hit in hits {
+            let e = hit.example;
+            let mut block = format!("\nQuestion: {}\nSQL: {}\n", e.question(), one_line(e.sql()));
+            if let Some(n) = e.notes_text() {
+                block.push_str(&format!("Notes: {}\n", one_line(n)));
+            }
+            let cost = crate::llm::estimate_tokens(&block) as usize;
+            if used + cost > budget {
+                break;
+            }
+            used += cost;
+            text.push_str(&block);
+            shown.push(e.name().to_string());
+        }
+        let examples = if text.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nReviewed examples (a {{name}} in braces stands for a value taken from the question: a token, a number or a date):\n{text}"
+            )
+        };
+        let prompt = fill(
             SQL_PROMPT,
             &[
                 ("dialect", self.guard.dialect().name()),
                 ("max_rows", &self.policy.defaults().max_rows.to_string()),
                 ("schema", schema.trim_end()),
+                ("examples", &examples),
             ],
-        )
+        );
+        (prompt, shown)
     }
 
     /// Answers a question for the user `ctx` describes.
@@ -637,6 +741,8 @@ impl Chat {
             a.model_calls = trace.calls;
             a.attempts = trace.attempts;
             a.detector_hits = trace.hits;
+            a.direct = trace.direct;
+            a.examples = trace.examples;
             a
         })
     }
@@ -671,6 +777,10 @@ impl Chat {
                 .collect(),
             duration_ms: elapsed.as_secs_f64() * 1000.0,
             rules_digest: Some(self.policy.digest().to_string()),
+            example: trace.direct.as_ref().map(|d| ExampleUse {
+                name: d.example.clone(),
+                score: d.score,
+            }),
             ..AuditEvent::default()
         };
         match result {
@@ -723,8 +833,44 @@ impl Chat {
         let mut issued = RequestTokens::new();
         issued.add_text(&self.tokens, &scrubbed.text);
 
+        let mut accepted = None;
+        // A direct example: its SQL, slots filled with literals of the
+        // question's tokens, numbers and dates, through the same guard,
+        // engine and protection. When it fails, the model is asked.
+        if let Some((m, sql)) =
+            self.examples
+                .direct(&self.tokens, &scrubbed.text, self.options.direct_threshold)
+        {
+            trace.last_sql = Some(sql.clone());
+            let outcome = self.execute(&sql, trace, &issued);
+            self.attempt_event(ctx, trace, Some(&sql), &outcome)?;
+            match outcome {
+                Ok(done) => {
+                    trace.attempts.push(Attempt {
+                        sql: Some(sql.clone()),
+                        error: None,
+                    });
+                    trace.direct = Some(m);
+                    accepted = Some((sql, done));
+                }
+                Err(e) if repairable(&e) => trace.attempts.push(Attempt {
+                    sql: Some(sql),
+                    error: Some(AttemptError {
+                        code: e.code(),
+                        feedback: repair::feedback(&e, &self.names),
+                    }),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+
         let t = Instant::now();
-        let system = self.sql_prompt(&scrubbed.text);
+        let (system, shown) = if accepted.is_some() {
+            (String::new(), Vec::new())
+        } else {
+            self.sql_prompt_with(&scrubbed.text)
+        };
+        trace.examples = shown;
         // The tokens the model's SQL may filter by: those it was shown.
         let mut resolvable = issued.clone();
         resolvable.add_text(&self.tokens, &system);
@@ -732,9 +878,12 @@ impl Chat {
         let cache_key = self.cache_key(&scrubbed.text);
         trace.timings.prompt = t.elapsed();
 
-        let mut accepted = None;
         let mut cached = false;
-        let hit = self.cache.lock().ok().and_then(|c| c.get(&cache_key));
+        let hit = if accepted.is_none() {
+            self.cache.lock().ok().and_then(|c| c.get(&cache_key))
+        } else {
+            None
+        };
         if let Some(sql) = hit {
             trace.last_sql = Some(sql.clone());
             match self.execute(&sql, trace, &resolvable) {
@@ -804,7 +953,7 @@ impl Chat {
         let Some((sql, (query, protected))) = accepted else {
             return Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NoSql)));
         };
-        if !cached {
+        if !cached && trace.direct.is_none() {
             if let Ok(mut c) = self.cache.lock() {
                 c.put(cache_key, sql.clone(), self.options.cache);
             }
@@ -880,6 +1029,8 @@ impl Chat {
             detector_hits: BTreeMap::new(),
             revealed,
             timings: Timings::default(),
+            direct: None,
+            examples: Vec::new(),
         })
     }
 

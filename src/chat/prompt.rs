@@ -18,9 +18,9 @@ use crate::rules::{Action, ColumnPolicy, Filter, Generalization, MaskKind, Polic
 use crate::tokens::Tokens;
 
 /// The version of the prompt texts; part of the SQL cache's key.
-pub const PROMPT_VERSION: &str = "v1";
+pub const PROMPT_VERSION: &str = "v2";
 
-pub(crate) const SQL_PROMPT: &str = include_str!("prompts/sql.v1.txt");
+pub(crate) const SQL_PROMPT: &str = include_str!("prompts/sql.v2.txt");
 pub(crate) const ANSWER_PROMPT: &str = include_str!("prompts/answer.v1.txt");
 pub(crate) const REPAIR_PROMPT: &str = include_str!("prompts/repair.v1.txt");
 
@@ -292,7 +292,7 @@ impl Schema {
 /// Sample values of `allow` columns, already scanned: (table, column) → values.
 pub(crate) type SampleValues = BTreeMap<(String, String), Vec<String>>;
 
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

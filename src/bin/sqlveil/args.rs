@@ -177,6 +177,80 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Run a question set through the pipeline and score it: a table on stdout, JSON with --json (exit 1 when a protected text value reached the model).
+    #[command(args_conflicts_with_subcommands = true)]
+    Eval {
+        #[command(subcommand)]
+        command: Option<EvalCommand>,
+        #[command(flatten)]
+        run: EvalRun,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EvalCommand {
+    /// Two eval reports side by side, question by question.
+    Compare {
+        /// The first run's JSON report.
+        a: PathBuf,
+        /// The second run's JSON report.
+        b: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EvalRun {
+    /// Folder of CSV / Parquet / NDJSON files, one table per file.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["pg", "spark"])]
+    pub(crate) data: Option<PathBuf>,
+    /// A PostgreSQL server instead of files (default: SQLVEIL_PG_URL).
+    #[arg(long, value_name = "URL", conflicts_with = "spark")]
+    pub(crate) pg: Option<String>,
+    /// A Spark Connect server instead of files (default: SQLVEIL_SPARK_URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) spark: Option<String>,
+    /// The rule file (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+    /// A file holding the 32-byte master key (hex, base64 or raw); default: the SQLVEIL_KEY variable. A replay needs the key the recording was made under.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+    /// The question set (TOML, `[[question]]` tables).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) questions: Option<PathBuf>,
+    /// Reviewed examples (TOML, `[[examples]]` tables).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) examples: Option<PathBuf>,
+    /// An OpenAI-compatible endpoint, up to `/v1` (default: SQLVEIL_MODEL_URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) model_url: Option<String>,
+    /// The model id (default: SQLVEIL_MODEL); with --replay, the name the report gives.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) model: Option<String>,
+    /// Answer from responses recorded in DIR (by --record) instead of a model; the same master key is needed.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model_url", "scripted"])]
+    pub(crate) replay: Option<PathBuf>,
+    /// Store every model response in DIR, keyed by the request's hash.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) record: Option<PathBuf>,
+    /// Answer with the question set's scripted SQL (its `scripted` or `gold`), no model.
+    #[arg(long, conflicts_with = "model_url")]
+    pub(crate) scripted: bool,
+    /// Write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json: Option<PathBuf>,
+    /// Seconds one model call may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub(crate) timeout: u64,
+    /// How many times a refused or failing query goes back to the model.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) max_repairs: u32,
+    /// How closely a question must match a direct example (default 0.9; above 1 turns direct answers off).
+    #[arg(long, value_name = "SCORE")]
+    pub(crate) direct_threshold: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +285,9 @@ pub(crate) struct AskArgs {
     /// Stop at the rows: no second call to write the answer.
     #[arg(long)]
     pub(crate) no_answer: bool,
+    /// Reviewed question → SQL examples (TOML): the closest go into the prompt, `direct` ones can answer without a SQL call.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) examples: Option<PathBuf>,
     /// Keep links and images in the answer only to this host (`example.com`, or `*.example.com` for its subdomains); repeat for more. Any of these removes links to every other host.
     #[arg(long, value_name = "HOST")]
     pub(crate) allow_link_host: Vec<String>,

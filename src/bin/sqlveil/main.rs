@@ -40,6 +40,8 @@ use crate::args::{
     AskArgs, AuditArgs, AuditCommand, Cli, Command, KeyFile, Keys, RulesCommand, Source,
 };
 
+mod eval;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -240,6 +242,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
         }
         Command::Audit { command } => audit_command(command),
+        Command::Eval { command, run } => eval::command(&run, command.as_ref()),
         Command::Rules {
             command: RulesCommand::Lint { source },
         } => lint(&source),
@@ -501,6 +504,9 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         .detector(detector)
         .max_repairs(args.max_repairs)
         .write_answer(!args.no_answer);
+    if let Some(path) = &args.examples {
+        chat = chat.examples(sqlveil::chat::ExampleSet::from_path(path)?);
+    }
     if args.strip_links || !args.allow_link_host.is_empty() {
         chat = chat.link_hosts(args.allow_link_host.iter().cloned());
     }
@@ -553,6 +559,8 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
         "question_sent": a.question_sent,
         "sql": a.sql,
         "cached": a.cached,
+        "direct": a.direct.as_ref().map(|d| json!({"example": d.example, "score": d.score})),
+        "examples": a.examples,
         "columns": a.columns.iter().map(column_json).collect::<Vec<_>>(),
         "rows": rows_json(&a.rows),
         "model_rows": rows_json(&a.model_rows),

@@ -1,0 +1,128 @@
+//! `sqlveil eval`: a question set through the pipeline, scored; and
+//! `sqlveil eval compare A.json B.json`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sqlveil::chat::{Chat, ExampleSet};
+use sqlveil::eval::{
+    self, EvalOptions, QuestionSet, RecordingModel, ReplayModel, Report, ScriptedEval,
+};
+use sqlveil::llm::{LanguageModel, OpenAiModel};
+use sqlveil::{Error, ErrorKind, MemoryVault};
+
+use crate::args::{EvalCommand, EvalRun, Keys, Source};
+
+pub(crate) fn command(run: &EvalRun, command: Option<&EvalCommand>) -> Result<u8, Error> {
+    match command {
+        Some(EvalCommand::Compare { a, b, json }) => compare(a, b, *json),
+        None => evaluate(run),
+    }
+}
+
+fn read_report(path: &Path) -> Result<Report, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read the report {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{} is not an eval report: {e}", path.display())))
+}
+
+fn compare(a: &Path, b: &Path, json: bool) -> Result<u8, Error> {
+    let c = eval::compare(&read_report(a)?, &read_report(b)?);
+    if json {
+        crate::print(&serde_json::to_value(&c).unwrap_or_default());
+    } else {
+        print!("{}", c.table());
+    }
+    Ok(0)
+}
+
+fn evaluate(run: &EvalRun) -> Result<u8, Error> {
+    let (Some(questions), Some(rules)) = (&run.questions, &run.rules) else {
+        return Err(usage(
+            "eval needs --questions FILE, --rules FILE and the data (--data, --pg or --spark), or `eval compare A.json B.json`",
+        ));
+    };
+    let set = QuestionSet::from_path(questions)?;
+    let source = Source {
+        data: run.data.clone(),
+        pg: run.pg.clone(),
+        spark: run.spark.clone(),
+        rules: rules.clone(),
+    };
+    let (policy, engine) = crate::open(&source)?;
+    let key = crate::master_key(&Keys {
+        key_file: run.key_file.clone(),
+        vault: None,
+    })?;
+    let mut script = None;
+    let inner: Arc<dyn LanguageModel> = if let Some(dir) = &run.replay {
+        let name = crate::env_or(&run.model, "SQLVEIL_MODEL").unwrap_or_else(|| "replay".into());
+        Arc::new(ReplayModel::open(dir, name)?)
+    } else if run.scripted {
+        let s = Arc::new(ScriptedEval::new(&policy, &key)?);
+        script = Some(s.clone());
+        s
+    } else {
+        let Some(url) = crate::env_or(&run.model_url, "SQLVEIL_MODEL_URL") else {
+            return Err(usage(
+                "no model is given: pass --model-url URL and --model NAME, --replay DIR or --scripted",
+            ));
+        };
+        let Some(name) = crate::env_or(&run.model, "SQLVEIL_MODEL") else {
+            return Err(usage(
+                "no model name is given: pass --model NAME or set SQLVEIL_MODEL",
+            ));
+        };
+        Arc::new(
+            OpenAiModel::builder(url, name)
+                .timeout(std::time::Duration::from_secs(run.timeout.max(1)))
+                .api_key_from_env()
+                .build()?,
+        )
+    };
+    let mut seen = RecordingModel::new(inner);
+    if let Some(dir) = &run.record {
+        seen = seen.record_to(dir)?;
+    }
+    let seen = Arc::new(seen);
+    let detector = Arc::new(crate::known_detector(
+        &policy,
+        engine.as_ref(),
+        &key,
+        crate::data_dir(&source),
+    )?);
+    let mut chat = Chat::builder(policy, engine, seen.clone(), key.clone())
+        .detector(detector)
+        .vault(Arc::new(MemoryVault::new()))
+        .max_repairs(run.max_repairs)
+        .order_key(eval::order_key(&key)?);
+    if let Some(path) = &run.examples {
+        chat = chat.examples(ExampleSet::from_path(path)?);
+    }
+    if let Some(t) = run.direct_threshold {
+        chat = chat.direct_threshold(t);
+    }
+    let chat = chat.build()?;
+    if let Some(s) = &script {
+        s.prepare(&chat, &set)?;
+    }
+    let report = eval::run(&chat, &set, &seen, &EvalOptions::default())?;
+    print!("{}", report.table());
+    if let Some(path) = &run.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| usage(format!("cannot write the report: {e}")))?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    // A protected text value in a model request fails the run.
+    Ok(if report.privacy.text_leaks() > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+fn usage(message: impl Into<String>) -> Error {
+    Error::from(ErrorKind::Usage(message.into()))
+}

@@ -1,0 +1,505 @@
+//! Examples, direct answers and the evaluation harness, over the sample data.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sqlveil::chat::{Chat, Context, Example, ExampleSet};
+use sqlveil::eval::{
+    self, EvalOptions, Outcome, QuestionSet, RecordingModel, ReplayModel, Report, ScriptedEval,
+};
+use sqlveil::llm::{LanguageModel, ScriptedModel};
+use sqlveil::{ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy};
+
+use crate::util::root;
+
+/// SHA-256 of "sqlveil eval sample key": the key the shipped recording was
+/// made under (`SQLVEIL_KEY=1e69b711fb05b2e652e7fb35f481fdff00439dd7b8bca429123ca25bd379751f`
+/// replays it with the CLI). Tokens, and so requests, depend on it.
+const KEY: [u8; 32] = [
+    30, 105, 183, 17, 251, 5, 178, 230, 82, 231, 251, 53, 244, 129, 253, 255, 0, 67, 157, 215, 184,
+    188, 164, 41, 18, 60, 162, 91, 211, 121, 117, 31,
+];
+
+fn eval_dir() -> PathBuf {
+    root().join("tests/data/eval")
+}
+
+fn policy() -> Policy {
+    Policy::from_path(root().join("rules/sample.toml")).unwrap()
+}
+
+fn examples() -> ExampleSet {
+    ExampleSet::from_path(eval_dir().join("examples.toml")).unwrap()
+}
+
+fn chat(model: Arc<dyn LanguageModel>, examples: ExampleSet) -> Chat {
+    let policy = policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    let key = MasterKey::from_bytes(&KEY);
+    Chat::builder(policy, engine, model, key.clone())
+        .vault(Arc::new(MemoryVault::new()))
+        .examples(examples)
+        .order_key(eval::order_key(&key).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn questions() -> QuestionSet {
+    QuestionSet::from_path(eval_dir().join("questions.toml")).unwrap()
+}
+
+/// Runs the sample set with the scripted model, recording into `dir`.
+fn record(dir: &std::path::Path) -> Report {
+    let script = Arc::new(ScriptedEval::new(&policy(), &MasterKey::from_bytes(&KEY)).unwrap());
+    let seen = Arc::new(RecordingModel::new(script.clone()).record_to(dir).unwrap());
+    let chat = chat(seen.clone(), examples());
+    let set = questions();
+    script.prepare(&chat, &set).unwrap();
+    eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap()
+}
+
+/// Runs the sample set answered from the responses in `dir`.
+fn replay(dir: &std::path::Path) -> Report {
+    let seen = Arc::new(RecordingModel::new(Arc::new(
+        ReplayModel::open(dir, "scripted-eval").unwrap(),
+    )));
+    let chat = chat(seen.clone(), examples());
+    eval::run(&chat, &questions(), &seen, &EvalOptions::default()).unwrap()
+}
+
+fn outcome(r: &Report, id: &str) -> Outcome {
+    r.questions.iter().find(|q| q.id == id).unwrap().outcome
+}
+
+/// The shipped question set, answered from the shipped recording: what CI
+/// runs end to end. `SQLVEIL_EVAL_RECORD=1` writes the recording anew.
+#[test]
+fn sample_set_replays_end_to_end() {
+    let recorded = eval_dir().join("recorded");
+    if std::env::var_os("SQLVEIL_EVAL_RECORD").is_some() {
+        let _ = std::fs::remove_dir_all(&recorded);
+        record(&recorded);
+    }
+    let set = questions();
+    assert!(set.questions.len() >= 60);
+    let r = replay(&recorded);
+    if std::env::var_os("SQLVEIL_EVAL_PRINT").is_some() {
+        print!("{}", r.table());
+        println!("{:?}", r.privacy.leaks);
+    }
+    // Every request was recorded: no question failed for want of one.
+    for q in &r.questions {
+        assert_ne!(q.error.as_deref(), Some("model"), "{}: not recorded", q.id);
+    }
+    let s = &r.summary;
+    assert_eq!(s.questions, set.questions.len());
+    assert_eq!(s.refusals_expected, 11);
+    assert_eq!(s.refusals_right, 11, "{}", r.table());
+    // The scripted answers that are deliberately wrong.
+    for id in [
+        "avg-price-category",
+        "revenue-shipped",
+        "cancelled-value",
+        "vip-revenue",
+    ] {
+        assert_eq!(outcome(&r, id), Outcome::Mismatch, "{id}");
+    }
+    assert_eq!(s.execution_match, s.answerable - 4, "{}", r.table());
+    // A refusal: three SQL calls (two repairs), counted from the recorder.
+    let t = r.questions.iter().find(|q| q.id == "refuse-ssn").unwrap();
+    assert_eq!((t.model_calls, t.refused), (3, true));
+    assert!(t.prompt_tokens > 0 && t.completion_tokens > 0);
+    // A misspelt column, repaired on the second attempt.
+    let t = r
+        .questions
+        .iter()
+        .find(|q| q.id == "top-products-units")
+        .unwrap();
+    assert_eq!((t.outcome, t.repairs), (Outcome::Match, 1));
+    // Direct answers: no SQL call, only the answer call.
+    let direct: Vec<&str> = r
+        .questions
+        .iter()
+        .filter(|q| q.direct.is_some())
+        .map(|q| q.id.as_str())
+        .collect();
+    assert_eq!(
+        direct,
+        [
+            "customers-per-segment",
+            "orders-march-2024",
+            "orders-q1-2023",
+            "revenue-per-category",
+            "tickets-per-channel",
+            "orders-of-charles",
+            "orders-of-liam",
+            "spend-of-email"
+        ],
+        "{}",
+        r.table()
+    );
+    for q in r.questions.iter().filter(|q| q.direct.is_some()) {
+        assert_eq!(q.model_calls, 1, "{}", q.id);
+        assert_eq!(q.outcome, Outcome::Match, "{}", q.id);
+    }
+    // The privacy check searched every request and found nothing.
+    assert!(r.privacy.requests > 100, "{:?}", r.privacy);
+    assert!(r.privacy.values > 1000, "{:?}", r.privacy);
+    assert_eq!(r.privacy.text_leaks(), 0, "{:?}", r.privacy.leaks);
+    // Two numbers of the data equal a computed result by chance: an
+    // average income per city equals a ZIP code, and the first day of a
+    // month (date_trunc) is a customer's signup date. Reported, and named
+    // as what they are.
+    let found: Vec<(&str, &str)> = r
+        .privacy
+        .leaks
+        .iter()
+        .map(|l| (l.column.as_str(), l.kind.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("customers.zip", "number"),
+            ("customers.signup_date", "date")
+        ]
+    );
+    // The JSON report reads back, and compares equal to itself.
+    let json = serde_json::to_string(&r).unwrap();
+    let back: Report = serde_json::from_str(&json).unwrap();
+    let c = eval::compare(&r, &back);
+    assert!(c.questions.iter().all(|q| !q.regressed() && !q.improved()));
+}
+
+/// Recording then replaying gives the same outcomes; a changed prompt
+/// (no examples) misses the recording and says so.
+#[test]
+fn record_then_replay_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = record(dir.path());
+    let b = replay(dir.path());
+    let oa: Vec<Outcome> = a.questions.iter().map(|q| q.outcome).collect();
+    let ob: Vec<Outcome> = b.questions.iter().map(|q| q.outcome).collect();
+    assert_eq!(oa, ob);
+    assert_eq!(a.summary.tokens, b.summary.tokens);
+
+    // Without examples the prompt differs: the replay has no response.
+    let seen = Arc::new(RecordingModel::new(Arc::new(
+        ReplayModel::open(dir.path(), "scripted-eval").unwrap(),
+    )));
+    let chat = chat(seen.clone(), ExampleSet::new());
+    let r = eval::run(&chat, &questions(), &seen, &EvalOptions::default()).unwrap();
+    // Questions whose prompt showed examples (or that a direct example
+    // answered) miss the recording; the others replay as before (a refusal
+    // shows none: no answer carries them).
+    let mut changed = 0;
+    for (qa, qr) in a.questions.iter().zip(&r.questions) {
+        if qa.outcome != qr.outcome {
+            assert_eq!(qr.error.as_deref(), Some("model"), "{}", qa.id);
+            changed += usize::from(qa.outcome.correct());
+        } else {
+            assert!(qa.examples.is_empty() && qa.direct.is_none(), "{}", qa.id);
+        }
+    }
+    assert!(changed > 20, "{changed}");
+    let c = eval::compare(&a, &r);
+    assert_eq!(
+        c.questions.iter().filter(|q| q.regressed()).count(),
+        changed
+    );
+    assert!(
+        c.table().contains(&format!("{changed} worse")),
+        "{}",
+        c.table()
+    );
+}
+
+/// The privacy check is real: a birth date typed into a question is not a
+/// value the detectors know (date_of_birth is generalized, not tokenized),
+/// reaches the model, and the check finds it.
+#[test]
+fn privacy_check_finds_a_value_that_reached_the_model() {
+    let model = Arc::new(ScriptedModel::cycle([
+        "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
+    ]));
+    let seen = Arc::new(RecordingModel::new(model));
+    let chat = chat(seen.clone(), ExampleSet::new());
+    // Liam Johnson's date of birth in the sample data.
+    let set = QuestionSet::from_toml_str(
+        r#"
+        [[question]]
+        id = "dob"
+        question = "How many customers were born on 1993-06-24?"
+        gold = "SELECT COUNT(*) AS n FROM customers"
+        "#,
+    )
+    .unwrap();
+    let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
+    assert_eq!(r.privacy.leaks.len(), 2, "{:?}", r.privacy); // SQL and answer calls
+    assert!(r.privacy.leaks.iter().all(|l| l.kind == "date"));
+    assert!(r
+        .privacy
+        .leaks
+        .iter()
+        .all(|l| l.column == "customers.date_of_birth"));
+    assert!(r.table().contains("2 VALUES FOUND"));
+    // The report names the column, never the value.
+    assert!(!serde_json::to_string(&r).unwrap().contains("1993-06-24"));
+}
+
+fn direct_chat(model: Arc<dyn LanguageModel>) -> Chat {
+    chat(model, examples())
+}
+
+const NO_SQL: &str = "```sql\nSELECT COUNT(*) AS n FROM products\n```";
+
+/// Questions crafted to match a direct example but mean something else,
+/// slots given SQL text or a token of another class, and a token the
+/// question did not carry: none is answered by the example; the model is
+/// asked instead.
+#[test]
+fn direct_answers_resist_crafted_questions() {
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let chat = direct_chat(model.clone());
+    let ctx = Context::new("t");
+    let crafted = [
+        // One word more than the example: meaning changed.
+        "Which orders did Charles Garcia not place?",
+        "How many customers are not in each segment?",
+        "How many customers are in each segment except vip?",
+        // A number more than the example takes.
+        "How many customers are in each segment in 2024?",
+        // Two customers for one slot.
+        "Which orders did Charles Garcia and Liam Johnson place?",
+        // A token of another class (a customer number, an email).
+        "Which orders did CUST-870938 place?",
+        "Which orders did liam.johnson@hotmail.com place?",
+        // SQL text where the slot's value should be.
+        "Which orders did ' OR 1=1 -- place?",
+        "Which orders did x' UNION SELECT ssn FROM customers -- place?",
+        "How many orders were placed between 2024-03-01 and 2024-03-31' OR '1'='1?",
+        "How many orders were placed between 2024-03-01 and 2024-03-31; DROP TABLE orders?",
+        // A forged token of the right class and shape, never issued.
+        "Which orders did <person_AAAAAAAA> place?",
+        // Dates that do not exist.
+        "How many orders were placed between 2024-02-30 and 2024-03-31?",
+        // A missing slot.
+        "Which orders did place?",
+    ];
+    for q in crafted {
+        model.clear_requests();
+        let a = chat.ask(q, &ctx).unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert!(a.direct.is_none(), "{q}: answered by {:?}", a.direct);
+        assert_eq!(
+            a.sql,
+            NO_SQL
+                .trim_start_matches("```sql\n")
+                .trim_end_matches("\n```"),
+            "{q}"
+        );
+        // The model was asked for SQL.
+        assert!(model.requests()[0].system.contains("Schema:"), "{q}");
+    }
+}
+
+/// A direct answer: no SQL call, the example's SQL with the question's
+/// token as a literal, resolved by the guard; its name and score in the
+/// answer and the audit event.
+#[test]
+fn direct_answer_fills_a_token_and_is_audited() {
+    let model = Arc::new(ScriptedModel::cycle(["The orders are listed."]));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let policy = policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    let key = MasterKey::from_bytes(&KEY);
+    let audit = Arc::new(
+        sqlveil::audit::AuditLogBuilder::new()
+            .open(&log, None)
+            .unwrap(),
+    );
+    let chat = Chat::builder(policy, engine, model.clone(), key)
+        .vault(Arc::new(MemoryVault::new()))
+        .examples(examples())
+        .audit(audit)
+        .build()
+        .unwrap();
+    let a = chat
+        .ask(
+            "Which orders did Charles Garcia place?",
+            &Context::new("t").role("support"),
+        )
+        .unwrap();
+    let d = a.direct.as_ref().unwrap();
+    assert_eq!((d.example.as_str(), d.score), ("orders-of-customer", 1.0));
+    assert!(a.examples.is_empty());
+    // One call: the answer. The SQL holds the token, never the name.
+    let reqs = model.requests();
+    assert_eq!(reqs.len(), 1);
+    assert!(reqs[0].system.starts_with("You answer"));
+    assert!(a.sql.contains("c.full_name = '<person_"), "{}", a.sql);
+    for r in &reqs {
+        for t in r.texts() {
+            assert!(!t.contains("Charles") && !t.contains("Garcia"), "{t}");
+        }
+    }
+    assert!(a.rows.height() > 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let ask = text
+        .lines()
+        .find(|l| l.contains("\"kind\":\"ask\""))
+        .unwrap();
+    assert!(
+        ask.contains(r#""example":{"name":"orders-of-customer","score":1.0}"#),
+        "{ask}"
+    );
+    assert!(!text.contains("Charles"));
+
+    // Turned off by a threshold above 1: the model writes the SQL.
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let policy = self::policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    let chat = Chat::builder(policy, engine, model, MasterKey::from_bytes(&KEY))
+        .vault(Arc::new(MemoryVault::new()))
+        .examples(examples())
+        .direct_threshold(1.1)
+        .write_answer(false)
+        .build()
+        .unwrap();
+    let a = chat
+        .ask("Which orders did Charles Garcia place?", &Context::new("t"))
+        .unwrap();
+    assert!(a.direct.is_none());
+    assert_eq!(a.examples[0], "orders-of-customer");
+}
+
+/// Retrieved examples go into the SQL prompt, within the schema's budget.
+#[test]
+fn examples_are_retrieved_into_the_prompt_within_the_budget() {
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let chat = chat(model.clone(), examples());
+    let p = chat.sql_prompt("Which products sold the most units last year?");
+    assert!(p.contains("Reviewed examples"), "{p}");
+    assert!(p.contains("SUM(o.quantity) AS units"), "{p}");
+    let base = chat.sql_prompt("zzz");
+    assert!(!base.contains("Reviewed examples"));
+    // A budget the schema alone fills leaves no room for examples.
+    let policy = policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    let small = Chat::builder(policy, engine, model, MasterKey::from_bytes(&KEY))
+        .vault(Arc::new(MemoryVault::new()))
+        .examples(examples())
+        .schema_budget(50)
+        .build()
+        .unwrap();
+    let p = small.sql_prompt("Which products sold the most units last year?");
+    assert!(!p.contains("Reviewed examples"), "{p}");
+}
+
+fn build_with(e: Example) -> sqlveil::Error {
+    let mut set = ExampleSet::new();
+    set.push(e).unwrap();
+    let policy = policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    Chat::builder(
+        policy,
+        engine,
+        Arc::new(ScriptedModel::new([""; 0])),
+        MasterKey::from_bytes(&KEY),
+    )
+    .vault(Arc::new(MemoryVault::new()))
+    .examples(set)
+    .build()
+    .unwrap_err()
+}
+
+/// An example the policy would refuse, or one that holds a protected value
+/// or a token, is a rule error naming it.
+#[test]
+fn bad_examples_are_rule_errors_naming_them() {
+    let cases = [
+        (
+            Example::new("ssn-list", "What are the SSNs?", "SELECT ssn FROM customers"),
+            "the guard refuses",
+        ),
+        (
+            Example::new(
+                "by-raw-name",
+                "Orders of a customer",
+                "SELECT o.order_id FROM orders o JOIN customers c ON o.customer_id = c.customer_id WHERE c.full_name = {n}",
+            )
+            .param("n", "email")
+            .unwrap(),
+            "the guard refuses",
+        ),
+        (
+            Example::new(
+                "liam",
+                "Which orders did Liam Johnson place?",
+                "SELECT COUNT(*) AS n FROM orders",
+            ),
+            "protected value",
+        ),
+        (
+            Example::new(
+                "email-in-sql",
+                "Orders of one email",
+                "SELECT COUNT(*) AS n FROM customers WHERE email = 'liam.johnson@hotmail.com'",
+            ),
+            "protected value",
+        ),
+        (
+            Example::new("token", "Orders of <person_KCRJRJAG>", "SELECT 1 AS one FROM products"),
+            "holds a token",
+        ),
+    ];
+    for (e, want) in cases {
+        let name = e.name().to_string();
+        let err = build_with(e);
+        assert!(
+            matches!(err.kind(), ErrorKind::Rules { .. }),
+            "{name}: {err}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("example `{name}`")), "{msg}");
+        assert!(msg.contains(want), "{msg}");
+        assert!(!msg.contains("Liam") && !msg.contains("hotmail"), "{msg}");
+    }
+}
+
+#[test]
+fn recorded_requests_carry_no_value_the_sample_protects() {
+    // The recording itself holds responses only; check that it holds no
+    // name of the sample data either (the scripted SQL uses tokens).
+    let recorded = eval_dir().join("recorded");
+    let mut n = 0;
+    for f in std::fs::read_dir(&recorded).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        assert!(
+            !text.contains("Charles") && !text.contains("Liam"),
+            "{text}"
+        );
+        n += 1;
+    }
+    assert!(n > 60, "{n}");
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    fn unwind<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    check::<Example>();
+    check::<ExampleSet>();
+    check::<sqlveil::chat::ExampleIndex>();
+    check::<sqlveil::chat::DirectMatch>();
+    check::<RecordingModel>();
+    check::<ReplayModel>();
+    check::<ScriptedEval>();
+    check::<Report>();
+    check::<QuestionSet>();
+    unwind::<Example>();
+    unwind::<ExampleSet>();
+    unwind::<sqlveil::chat::ExampleIndex>();
+    unwind::<Report>();
+    unwind::<QuestionSet>();
+    unwind::<ReplayModel>();
+}
