@@ -2,6 +2,8 @@
 
 use ring::hmac;
 
+use crate::error::Error;
+
 /// Code lengths tried in turn: a collision at one length is resolved by the
 /// next, longer one (never by merging two values under one token).
 pub(crate) const CODE_LENGTHS: [usize; 5] = [8, 12, 16, 26, 52];
@@ -9,6 +11,19 @@ pub(crate) const CODE_LENGTHS: [usize; 5] = [8, 12, 16, 26, 52];
 /// The HMAC of a value, from which its codes are cut.
 pub(crate) fn tag(key: &hmac::Key, value: &str) -> hmac::Tag {
     hmac::sign(key, value.as_bytes())
+}
+
+/// The length of the shortest code.
+pub(crate) const SHORT: usize = 8;
+
+/// The shortest code of a tag (the first [`SHORT`] characters of its
+/// base32), written into `buf`: what [`code`] gives for [`SHORT`], without
+/// an allocation.
+pub(crate) fn short_code<'b>(tag: &hmac::Tag, buf: &'b mut [u8; SHORT]) -> Result<&'b str, Error> {
+    // 5 bytes are exactly 8 base32 characters.
+    let head = tag.as_ref().get(..5).ok_or_else(Error::crypto)?;
+    data_encoding::BASE32_NOPAD.encode_mut(head, buf);
+    std::str::from_utf8(buf).map_err(|_| Error::crypto())
 }
 
 /// The code of `len` characters (one of [`CODE_LENGTHS`]) of a tag: the
@@ -38,5 +53,8 @@ mod tests {
         for len in CODE_LENGTHS {
             assert_eq!(code(&t, len), full[..len]);
         }
+        let mut buf = [0; SHORT];
+        assert_eq!(short_code(&t, &mut buf).unwrap(), code(&t, SHORT));
+        assert_eq!(CODE_LENGTHS[0], SHORT);
     }
 }
