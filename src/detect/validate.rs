@@ -587,6 +587,13 @@ fn word_before(text: &str, at: usize) -> (&str, bool) {
 
 /// Whether `word`, lowercased, is one of `words` (lowercase).
 fn lowercase_in(word: &str, words: &[&str]) -> bool {
+    if word.is_empty() {
+        return words.contains(&"");
+    }
+    if word.is_ascii() {
+        // ASCII letters lowercase to ASCII letters, one for one.
+        return words.iter().any(|w| w.eq_ignore_ascii_case(word));
+    }
     words
         .iter()
         .any(|w| word.chars().flat_map(char::to_lowercase).eq(w.chars()))
