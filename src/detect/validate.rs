@@ -681,6 +681,38 @@ mod tests {
         f(s, 0..s.len())
     }
 
+    /// The version-word comparison lowercases as `str::to_lowercase`
+    /// does, ASCII or not (the Kelvin sign lowercases to `k`).
+    #[test]
+    fn version_words_compare_lowercased() {
+        for w in [
+            "",
+            "v",
+            "V",
+            "Version",
+            "VERSION",
+            "ver",
+            "Ver",
+            "sect",
+            "§",
+            "\u{212a}B",
+            "KB",
+            "straße",
+            "versión",
+            "x",
+            "Build",
+            "builds",
+        ] {
+            for list in [VERSION_WORDS, VERSION_ABBREVIATIONS] {
+                assert_eq!(
+                    lowercase_in(w, list),
+                    list.contains(&w.to_lowercase().as_str()),
+                    "{w}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn checksums() {
         assert!(luhn(b"4111111111111111"));
