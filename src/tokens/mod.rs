@@ -352,7 +352,11 @@ impl Tokens {
 
     pub(crate) fn issue_str(&self, class: &str, value: &str) -> Result<String, Error> {
         let keys = self.class_keys(class)?;
-        let mut out = String::new();
+        let f = &self.format;
+        // Room for the longest `hash` code: one allocation.
+        let mut out = String::with_capacity(
+            f.prefix.len() + class.len() + f.middle.len() + 52 + f.suffix.len(),
+        );
         self.write_token(&keys, class, value, &mut out)?;
         Ok(out)
     }
