@@ -613,8 +613,12 @@ impl Detector {
     ) -> Result<Redacted, Error> {
         let known = self.known_snapshot();
         let (hits, known_hits) = self.hits(text, known.as_deref());
-        let mut out = String::with_capacity(text.len());
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        // Tokens are longer than most values: room for a fifth more.
+        let mut out = String::with_capacity(text.len() + text.len() / 5);
+        // Hits per detector, in a short list while the text is read (a few
+        // detectors, many hits).
+        let mut tally: Vec<(&str, usize)> = Vec::new();
+        let mut issuer = tokens.issuer();
         let mut last = 0;
         for (range, src) in hits {
             if let Some(f) = found.as_deref_mut() {
@@ -629,7 +633,7 @@ impl Detector {
             out.push_str(before);
             let detector = match src {
                 Source::Pattern(detector, class) => {
-                    out.push_str(&tokens.issue_str(class, hit)?);
+                    issuer.issue_into(class, hit, &mut out)?;
                     detector
                 }
                 Source::Known(i) => {
@@ -644,7 +648,9 @@ impl Detector {
                     };
                     let value = h.value.as_str();
                     match &col.replace {
-                        Replace::Token(class) => out.push_str(&tokens.issue(class, value)?),
+                        Replace::Token(class) => {
+                            issuer.issue_into(class.as_str(), value, &mut out)?
+                        }
                         Replace::Mask(kind) => out.push_str(&crate::protect::mask_value(
                             kind,
                             value,
@@ -656,14 +662,16 @@ impl Detector {
                 }
             };
             last = range.end;
-            match counts.get_mut(detector) {
-                Some(n) => *n += 1,
-                None => {
-                    counts.insert(detector.to_string(), 1);
-                }
+            match tally.iter_mut().find(|(d, _)| *d == detector) {
+                Some((_, n)) => *n += 1,
+                None => tally.push((detector, 1)),
             }
         }
         out.push_str(text.get(last..).unwrap_or(""));
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (detector, n) in tally {
+            *counts.entry(detector.to_string()).or_insert(0) += n;
+        }
         Ok(Redacted { text: out, counts })
     }
 }

@@ -27,8 +27,48 @@ fn luhn(digits: &[u8]) -> bool {
     sum.is_multiple_of(10)
 }
 
-fn digits_of(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).collect()
+/// The ASCII digits of a string, on the stack (the checks run once per
+/// candidate, so they do not allocate): the first [`Digits::KEPT`] are
+/// kept, all are counted. Every check rejects a count above 19 before it
+/// reads the digits.
+struct Digits {
+    kept: [u8; Digits::KEPT],
+    count: usize,
+}
+
+impl Digits {
+    const KEPT: usize = 40;
+
+    /// How many digits, all counted.
+    fn len(&self) -> usize {
+        self.count
+    }
+}
+
+impl std::ops::Deref for Digits {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.kept[..self.count.min(Digits::KEPT)]
+    }
+}
+
+fn digits_of(s: &str) -> Digits {
+    let mut d = Digits {
+        kept: [0; Digits::KEPT],
+        count: 0,
+    };
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        if let Some(slot) = d.kept.get_mut(d.count) {
+            *slot = b;
+        }
+        d.count += 1;
+    }
+    d
+}
+
+fn digit_count(s: &str) -> usize {
+    s.bytes().filter(u8::is_ascii_digit).count()
 }
 
 fn number(d: &[u8]) -> u32 {
@@ -121,12 +161,22 @@ pub(crate) fn ssn(text: &str, r: Range<usize>) -> Verdict {
     if d.len() != 9 || !ssn_rules(&d) {
         return Verdict::Reject;
     }
-    let groups: Vec<usize> = s
+    // The lengths of the digit groups; with a fourth group, no SSN.
+    let mut lens = [0usize; 3];
+    let mut n = 0;
+    for len in s
         .split(|c: char| !c.is_ascii_digit())
         .map(str::len)
         .filter(|n| *n > 0)
-        .collect();
-    match groups.as_slice() {
+    {
+        if let Some(slot) = lens.get_mut(n) {
+            *slot = len;
+            n += 1;
+        } else {
+            return Verdict::Reject;
+        }
+    }
+    match &lens[..n] {
         [9] => Verdict::Weak(r),
         [3, 2, 4] if !in_longer_run(text, &r) => Verdict::Strong(r),
         [3, 3, 3] if !in_longer_run(text, &r) => Verdict::Weak(r),
@@ -192,7 +242,8 @@ pub(crate) fn phone_intl(text: &str, r: Range<usize>) -> Verdict {
     if !plus && main.len() - body.len() < 2 {
         return Verdict::Reject;
     }
-    let n = digits_of(&body.replace("(0)", "")).len();
+    // Without the `(0)` trunks: each takes away one digit.
+    let n = digit_count(body).saturating_sub(body.matches("(0)").count());
     if !(8..=15).contains(&n) {
         return Verdict::Reject;
     }
@@ -214,7 +265,7 @@ pub(crate) fn phone_intl(text: &str, r: Range<usize>) -> Verdict {
 /// area code. One run of digits is weak.
 pub(crate) fn phone_trunk(text: &str, r: Range<usize>) -> Verdict {
     let s = &text[r.clone()];
-    let n = digits_of(s).len();
+    let n = digit_count(s);
     if !(10..=11).contains(&n) {
         return Verdict::Reject;
     }
@@ -298,8 +349,7 @@ pub(crate) fn card(text: &str, r: Range<usize>) -> Verdict {
     // Not the tail of a longer number grouped in fours (`9400 2854 9578
     // 2653 2444 79`).
     if let Some(sep) = sep {
-        let before: String = text[..r.start].chars().rev().take(5).collect();
-        let mut b = before.chars();
+        let mut b = text[..r.start].chars().rev();
         if b.next() == Some(sep) && b.take(4).filter(char::is_ascii_digit).count() == 4 {
             return Verdict::Reject;
         }
@@ -517,24 +567,36 @@ const VERSION_WORDS: &[&str] = &[
 const VERSION_ABBREVIATIONS: &[&str] =
     &["v", "ver", "rel", "rev", "sec", "sect", "ch", "art", "para"];
 
-/// The word before a number: skipping spaces, `:`, `=` and `#`, its letters
-/// (or `§`), lowercased, and whether a dot ended it.
-fn word_before(text: &str, at: usize) -> (String, bool) {
+/// The word before a number: skipping spaces, `:`, `=` and `#`, its last
+/// 16 letters (or `§`), as written, and whether a dot ended it.
+fn word_before(text: &str, at: usize) -> (&str, bool) {
     let t = text[..at].trim_end_matches([' ', '\t', ':', '=', '#']);
     let (t, dot) = match t.strip_suffix('.') {
         Some(x) => (x, true),
         None => (t, false),
     };
-    let word: String = t
-        .chars()
+    let start = t
+        .char_indices()
         .rev()
-        .take_while(|c| c.is_alphabetic() || *c == '§')
+        .take_while(|(_, c)| c.is_alphabetic() || *c == '§')
         .take(16)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    (word.to_lowercase(), dot)
+        .last()
+        .map_or(t.len(), |(i, _)| i);
+    (&t[start..], dot)
+}
+
+/// Whether `word`, lowercased, is one of `words` (lowercase).
+fn lowercase_in(word: &str, words: &[&str]) -> bool {
+    if word.is_empty() {
+        return words.contains(&"");
+    }
+    if word.is_ascii() {
+        // ASCII letters lowercase to ASCII letters, one for one.
+        return words.iter().any(|w| w.eq_ignore_ascii_case(word));
+    }
+    words
+        .iter()
+        .any(|w| word.chars().flat_map(char::to_lowercase).eq(w.chars()))
 }
 
 /// IPv4: four parts of at most 255 (`192.0.2.1`, also before `:8080`); not
@@ -543,7 +605,12 @@ fn word_before(text: &str, at: usize) -> (String, bool) {
 /// version word (`v1.2.3.4`, `version 4.2.1.7`, `section 4.2.1.3`).
 pub(crate) fn ipv4(text: &str, r: Range<usize>) -> Verdict {
     // A defanged address (`192.168.1[.]1`) is one too.
-    let s = text[r.clone()].replace("[.]", ".").replace("(.)", ".");
+    let raw = &text[r.clone()];
+    let s = if raw.contains(['[', '(']) {
+        std::borrow::Cow::Owned(raw.replace("[.]", ".").replace("(.)", "."))
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    };
     if !s
         .split('.')
         .all(|p| p.parse::<u16>().is_ok_and(|n| n <= 255))
@@ -561,9 +628,9 @@ pub(crate) fn ipv4(text: &str, r: Range<usize>) -> Verdict {
     }
     let (word, dot) = word_before(text, r.start);
     let versioned = if dot {
-        VERSION_ABBREVIATIONS.contains(&word.as_str())
+        lowercase_in(word, VERSION_ABBREVIATIONS)
     } else {
-        VERSION_WORDS.contains(&word.as_str())
+        lowercase_in(word, VERSION_WORDS)
     };
     if versioned {
         return Verdict::Reject;
@@ -582,13 +649,13 @@ pub(crate) fn ipv6(text: &str, r: Range<usize>) -> Verdict {
     if !addr.bytes().any(|b| b.is_ascii_digit()) {
         return Verdict::Reject;
     }
-    let groups: Vec<&str> = addr.split(':').collect();
+    let groups = addr.split(':').count();
     let v4_tail = addr.contains('.');
-    let full = groups.len() == 8 || (v4_tail && groups.len() == 7);
+    let full = groups == 8 || (v4_tail && groups == 7);
     if !(addr.contains("::") || full) {
         return Verdict::Reject;
     }
-    if groups.len() == 8 && groups.iter().all(|g| g.len() == 2) {
+    if groups == 8 && addr.split(':').all(|g| g.len() == 2) {
         return Verdict::Reject;
     }
     if addr.parse::<Ipv6Addr>().is_err() {
@@ -612,6 +679,38 @@ mod tests {
 
     fn whole(f: fn(&str, Range<usize>) -> Verdict, s: &str) -> Verdict {
         f(s, 0..s.len())
+    }
+
+    /// The version-word comparison lowercases as `str::to_lowercase`
+    /// does, ASCII or not (the Kelvin sign lowercases to `k`).
+    #[test]
+    fn version_words_compare_lowercased() {
+        for w in [
+            "",
+            "v",
+            "V",
+            "Version",
+            "VERSION",
+            "ver",
+            "Ver",
+            "sect",
+            "§",
+            "\u{212a}B",
+            "KB",
+            "straße",
+            "versión",
+            "x",
+            "Build",
+            "builds",
+        ] {
+            for list in [VERSION_WORDS, VERSION_ABBREVIATIONS] {
+                assert_eq!(
+                    lowercase_in(w, list),
+                    list.contains(&w.to_lowercase().as_str()),
+                    "{w}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -117,6 +117,27 @@ impl MasterKey {
         Ok(hmac::Key::from(okm))
     }
 
+    /// The 32 bytes of [`hmac_key`](Self::hmac_key)'s key, for an HMAC
+    /// outside ring (the same bytes: ring keys an HMAC-SHA256 from HKDF
+    /// with 32 bytes of output).
+    pub(crate) fn hmac_key_bytes(&self, purpose: &str, class: &str) -> Result<[u8; 32], Error> {
+        struct Len32;
+        impl hkdf::KeyType for Len32 {
+            fn len(&self) -> usize {
+                32
+            }
+        }
+        let info = MasterKey::info(purpose, class);
+        let parts = [info.as_slice()];
+        let okm = self
+            .prk
+            .expand(&parts, Len32)
+            .map_err(|_| Error::crypto())?;
+        let mut out = [0u8; 32];
+        okm.fill(&mut out).map_err(|_| Error::crypto())?;
+        Ok(out)
+    }
+
     /// An AES-256-GCM key for a purpose and class.
     pub(crate) fn aead_key(&self, purpose: &str, class: &str) -> Result<aead::LessSafeKey, Error> {
         let info = MasterKey::info(purpose, class);

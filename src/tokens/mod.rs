@@ -44,6 +44,8 @@ use crate::rules::{Policy, TokenClass, TokenMode};
 struct ClassKeys {
     mac: hmac::Key,
     enc: Option<aead::LessSafeKey>,
+    /// `hash` mode: the same MAC as `mac`, computed with less work.
+    tag: Option<hash::TagKey>,
 }
 
 /// The token format, split around its placeholders.
@@ -116,20 +118,25 @@ impl Format {
     }
 
     fn write(&self, class: &str, code: &str) -> String {
+        let mut s = String::with_capacity(
+            self.prefix.len() + class.len() + self.middle.len() + code.len() + self.suffix.len(),
+        );
+        self.write_into(class, code, &mut s);
+        s
+    }
+
+    /// Appends the token of `class` and `code` to `out`.
+    fn write_into(&self, class: &str, code: &str, out: &mut String) {
         let (a, b) = if self.class_first {
             (class, code)
         } else {
             (code, class)
         };
-        let mut s = String::with_capacity(
-            self.prefix.len() + a.len() + self.middle.len() + b.len() + self.suffix.len(),
-        );
-        s.push_str(&self.prefix);
-        s.push_str(a);
-        s.push_str(&self.middle);
-        s.push_str(b);
-        s.push_str(&self.suffix);
-        s
+        out.push_str(&self.prefix);
+        out.push_str(a);
+        out.push_str(&self.middle);
+        out.push_str(b);
+        out.push_str(&self.suffix);
     }
 }
 
@@ -273,10 +280,14 @@ impl Tokens {
             TokenMode::Hash => ClassKeys {
                 mac: self.key.hmac_key("token-hash", class)?,
                 enc: None,
+                tag: Some(hash::TagKey::new(
+                    &self.key.hmac_key_bytes("token-hash", class)?,
+                )?),
             },
             _ => ClassKeys {
                 mac: self.key.hmac_key("token-sealed-nonce", class)?,
                 enc: Some(self.key.aead_key("token-sealed", class)?),
+                tag: None,
             },
         });
         if let Ok(mut m) = self.keys.write() {
@@ -285,22 +296,48 @@ impl Tokens {
         Ok(keys)
     }
 
-    /// The code of a value (the part of the token after the class).
-    fn code(&self, class: &str, value: &str) -> Result<String, Error> {
-        let keys = self.class_keys(class)?;
+    /// Appends the token of a value to `out`, with the class's keys: the
+    /// code is recorded in the vault (`hash`) or sealed (`sealed`).
+    fn write_token(
+        &self,
+        keys: &ClassKeys,
+        class: &str,
+        value: &str,
+        out: &mut String,
+    ) -> Result<(), Error> {
         match (&self.mode, &keys.enc, &self.vault) {
             (TokenMode::Hash, _, Some(vault)) => {
-                let tag = hash::tag(&keys.mac, value);
-                for len in hash::CODE_LENGTHS {
+                let tag = match &keys.tag {
+                    Some(k) => k.tag(value),
+                    None => return Err(Error::crypto()),
+                };
+                // The shortest code, on the stack: nearly every token.
+                let mut short = [0u8; hash::SHORT];
+                let code = hash::short_code(&tag, &mut short)?;
+                match vault.insert(class, code, value)? {
+                    Insert::New | Insert::Existing => {
+                        self.format.write_into(class, code, out);
+                        return Ok(());
+                    }
+                    Insert::Collision => {}
+                }
+                for len in hash::CODE_LENGTHS.into_iter().filter(|l| *l > hash::SHORT) {
                     let code = hash::code(&tag, len);
                     match vault.insert(class, &code, value)? {
-                        Insert::New | Insert::Existing => return Ok(code),
+                        Insert::New | Insert::Existing => {
+                            self.format.write_into(class, &code, out);
+                            return Ok(());
+                        }
                         Insert::Collision => continue,
                     }
                 }
                 Err(Error::crypto())
             }
-            (_, Some(enc), _) => sealed::seal(enc, &keys.mac, class, value),
+            (_, Some(enc), _) => {
+                let code = sealed::seal(enc, &keys.mac, class, value)?;
+                self.format.write_into(class, &code, out);
+                Ok(())
+            }
             _ => Err(Error::usage("hash tokens need a vault")),
         }
     }
@@ -314,8 +351,22 @@ impl Tokens {
     }
 
     pub(crate) fn issue_str(&self, class: &str, value: &str) -> Result<String, Error> {
-        let code = self.code(class, value)?;
-        Ok(self.format.write(class, &code))
+        let keys = self.class_keys(class)?;
+        let f = &self.format;
+        // Room for the longest `hash` code: one allocation.
+        let mut out = String::with_capacity(
+            f.prefix.len() + class.len() + f.middle.len() + 52 + f.suffix.len(),
+        );
+        self.write_token(&keys, class, value, &mut out)?;
+        Ok(out)
+    }
+
+    /// An issuer for many tokens in a row (the hits of one text).
+    pub(crate) fn issuer(&self) -> Issuer<'_> {
+        Issuer {
+            tokens: self,
+            keys: Vec::new(),
+        }
     }
 
     fn lookup(&self, class: &str, code: &str) -> Result<Option<String>, Error> {
@@ -392,6 +443,39 @@ impl Tokens {
             .into_iter()
             .map(|(r, class, _)| (r, Cow::Borrowed(class)))
             .collect()
+    }
+}
+
+/// Issues the tokens of one text's hits: each class's keys are looked up
+/// once (not once per hit), and each token is written straight into the
+/// output instead of into a string of its own.
+pub(crate) struct Issuer<'t> {
+    tokens: &'t Tokens,
+    /// The classes seen so far and their keys: a few, so a list.
+    keys: Vec<(Box<str>, Arc<ClassKeys>)>,
+}
+
+impl Issuer<'_> {
+    /// Appends the token of a value of a class to `out`; the same token as
+    /// [`Tokens::issue`] gives.
+    pub(crate) fn issue_into(
+        &mut self,
+        class: &str,
+        value: &str,
+        out: &mut String,
+    ) -> Result<(), Error> {
+        let i = match self.keys.iter().position(|(c, _)| &**c == class) {
+            Some(i) => i,
+            None => {
+                self.keys
+                    .push((class.into(), self.tokens.class_keys(class)?));
+                self.keys.len() - 1
+            }
+        };
+        let Some((_, keys)) = self.keys.get(i) else {
+            return Err(Error::crypto());
+        };
+        self.tokens.write_token(keys, class, value, out)
     }
 }
 

@@ -141,6 +141,18 @@ impl Map {
         }
     }
 
+    /// Records a value for a token the map does not hold (the caller
+    /// checked, under the same lock): one lookup fewer than [`Map::put`].
+    fn put_new(&mut self, class: &str, token: &str, value: &str) {
+        let m = match self.classes.get_mut(class) {
+            Some(m) => m,
+            None => self.classes.entry(class.into()).or_default(),
+        };
+        if m.insert(token.into(), Slot::Value(value.into())).is_none() {
+            self.len += 1;
+        }
+    }
+
     /// Moves every entry of `other` in (they are new to this map: a batch
     /// checked them under the lock).
     fn absorb(&mut self, other: Map) {
@@ -220,7 +232,7 @@ impl TokenVault for MemoryVault {
         if let Some(r) = m.check(class, token, value) {
             return Ok(r);
         }
-        m.put(class, token, value);
+        m.put_new(class, token, value);
         Ok(Insert::New)
     }
 
@@ -674,7 +686,7 @@ impl TokenVault for FileBatch {
             value,
             &mut p.lines,
         )?;
-        p.map.put(class, token, value);
+        p.map.put_new(class, token, value);
         Ok(Insert::New)
     }
 
