@@ -311,6 +311,54 @@ fn a_guard_built_after_the_subject_stopped_being_unique_recovers() {
     assert_eq!(rows.height(), 0, "{rows}");
 }
 
+/// An engine that passes a catalog claiming uniqueness but cannot confirm
+/// it (`Engine::is_unique` left at its default, false): one refusal, then
+/// the guard counts distinct subjects.
+#[test]
+fn an_engine_that_cannot_confirm_uniqueness_is_refused_once() {
+    struct Unsure(PolarsEngine);
+    impl Engine for Unsure {
+        fn catalog(&self) -> &sqlveil::Catalog {
+            self.0.catalog()
+        }
+        fn dialect(&self) -> sqlveil::Dialect {
+            self.0.dialect()
+        }
+        fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, sqlveil::Error> {
+            self.0.execute(sql, max_rows)
+        }
+        fn distinct_values(
+            &self,
+            table: &str,
+            column: &str,
+            limit: Option<u64>,
+            each: &mut dyn FnMut(&str) -> Result<(), sqlveil::Error>,
+        ) -> Result<(), sqlveil::Error> {
+            self.0.distinct_values(table, column, limit, each)
+        }
+    }
+    let dir = tempdir_with(&[(
+        "people.csv",
+        "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n",
+    )]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = Unsure(PolarsEngine::open(dir.path(), &policy).unwrap());
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let sql = "SELECT city, AVG(salary) AS a FROM people GROUP BY city";
+    let first = guard.check(sql).unwrap();
+    assert!(first
+        .group_checks()
+        .iter()
+        .any(|c| c.unique_subject.is_some()));
+    assert!(sqlveil::run(&engine, &first).is_err());
+    let q = guard.check(sql).unwrap();
+    assert!(q.group_checks().iter().all(|c| c.unique_subject.is_none()));
+    assert_eq!(
+        crate::util::cells(&sqlveil::run(&engine, &q).unwrap()),
+        ["Oslo", "20.0"]
+    );
+}
+
 /// A running chat whose data changed under it: the first query after the
 /// change is checked again with distinct subjects, inside the same question.
 #[test]

@@ -1090,8 +1090,8 @@ impl Chat {
         let mut rows = crate::engine::run(&*self.engine, &q);
         trace.timings.engine += t.elapsed();
         // A subject column that stopped being unique since the catalog was
-        // read: an engine that records it (Catalog::set_unique) makes the
-        // guard count distinct subjects, so the same SQL is checked once more.
+        // read: `run` cleared the catalog's claim, so the same SQL checked
+        // once more counts distinct subjects.
         let stale = |e: &Error| matches!(e.kind(), crate::ErrorKind::Engine { category } if *category == "stale_catalog");
         if rows.as_ref().is_err_and(stale) {
             let t = Instant::now();

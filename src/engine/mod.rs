@@ -99,8 +99,10 @@ pub trait Engine: Send + Sync {
     /// counts rows in place of distinct subjects because the catalog said
     /// the subject column was unique ([`Catalog::with_unique`]): a person
     /// with two rows would otherwise count twice. `false` (the default)
-    /// refuses such a query; an engine that never records uniqueness in its
-    /// catalog never gets one.
+    /// refuses such a query once and clears the claim in the engine's
+    /// catalog ([`Catalog::set_unique`]), so that the guards built from it
+    /// count distinct subjects from their next check on; an engine that
+    /// never records uniqueness in its catalog never gets such a query.
     ///
     /// # Errors
     /// The table's data cannot be read.
@@ -176,10 +178,14 @@ pub fn run<E: Engine + ?Sized>(engine: &E, query: &GuardedQuery) -> Result<DataF
     for check in query.group_checks() {
         if let Some(c) = &check.unique_subject {
             if !engine.is_unique(&c.table, &c.column)? {
+                // Guards built from the engine's catalog share its claim:
+                // cleared here, their next check counts distinct subjects,
+                // whatever the engine does with its catalog itself.
+                engine.catalog().set_unique(&c.table, &c.column, false);
                 return Err(Error::engine(
                     "stale_catalog",
                     format!(
-                        "the engine's catalog said `{}.{}` was unique, and the engine does not confirm it for the data as it is now (Engine::is_unique); check the query again: an engine that records the change in its catalog (Catalog::set_unique, as the polars engine does) makes the guard count distinct subjects",
+                        "the engine's catalog said `{}.{}` was unique, and the engine does not confirm it for the data as it is now (Engine::is_unique); the claim is cleared, and the query checked again counts distinct subjects",
                         c.table, c.column
                     ),
                 ));
