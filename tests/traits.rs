@@ -12,7 +12,8 @@ use sqlveil::audit::{
 use sqlveil::chat::AnswerSegment;
 use sqlveil::llm::{Message, ModelRequest, ModelResponse, Role, Usage};
 use sqlveil::rules::{
-    Defaults, Detectors, DictionaryDetector, PatternDetector, TablePolicy, TokenMode, Unlisted,
+    Defaults, Detectors, DictionaryDetector, InvalidRuleValue, PatternDetector, TablePolicy,
+    TokenMode, Unlisted,
 };
 use sqlveil::tokens::{Insert, RequestTokens};
 use sqlveil::{
@@ -65,6 +66,7 @@ values!(
     GuardedQuery,
     Hit,
     Insert,
+    InvalidRuleValue,
     KnownColumnReport,
     KnownPhase,
     KnownProgress,

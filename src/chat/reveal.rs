@@ -892,7 +892,7 @@ pub(crate) fn reveal(
             } => {
                 n += 1;
                 segments.push(AnswerSegment::Value {
-                    class: TokenClass::new(&class).map_err(Error::usage)?,
+                    class: TokenClass::new(&class).map_err(|e| Error::usage(e.to_string()))?,
                     token,
                     value,
                 });

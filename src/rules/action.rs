@@ -3,6 +3,13 @@
 
 use std::fmt;
 
+/// A value the rules cannot use (a token class name, a generalization),
+/// with the one sentence that says why; the value itself is the rule
+/// file's, never data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidRuleValue(String);
+
 /// A token class, such as `person` or `patient`: the kind of value a token
 /// stands for, and the unit of the roles' `reveal` permission.
 ///
@@ -23,7 +30,7 @@ impl TokenClass {
     /// assert!(TokenClass::new("Person").is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(name: &str) -> Result<TokenClass, String> {
+    pub fn new(name: &str) -> Result<TokenClass, InvalidRuleValue> {
         let mut chars = name.chars();
         let ok = matches!(chars.next(), Some('a'..='z'))
             && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
@@ -31,9 +38,9 @@ impl TokenClass {
         if ok {
             Ok(TokenClass(name.to_string()))
         } else {
-            Err(format!(
+            Err(InvalidRuleValue(format!(
                 "class `{name}` is not a valid class name (lowercase letters, digits and `_`, starting with a letter, at most 40)"
-            ))
+            )))
         }
     }
 
@@ -189,21 +196,21 @@ impl Generalization {
     /// assert!(Generalization::parse("prefix:x").is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn parse(s: &str) -> Result<Generalization, String> {
+    pub fn parse(s: &str) -> Result<Generalization, InvalidRuleValue> {
         match s {
             "year" => return Ok(Generalization::Year),
             "month" => return Ok(Generalization::Month),
             _ => {}
         }
         let Some((kind, n)) = s.split_once(':') else {
-            return Err(format!(
+            return Err(InvalidRuleValue(format!(
                 "`{s}` is not a generalization (expected year, month, prefix:N, bucket:N or round:N)"
-            ));
+            )));
         };
         match kind {
             "prefix" => match n.parse::<u32>() {
                 Ok(n) if n >= 1 => Ok(Generalization::Prefix(n)),
-                _ => Err(format!("`{s}`: N in prefix:N must be a whole number of at least 1")),
+                _ => Err(InvalidRuleValue(format!("`{s}`: N in prefix:N must be a whole number of at least 1"))),
             },
             "bucket" | "round" => match n.parse::<f64>() {
                 Ok(w) if w.is_finite() && w > 0.0 => Ok(if kind == "bucket" {
@@ -211,11 +218,11 @@ impl Generalization {
                 } else {
                     Generalization::Round(w)
                 }),
-                _ => Err(format!("`{s}`: N in {kind}:N must be a positive number")),
+                _ => Err(InvalidRuleValue(format!("`{s}`: N in {kind}:N must be a positive number"))),
             },
-            _ => Err(format!(
+            _ => Err(InvalidRuleValue(format!(
                 "`{s}` is not a generalization (expected year, month, prefix:N, bucket:N or round:N)"
-            )),
+            ))),
         }
     }
 }

@@ -11,7 +11,7 @@ mod file;
 mod policy;
 
 pub use self::action::{
-    Action, AggregateFunction, Filter, Generalization, Mask, MaskKind, TokenClass,
+    Action, AggregateFunction, Filter, Generalization, InvalidRuleValue, Mask, MaskKind, TokenClass,
 };
 pub use self::policy::{
     ColumnPolicy, Defaults, Detectors, DictionaryDetector, PatternDetector, Policy, TablePolicy,

@@ -398,7 +398,8 @@ impl Validator<'_> {
         for (name, role) in file.roles {
             let mut classes = BTreeSet::new();
             for c in role.reveal {
-                let class = TokenClass::new(c.get_ref()).map_err(|m| self.err(c.span(), m))?;
+                let class =
+                    TokenClass::new(c.get_ref()).map_err(|m| self.err(c.span(), m.to_string()))?;
                 if !known.contains(&class) {
                     return Err(self.err(
                         c.span(),
@@ -819,8 +820,8 @@ impl Validator<'_> {
                         ),
                     )
                 })?;
-            let class =
-                TokenClass::new(p.class.get_ref()).map_err(|m| self.err(p.class.span(), m))?;
+            let class = TokenClass::new(p.class.get_ref())
+                .map_err(|m| self.err(p.class.span(), m.to_string()))?;
             let _ = span;
             out.patterns.push(PatternDetector {
                 name: p.name.into_inner(),
@@ -848,8 +849,8 @@ impl Validator<'_> {
                     ),
                 ));
             }
-            let class =
-                TokenClass::new(dct.class.get_ref()).map_err(|m| self.err(dct.class.span(), m))?;
+            let class = TokenClass::new(dct.class.get_ref())
+                .map_err(|m| self.err(dct.class.span(), m.to_string()))?;
             out.dictionaries.push(DictionaryDetector {
                 name: dct.name.into_inner(),
                 terms: dct.terms.into_inner(),
