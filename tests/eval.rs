@@ -503,3 +503,340 @@ fn public_types_are_send_and_sync() {
     unwind::<QuestionSet>();
     unwind::<ReplayModel>();
 }
+
+// ---------------------------------------------------------------------
+// Review 2 (adversarial): each test below fails on 109ab59 and shows a
+// defect; none of them is a fix.
+// ---------------------------------------------------------------------
+
+/// A chat over the sample data with `examples` only, the model scripted to
+/// answer `NO_SQL`, no answer-writing call.
+fn review2_chat(model: Arc<ScriptedModel>, examples: Vec<Example>) -> Chat {
+    let mut set = ExampleSet::new();
+    for e in examples {
+        set.push(e).unwrap();
+    }
+    let policy = policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    Chat::builder(policy, engine, model, MasterKey::from_bytes(&KEY))
+        .vault(Arc::new(MemoryVault::new()))
+        .examples(set)
+        .write_answer(false)
+        .build()
+        .unwrap()
+}
+
+/// Direct matching compares sets of words: the same words in another order
+/// (a question that means the opposite) are answered by the example's SQL
+/// with score 1.0 and no model call.
+#[test]
+fn review2_direct_answer_ignores_word_order() {
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let chat = review2_chat(
+        model.clone(),
+        vec![Example::new(
+            "more-customers-than-orders",
+            "Which segments have more customers than orders?",
+            "SELECT segment, COUNT(*) AS n FROM customers GROUP BY segment",
+        )
+        .direct(true)],
+    );
+    let a = chat
+        .ask(
+            "Which segments have more orders than customers?",
+            &Context::new("t"),
+        )
+        .unwrap();
+    assert!(
+        a.direct.is_none(),
+        "the opposite question was answered by {:?} with SQL {}",
+        a.direct,
+        a.sql
+    );
+}
+
+/// The threshold lets a question have fewer words than the example: with
+/// 11 distinct words, a question without `not` scores 10/11 ≥ 0.9 and is
+/// answered by the `not` query (the module doc promises a changed meaning
+/// is never answered directly).
+#[test]
+fn review2_direct_answer_fires_with_not_left_out() {
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let chat = review2_chat(
+        model.clone(),
+        vec![Example::new(
+            "business-without-tickets",
+            "How many customers in the business segment have not opened a support ticket this year?",
+            "SELECT COUNT(*) AS n FROM customers WHERE segment = 'business'",
+        )
+        .direct(true)],
+    );
+    let a = chat
+        .ask(
+            "How many customers in the business segment have opened a support ticket this year?",
+            &Context::new("t"),
+        )
+        .unwrap();
+    assert!(
+        a.direct.is_none(),
+        "answered by the `not` example: {:?}",
+        a.direct
+    );
+}
+
+/// Stop words carry meaning: `on` a date and `by` a date are the same
+/// words to the matcher, so "placed by 2024-03-01" (up to) is answered by
+/// "placed on {day}" (that day only).
+#[test]
+fn review2_direct_answer_ignores_prepositions() {
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let chat = review2_chat(
+        model.clone(),
+        vec![Example::new(
+            "orders-on-day",
+            "How many orders were placed on {day}?",
+            "SELECT COUNT(*) AS n FROM orders WHERE order_date = {day}",
+        )
+        .param("day", "date")
+        .unwrap()
+        .direct(true)],
+    );
+    let a = chat
+        .ask(
+            "How many orders were placed by 2024-03-01?",
+            &Context::new("t"),
+        )
+        .unwrap();
+    assert!(
+        a.direct.is_none(),
+        "`by` answered as `on`: {:?} {}",
+        a.direct,
+        a.sql
+    );
+}
+
+/// A minus sign is dropped: "above -50" fills the slot with 50.
+#[test]
+fn review2_direct_answer_drops_a_minus_sign() {
+    let model = Arc::new(ScriptedModel::cycle([NO_SQL]));
+    let chat = review2_chat(
+        model.clone(),
+        vec![Example::new(
+            "orders-above",
+            "How many orders have an amount above {n}?",
+            "SELECT COUNT(*) AS n FROM orders WHERE amount > {n}",
+        )
+        .param("n", "number")
+        .unwrap()
+        .direct(true)],
+    );
+    let a = chat
+        .ask(
+            "How many orders have an amount above -50?",
+            &Context::new("t"),
+        )
+        .unwrap();
+    if a.direct.is_some() {
+        assert!(a.sql.contains("-50") || a.sql.contains("- 50"), "{}", a.sql);
+    }
+}
+
+/// "A slot inside quotes would be filled into a string: refused" — only
+/// when the quote is the character right before the brace.
+#[test]
+fn review2_slot_inside_a_string_is_refused() {
+    let mut set = ExampleSet::new();
+    let r = set.push(
+        Example::new(
+            "amount-like",
+            "Orders whose amount has {n} in it",
+            "SELECT COUNT(*) AS n FROM orders WHERE CAST(amount AS VARCHAR) LIKE '%{n}%'",
+        )
+        .param("n", "number")
+        .unwrap(),
+    );
+    assert!(r.is_err(), "a slot inside '%…%' was accepted");
+}
+
+fn review2_build(e: Example) -> Result<Chat, sqlveil::Error> {
+    let mut set = ExampleSet::new();
+    set.push(e).unwrap();
+    let policy = policy();
+    let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+    Chat::builder(
+        policy,
+        engine,
+        Arc::new(ScriptedModel::new([""; 0])),
+        MasterKey::from_bytes(&KEY),
+    )
+    .vault(Arc::new(MemoryVault::new()))
+    .examples(set)
+    .build()
+}
+
+/// An operator's example carries a customer's identity into every SQL
+/// prompt it is retrieved for: the name written with `_` or `.`, or the
+/// customer's birth date, passes the detectors at load.
+#[test]
+#[ignore = "known limit (README): name parts joined by `_`, `.` or nothing, and values of generalized columns, pass the detectors; run with --ignored"]
+fn review2_example_texts_carry_protected_values_past_the_detectors() {
+    let cases = [
+        Example::new(
+            "notes-name-underscore",
+            "How many orders are there?",
+            "SELECT COUNT(*) AS n FROM orders",
+        )
+        .notes("Liam_Johnson complained about this count."),
+        Example::new(
+            "notes-email-local-part",
+            "How many orders are there?",
+            "SELECT COUNT(*) AS n FROM orders",
+        )
+        .notes("Asked by liam.johnson last week."),
+        Example::new(
+            "sql-surname",
+            "How many customers belong to the family?",
+            "SELECT COUNT(*) AS n FROM customers WHERE full_name LIKE '%johnson%'",
+        ),
+        Example::new(
+            "question-camel",
+            "How many orders has LiamJohnson placed?",
+            "SELECT COUNT(*) AS n FROM orders",
+        ),
+        // Liam Johnson's date of birth (date_of_birth is generalized).
+        Example::new(
+            "question-dob",
+            "How many customers were born on 1993-06-24?",
+            "SELECT COUNT(*) AS n FROM customers",
+        ),
+    ];
+    let mut loaded = Vec::new();
+    for e in cases {
+        let name = e.name().to_string();
+        if review2_build(e).is_ok() {
+            loaded.push(name);
+        }
+    }
+    assert!(
+        loaded.is_empty(),
+        "examples holding a protected value loaded: {loaded:?}"
+    );
+}
+
+/// The privacy check looks for each value exactly as stored: the same
+/// value written another way reaches the model and the check reports no
+/// leak (false confidence). Each question below puts one of Liam Johnson's
+/// values into the SQL request, past the detectors.
+#[test]
+#[ignore = "known limit (README): the eval privacy check matches stored values as written, not reformatted dates, numbers with separators or joined name parts; run with --ignored"]
+fn review2_privacy_check_misses_reformatted_values() {
+    let model = Arc::new(ScriptedModel::cycle([
+        "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
+    ]));
+    let seen = Arc::new(RecordingModel::new(model));
+    let chat = Chat::builder(
+        policy(),
+        Arc::new(PolarsEngine::open(root().join("examples/data"), &policy()).unwrap()),
+        seen.clone(),
+        MasterKey::from_bytes(&KEY),
+    )
+    .vault(Arc::new(MemoryVault::new()))
+    .write_answer(false)
+    .build()
+    .unwrap();
+    let set = QuestionSet::from_toml_str(
+        r#"
+        [[question]]
+        id = "dob-us"
+        question = "How many customers were born on 06/24/1993?"
+        gold = "SELECT COUNT(*) AS n FROM customers"
+        [[question]]
+        id = "dob-slash"
+        question = "How many customers were born on 1993/06/24?"
+        gold = "SELECT COUNT(*) AS n FROM customers"
+        [[question]]
+        id = "income-comma"
+        question = "How many customers earn 68,794 a year?"
+        gold = "SELECT COUNT(*) AS n FROM customers"
+        [[question]]
+        id = "name-underscore"
+        question = "How many orders has Liam_Johnson placed?"
+        gold = "SELECT COUNT(*) AS n FROM customers"
+        "#,
+    )
+    .unwrap();
+    let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
+    let requests = seen.requests();
+    assert_eq!(requests.len(), 4);
+    // The values did reach the model.
+    assert!(requests[0].texts().any(|t| t.contains("06/24/1993")));
+    assert!(requests[1].texts().any(|t| t.contains("1993/06/24")));
+    assert!(requests[2].texts().any(|t| t.contains("68,794")));
+    assert!(requests[3].texts().any(|t| t.contains("Liam_Johnson")));
+    let found: std::collections::BTreeSet<usize> =
+        r.privacy.leaks.iter().map(|l| l.request).collect();
+    assert_eq!(
+        found,
+        (0..4).collect(),
+        "requests with a leak the check found: {found:?}, {:?}",
+        r.privacy
+    );
+}
+
+/// A model under another name, delegating to a scripted one.
+struct Named(&'static str, ScriptedModel);
+
+impl LanguageModel for Named {
+    fn complete(
+        &self,
+        request: &sqlveil::llm::ModelRequest,
+    ) -> Result<sqlveil::llm::ModelResponse, sqlveil::llm::ModelError> {
+        self.1.complete(request)
+    }
+    fn name(&self) -> &str {
+        self.0
+    }
+}
+
+/// A recording does not say which model made it and the request hash
+/// leaves the model out: two models recorded into one folder overwrite each
+/// other, and a replay under model A's name scores model B's answers.
+#[test]
+fn review2_replay_answers_as_the_model_that_was_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Context::new("t");
+    let q = "How many products are there?";
+    let build = |m: Arc<dyn LanguageModel>| {
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        Chat::builder(policy, engine, m, MasterKey::from_bytes(&KEY))
+            .vault(Arc::new(MemoryVault::new()))
+            .write_answer(false)
+            .build()
+            .unwrap()
+    };
+    for (name, sql) in [
+        ("model-a", "SELECT COUNT(*) AS n FROM products"),
+        ("model-b", "SELECT COUNT(*) AS n FROM orders"),
+    ] {
+        let inner = Arc::new(Named(
+            name,
+            ScriptedModel::cycle([format!("```sql\n{sql}\n```")]),
+        ));
+        let rec = Arc::new(RecordingModel::new(inner).record_to(dir.path()).unwrap());
+        let asked = build(rec).ask(q, &ctx);
+        // One folder holds one model's answers: model-b's recording of the
+        // same request into model-a's folder is refused.
+        assert_eq!(asked.is_ok(), name == "model-a", "{name}: {asked:?}");
+    }
+    let replay = Arc::new(ReplayModel::open(dir.path(), "model-a").unwrap());
+    let a = build(replay).ask(q, &ctx).unwrap();
+    assert!(
+        a.sql.contains("products"),
+        "replayed as model-a, answered model-b's SQL: {}",
+        a.sql
+    );
+    // Replayed under another model's name: refused, not answered.
+    let other = Arc::new(ReplayModel::open(dir.path(), "model-b").unwrap());
+    assert!(build(other).ask(q, &ctx).is_err());
+}

@@ -28,10 +28,13 @@
 //!
 //! A `direct` example answers without a SQL call when the question's words
 //! (slots as their kind) are all among the example's and the share of
-//! shared words (Jaccard) is at least the threshold (0.9 by default), and
+//! shared words (Jaccard) is at least the threshold (0.9 by default), the
+//! question reads as the example word for word and in order (every word,
+//! common ones included; case, punctuation and slot values aside), and
 //! every token, number and date of the question fills exactly one slot of
-//! its kind. So a question with one word more than the example — `not`,
-//! `except`, a year — is never answered directly.
+//! its kind. So a question with a word more, a word fewer or another word
+//! than the example — `not`, `except`, a year, `by` for `on` — or the same
+//! words in another order is never answered directly.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -390,7 +393,9 @@ impl ExampleSet {
         }
         // A slot inside quotes would be filled into a string: refused.
         for (i, _) in example.sql.match_indices('{') {
-            if example.sql[..i].ends_with('\'') || example.sql[..i].ends_with('"') {
+            let before = &example.sql[..i];
+            let open = |q: char| before.matches(q).count() % 2 == 1;
+            if open('\'') || open('"') {
                 return Err(example.error(
                     "a slot stands inside quotes; write it bare, sqlveil writes the literal".into(),
                 ));
@@ -445,14 +450,20 @@ const STOP: &[&str] = &[
     "their", "that", "this", "it", "be", "by", "with", "from", "at", "as", "can", "you", "i", "we",
 ];
 
-/// Lowercase words of a text, split on anything but letters and digits, a
-/// plural `s` dropped, stop words left out.
-fn plain_words(text: &str, out: &mut Vec<String>) {
+/// Lowercase words of a text, split on anything but letters and digits;
+/// with `exact`, every word as written (for direct answers, where order,
+/// `not` and `by` against `on` change the meaning), else with plurals
+/// dropped and stop words left out (for retrieval).
+fn words_of(text: &str, out: &mut Vec<String>, exact: bool) {
     for w in text.split(|c: char| !c.is_alphanumeric()) {
         if w.is_empty() {
             continue;
         }
         let w = w.to_lowercase();
+        if exact {
+            out.push(w);
+            continue;
+        }
         if STOP.contains(&w.as_str()) {
             continue;
         }
@@ -465,14 +476,14 @@ fn plain_words(text: &str, out: &mut Vec<String>) {
 }
 
 /// The words of an example's question: slots as their kind's word.
-fn example_words(e: &Example) -> Vec<String> {
+fn example_words(e: &Example, exact: bool) -> Vec<String> {
     let mut out = Vec::new();
     for p in split_slots(&e.question) {
         match p {
-            Piece::Text(t) => plain_words(t, &mut out),
+            Piece::Text(t) => words_of(t, &mut out, exact),
             Piece::Slot(s) => match e.params.get(s) {
                 Some(k) => out.push(k.word()),
-                None => plain_words(s, &mut out),
+                None => words_of(s, &mut out, exact),
             },
         }
     }
@@ -487,12 +498,12 @@ struct Fills {
 
 /// Splits a scrubbed question into words and slot fills: tokens (by
 /// class), dates and numbers become their kind's word.
-fn question_parts(tokens: &Tokens, text: &str) -> (Vec<String>, Fills) {
+fn question_parts(tokens: &Tokens, text: &str, exact: bool) -> (Vec<String>, Fills) {
     let mut words = Vec::new();
     let mut fills = Fills::default();
     let mut last = 0;
     for (r, class) in tokens.find(text) {
-        literal_parts(&text[last..r.start], &mut words, &mut fills);
+        literal_parts(&text[last..r.start], &mut words, &mut fills, exact);
         if let Ok(c) = TokenClass::new(class.as_ref()) {
             let kind = ParamKind::Token(c);
             words.push(kind.word());
@@ -500,12 +511,13 @@ fn question_parts(tokens: &Tokens, text: &str) -> (Vec<String>, Fills) {
         }
         last = r.end;
     }
-    literal_parts(&text[last..], &mut words, &mut fills);
+    literal_parts(&text[last..], &mut words, &mut fills, exact);
     (words, fills)
 }
 
 /// Words, dates and numbers of text without tokens.
-fn literal_parts(text: &str, words: &mut Vec<String>, fills: &mut Fills) {
+fn literal_parts(text: &str, words: &mut Vec<String>, fills: &mut Fills, exact: bool) {
+    let plain_words = |t: &str, out: &mut Vec<String>| words_of(t, out, exact);
     let mut rest = text;
     while !rest.is_empty() {
         // The next run of digits that starts a number or a date.
@@ -529,11 +541,22 @@ fn literal_parts(text: &str, words: &mut Vec<String>, fills: &mut Fills) {
             fills.items.push((ParamKind::Date, d.to_string()));
             rest = &tail[date_len..];
         } else if !glued && !after(num_len).is_some_and(|c| c.is_alphanumeric() || c == '-') {
-            plain_words(&rest[..start], words);
+            // A minus sign before the number is the number's: kept in the
+            // fill, which no number slot takes (so no direct answer drops it).
+            let sign = rest[..start].ends_with('-')
+                && !rest[..start - 1]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric());
+            let head = if sign { start - 1 } else { start };
+            plain_words(&rest[..head], words);
             words.push(ParamKind::Number.word());
-            fills
-                .items
-                .push((ParamKind::Number, tail[..num_len].to_string()));
+            let value = if sign {
+                format!("-{}", &tail[..num_len])
+            } else {
+                tail[..num_len].to_string()
+            };
+            fills.items.push((ParamKind::Number, value));
             rest = &tail[num_len..];
         } else {
             // Part of a word: up to the end of that word.
@@ -691,6 +714,8 @@ impl Bm25 {
 struct Entry {
     example: Example,
     words: BTreeSet<String>,
+    /// Every word of the question in order, slots as their kind.
+    exact: Vec<String>,
 }
 
 /// Examples indexed for retrieval (BM25 over their questions' words).
@@ -762,8 +787,13 @@ impl ExampleIndex {
         let entries: Vec<Entry> = examples
             .into_iter()
             .map(|example| {
-                let words = example_words(&example).into_iter().collect();
-                Entry { example, words }
+                let words = example_words(&example, false).into_iter().collect();
+                let exact = example_words(&example, true);
+                Entry {
+                    example,
+                    words,
+                    exact,
+                }
             })
             .collect();
         let docs: Vec<Vec<String>> = entries
@@ -793,7 +823,7 @@ impl ExampleIndex {
         if self.entries.is_empty() || k == 0 {
             return Vec::new();
         }
-        let (words, _) = question_parts(tokens, scrubbed);
+        let (words, _) = question_parts(tokens, scrubbed, false);
         self.search(&words, k)
     }
 
@@ -822,7 +852,8 @@ impl ExampleIndex {
         scrubbed: &str,
         threshold: f64,
     ) -> Option<(DirectMatch, String)> {
-        let (words, fills) = question_parts(tokens, scrubbed);
+        let (words, fills) = question_parts(tokens, scrubbed, false);
+        let (exact, _) = question_parts(tokens, scrubbed, true);
         let q: BTreeSet<&str> = words.iter().map(String::as_str).collect();
         if q.is_empty() {
             return None;
@@ -839,6 +870,13 @@ impl ExampleIndex {
             let e: BTreeSet<&str> = entry.words.iter().map(String::as_str).collect();
             // Every word of the question must be the example's.
             if !q.is_subset(&e) {
+                continue;
+            }
+            // And the question must read as the example, word for word and
+            // in order (case, punctuation and slot values aside): a dropped
+            // `not`, `by` for `on`, or two words swapped change the meaning
+            // while keeping the words.
+            if exact != entry.exact {
                 continue;
             }
             let score = q.len() as f64 / e.len().max(1) as f64;
@@ -905,7 +943,7 @@ pub(crate) fn fill_for_question(
     if example.params.is_empty() {
         return Some(example.sql.clone());
     }
-    let (_, fills) = question_parts(tokens, scrubbed);
+    let (_, fills) = question_parts(tokens, scrubbed, false);
     // Slots in the order of the question's template if it shows them, else
     // of the SQL.
     let mut order = slots(&example.question);
@@ -1055,6 +1093,7 @@ mod tests {
         let (w, f) = question_parts(
             &t,
             &format!("Orders of {tok} since 2024-01-31, top 5 by b2b 12.5?"),
+            false,
         );
         assert_eq!(
             w,

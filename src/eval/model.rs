@@ -50,6 +50,9 @@ pub fn request_hash(request: &ModelRequest) -> String {
 /// A stored response.
 #[derive(Serialize, Deserialize)]
 struct Stored {
+    /// The name of the model that gave the response: a replay under
+    /// another name is refused, and one folder holds one model's answers.
+    model: String,
     text: String,
     prompt_tokens: u64,
     completion_tokens: u64,
@@ -134,12 +137,27 @@ impl LanguageModel for RecordingModel {
             *u += response.usage;
         }
         if let Some(dir) = &self.dir {
+            let path = dir.join(format!("{}.json", request_hash(request)));
+            // One folder, one model: the same request recorded for another
+            // model would overwrite its answer.
+            if let Ok(old) = std::fs::read_to_string(&path) {
+                if let Ok(old) = serde_json::from_str::<Stored>(&old) {
+                    if old.model != self.inner.name() {
+                        return Err(ModelError::Transport(format!(
+                            "{} holds a response of model `{}`; record `{}` into a folder of its own",
+                            path.display(),
+                            old.model,
+                            self.inner.name()
+                        )));
+                    }
+                }
+            }
             let stored = Stored {
+                model: self.inner.name().to_string(),
                 text: response.text.clone(),
                 prompt_tokens: response.usage.prompt_tokens,
                 completion_tokens: response.usage.completion_tokens,
             };
-            let path = dir.join(format!("{}.json", request_hash(request)));
             let json = serde_json::to_string_pretty(&stored)
                 .map_err(|e| ModelError::Transport(format!("cannot store a response: {e}")))?;
             std::fs::write(&path, json + "\n").map_err(|e| {
@@ -196,6 +214,12 @@ impl LanguageModel for ReplayModel {
         let s: Stored = serde_json::from_str(&text).map_err(|e| {
             ModelError::BadResponse(format!("the recorded response {hash} is malformed: {e}"))
         })?;
+        if s.model != self.name {
+            return Err(ModelError::BadResponse(format!(
+                "the recorded response {hash} is model `{}`'s, not `{}`'s",
+                s.model, self.name
+            )));
+        }
         Ok(ModelResponse {
             text: s.text,
             usage: Usage {
