@@ -901,35 +901,9 @@ impl ExampleIndex {
 /// question shows them. Every item must fill a slot and every slot must be
 /// filled.
 fn fill_from_question(example: &Example, fills: &Fills, tokens: &Tokens) -> Option<String> {
-    let order = slots(&example.question);
-    let mut by_kind: HashMap<&ParamKind, Vec<&str>> = HashMap::new();
-    for (kind, v) in &fills.items {
-        by_kind.entry(kind).or_default().push(v.as_str());
-    }
-    let mut assigned: HashMap<&str, String> = HashMap::new();
-    let mut used: HashMap<&ParamKind, usize> = HashMap::new();
-    for name in order {
-        let kind = example.params.get(name)?;
-        let n = used.entry(kind).or_insert(0);
-        let value = by_kind.get(kind)?.get(*n)?;
-        *n += 1;
-        assigned.insert(name, literal(kind, value, tokens)?);
-    }
     // Nothing of the question left over: a number or a token more than the
     // example takes changes the question's meaning.
-    for (kind, vals) in &by_kind {
-        if used.get(kind).copied().unwrap_or(0) != vals.len() {
-            return None;
-        }
-    }
-    example
-        .fill_with(|name, _| {
-            assigned
-                .get(name)
-                .cloned()
-                .ok_or_else(|| Error::usage("unfilled slot"))
-        })
-        .ok()
+    fill_in_order(example, slots(&example.question), fills, tokens, true)
 }
 
 /// Fills an example's slots from a scrubbed question (for the evaluation's
@@ -952,18 +926,38 @@ pub(crate) fn fill_for_question(
             order.push(s);
         }
     }
+    fill_in_order(example, order, &fills, tokens, false)
+}
+
+/// Fills the slots named in `order`, per kind with the question's items in
+/// their order, each written as sqlveil's own literal; with `all_used`,
+/// an item of the question that fills no slot fails the fill.
+fn fill_in_order(
+    example: &Example,
+    order: Vec<&str>,
+    fills: &Fills,
+    tokens: &Tokens,
+    all_used: bool,
+) -> Option<String> {
     let mut by_kind: HashMap<&ParamKind, Vec<&str>> = HashMap::new();
     for (kind, v) in &fills.items {
         by_kind.entry(kind).or_default().push(v.as_str());
     }
-    let mut used: HashMap<&ParamKind, usize> = HashMap::new();
     let mut assigned: HashMap<&str, String> = HashMap::new();
+    let mut used: HashMap<&ParamKind, usize> = HashMap::new();
     for name in order {
         let kind = example.params.get(name)?;
         let n = used.entry(kind).or_insert(0);
         let value = by_kind.get(kind)?.get(*n)?;
         *n += 1;
         assigned.insert(name, literal(kind, value, tokens)?);
+    }
+    if all_used
+        && by_kind
+            .iter()
+            .any(|(kind, vals)| used.get(kind).copied().unwrap_or(0) != vals.len())
+    {
+        return None;
     }
     example
         .fill_with(|name, _| {
