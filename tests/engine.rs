@@ -634,3 +634,61 @@ fn a_users_engine_cannot_skip_the_group_filter() {
     let err = sqlveil::run(&extra, &q).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Engine { .. }), "{err}");
 }
+
+/// polars writes a wrapped group-by's counts in the form its partitioned
+/// group-by computes (the share of rows with a value times the rows): the
+/// counts, the group-size check and the order by a count are those of SQL,
+/// with NULLs, groups just at the limit and larger groups.
+#[test]
+fn grouped_counts_are_exact_with_nulls() {
+    let mut csv = String::from("id,city,salary\n");
+    let mut id = 0;
+    // Oslo: 4 rows, 2 salaries (below 3 people with a value: removed).
+    // Rome: 5 rows, 3 salaries (kept). Lima: 1,000 rows, 999 salaries.
+    for (city, rows, nulls) in [("Oslo", 4, 2), ("Rome", 5, 2), ("Lima", 1000, 1)] {
+        for i in 0..rows {
+            id += 1;
+            let salary = if i < nulls {
+                String::new()
+            } else {
+                (10 + i).to_string()
+            };
+            csv.push_str(&format!("{id},{city},{salary}\n"));
+        }
+    }
+    let dir = tempdir_with(&[("people.csv", &csv)]);
+    let policy = Policy::from_toml_str(PEOPLE_RULES).unwrap();
+    let engine = PolarsEngine::open(dir.path(), &policy).unwrap();
+    let guard = Guard::new(&policy, engine.catalog()).unwrap();
+    let q = guard
+        .check(
+            "SELECT city, COUNT(salary) AS k, COUNT(*) AS n, SUM(salary) AS s \
+             FROM people GROUP BY city ORDER BY n DESC",
+        )
+        .unwrap();
+    assert!(q.sql().contains("IS NOT NULL AS DOUBLE"), "{}", q.sql());
+    let rows = sqlveil::run(&engine, &q).unwrap();
+    let lima_sum: i64 = (1..1000).map(|i| 10 + i).sum();
+    assert_eq!(
+        crate::util::cells(&rows),
+        [
+            "Lima".to_string(),
+            "Rome".into(),
+            "999".into(),
+            "3".into(),
+            "1000".into(),
+            "5".into(),
+            lima_sum.to_string(),
+            "39".into(),
+        ]
+    );
+    // Counts are signed 64-bit, as on the other engines.
+    for name in ["k", "n"] {
+        let i = q.columns().iter().position(|c| c.name == name).unwrap();
+        assert_eq!(
+            rows.columns()[i].dtype(),
+            &polars::prelude::DataType::Int64,
+            "{name}"
+        );
+    }
+}

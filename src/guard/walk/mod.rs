@@ -267,6 +267,7 @@ impl<'g> Walker<'g> {
             &self.used,
             &self.g.order_key,
             self.next_rel,
+            self.next_col,
             self.protected_order || self.g.total_order,
         )
         .finish(&plan);
