@@ -143,7 +143,7 @@ fn run(model: Arc<dyn LanguageModel>, key: &MasterKey) -> Result<(), Box<dyn std
         .build()?;
     for (question, role) in QUESTIONS {
         println!("Q ({role}): {question}");
-        match chat.ask(question, &Context::new("quickstart").role(*role)) {
+        match chat.ask(question, Context::new("quickstart").role(*role)) {
             Ok(a) => {
                 println!("  model saw the question: {}", a.question_sent);
                 for t in &a.attempts {

@@ -207,7 +207,7 @@ fn repair_ends_with_the_valid_query() {
         .build()
         .unwrap();
     let a = chat
-        .ask("How many customers per segment?", &Context::new("t"))
+        .ask("How many customers per segment?", Context::new("t"))
         .unwrap();
     assert_eq!(
         cells(&a.rows),
@@ -236,7 +236,7 @@ fn a_model_that_never_repairs_ends_with_a_refusal() {
     let model = Arc::new(ScriptedModel::cycle([fenced("SELECT ssn FROM customers")]));
     let chat = sample_chat(model.clone()).max_repairs(3).build().unwrap();
     let e = chat
-        .ask("What are the SSNs?", &Context::new("t"))
+        .ask("What are the SSNs?", Context::new("t"))
         .unwrap_err();
     assert_eq!(e.refusal().unwrap().reason(), Reason::DeniedColumn);
     assert_eq!(model.requests().len(), 4);
@@ -244,7 +244,7 @@ fn a_model_that_never_repairs_ends_with_a_refusal() {
     // No SQL at all, every time: a typed error of its own.
     let model = Arc::new(ScriptedModel::cycle(["I would rather not."]));
     let chat = sample_chat(model.clone()).max_repairs(1).build().unwrap();
-    let e = chat.ask("Anything?", &Context::new("t")).unwrap_err();
+    let e = chat.ask("Anything?", Context::new("t")).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::NoSql), "{e:?}");
     assert_eq!(model.requests().len(), 2);
 }
@@ -257,7 +257,7 @@ fn model_failures_end_the_request() {
         },
     )]));
     let chat = sample_chat(model).build().unwrap();
-    let e = chat.ask("Anything?", &Context::new("t")).unwrap_err();
+    let e = chat.ask("Anything?", Context::new("t")).unwrap_err();
     assert_eq!(e.code(), "model");
     assert!(e.to_string().contains("rate limiting"), "{e}");
 }
@@ -290,13 +290,13 @@ fn reveal_follows_the_role() {
     let support = chat
         .ask(
             "Who are our customers in Austin?",
-            &Context::new("t").role("support"),
+            Context::new("t").role("support"),
         )
         .unwrap();
     let analyst = chat
         .ask(
             "Who are our customers in Austin?",
-            &Context::new("t").role("analyst"),
+            Context::new("t").role("analyst"),
         )
         .unwrap();
     // Both models saw tokens only.
@@ -329,12 +329,12 @@ fn reveal_follows_the_role() {
     assert_eq!(analyst.revealed, 0);
     // A question longer than the cap is refused before any work.
     let e = chat
-        .ask(&"Who? ".repeat(5000), &Context::new("t"))
+        .ask(&"Who? ".repeat(5000), Context::new("t"))
         .unwrap_err();
     assert!(e.to_string().contains("more than the 8192 allowed"), "{e}");
     // An unknown role is refused before the model is called.
     let e = chat
-        .ask("Who?", &Context::new("t").role("admin"))
+        .ask("Who?", Context::new("t").role("admin"))
         .unwrap_err();
     assert!(e.to_string().contains("role `admin`"), "{e}");
 }
@@ -375,7 +375,7 @@ fn the_prompt_shows_only_what_the_model_may_see() {
     let chat = sample_chat(model.clone()).build().unwrap();
     chat.ask(
         "Write to liam.johnson@hotmail.com about card 4613 6712 1149 0486",
-        &Context::new("t"),
+        Context::new("t"),
     )
     .unwrap();
     let reqs = model.requests();
@@ -442,7 +442,7 @@ fn every_request_is_audited_without_values() {
     let chat = sample_chat(model).audit(log).build().unwrap();
     chat.ask(
         "Is liam.johnson@hotmail.com in Austin?",
-        &Context::new("alice").role("support").request_id("r-1"),
+        Context::new("alice").role("support").request_id("r-1"),
     )
     .unwrap();
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -489,7 +489,7 @@ fn one_chat_serves_concurrent_requests() {
                 let a = chat
                     .ask(
                         &format!("Segments, take {i}?"),
-                        &Context::new(format!("user{i}")),
+                        Context::new(format!("user{i}")),
                     )
                     .unwrap();
                 cells(&a.rows)
@@ -522,7 +522,7 @@ fn repair_feedback_is_not_a_guessing_oracle() {
             .write_answer(false)
             .build()
             .unwrap();
-        let a = chat.ask("Which city?", &Context::new("t")).unwrap();
+        let a = chat.ask("Which city?", Context::new("t")).unwrap();
         assert_eq!(a.attempts.len(), 3);
         let token = chat
             .tokens()
@@ -572,7 +572,7 @@ fn questions_are_scrubbed_in_every_spelling() {
     let chat = chat_over(dir.path(), model.clone());
     for (_, written, _) in &numbers {
         let q = format!("Which city is the customer with {written} in?");
-        chat.ask(&q, &Context::new("tester"))
+        chat.ask(&q, Context::new("tester"))
             .unwrap_or_else(|e| panic!("{q}: {e}"));
     }
     let requests = model.requests();

@@ -326,7 +326,7 @@ fn direct_answer_fills_a_token_and_is_audited() {
     let a = chat
         .ask(
             "Which orders did Charles Garcia place?",
-            &Context::new("t").role("support"),
+            Context::new("t").role("support"),
         )
         .unwrap();
     let d = a.direct.as_ref().unwrap();
@@ -366,7 +366,7 @@ fn direct_answer_fills_a_token_and_is_audited() {
         .build()
         .unwrap();
     let a = chat
-        .ask("Which orders did Charles Garcia place?", &Context::new("t"))
+        .ask("Which orders did Charles Garcia place?", Context::new("t"))
         .unwrap();
     assert!(a.direct.is_none());
     assert_eq!(a.examples[0], "orders-of-customer");
@@ -544,7 +544,7 @@ fn review2_direct_answer_ignores_word_order() {
     let a = chat
         .ask(
             "Which segments have more orders than customers?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     assert!(
@@ -574,7 +574,7 @@ fn review2_direct_answer_fires_with_not_left_out() {
     let a = chat
         .ask(
             "How many customers in the business segment have opened a support ticket this year?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     assert!(
@@ -604,7 +604,7 @@ fn review2_direct_answer_ignores_prepositions() {
     let a = chat
         .ask(
             "How many orders were placed by 2024-03-01?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     assert!(
@@ -633,7 +633,7 @@ fn review2_direct_answer_drops_a_minus_sign() {
     let a = chat
         .ask(
             "How many orders have an amount above -50?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     if a.direct.is_some() {

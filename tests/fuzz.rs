@@ -1017,7 +1017,7 @@ fn check_rows(
         let s = col.cast(&DataType::String).unwrap();
         let sources: HashSet<&str> = oc.sources.iter().map(|s| s.column.as_str()).collect();
         for v in s.str().unwrap().iter().flatten() {
-            if oc.action.action == Action::Allow {
+            if oc.action == Action::Allow {
                 let m = canary.markers_in(v);
                 if !m.is_empty() {
                     findings.push(format!(
@@ -1027,7 +1027,7 @@ fn check_rows(
                     return;
                 }
             } else if matches!(
-                oc.action.action,
+                oc.action,
                 Action::Tokenize { .. } | Action::Mask(_) | Action::Generalize(_)
             ) {
                 match canary.column_of(v) {

@@ -40,11 +40,7 @@ fn run_case(guard: &Guard, group: &str, c: &Case) -> Result<(), String> {
     match (c.expect.as_str(), result) {
         ("allow", Ok(q)) => {
             if let Some(want) = &c.actions {
-                let got: Vec<&str> = q
-                    .columns()
-                    .iter()
-                    .map(|c| c.action.action.as_tag())
-                    .collect();
+                let got: Vec<&str> = q.columns().iter().map(|c| c.action.as_tag()).collect();
                 if &got != want {
                     return Err(format!("{label}: actions {got:?}, expected {want:?}"));
                 }

@@ -250,7 +250,7 @@ fn the_http_model_receives_no_planted_value() {
     let a = chat
         .ask(
             "Everything about quillon.secret07@plantedmail.test, +1 415 555 3007?",
-            &Context::new("t").role("support"),
+            Context::new("t").role("support"),
         )
         .unwrap();
     assert_eq!(a.model_calls, 3);

@@ -82,7 +82,7 @@ fn assert_no_raw_value(engine: &dyn Engine, sql: &str, secret: &HashSet<String>)
     let rows = sqlveil::run(&engine, &q)
         .unwrap_or_else(|e| panic!("{sql}: {e}: {:?}", e.engine_detail_less_safe()));
     for (c, col) in q.columns().iter().zip(rows.columns()) {
-        if c.action.action != sqlveil::Action::Allow {
+        if c.action != sqlveil::Action::Allow {
             continue;
         }
         let df = DataFrame::new(rows.height(), vec![col.clone()]).unwrap();

@@ -59,7 +59,9 @@ use crate::guard::{Guard, GuardBuilder, GuardedQuery, OutputColumn};
 use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
 use crate::protect::{map_text, texts, ColumnReport, Protected, Protector};
 use crate::rules::{Action, Policy, TokenClass};
-use crate::tokens::{role_classes, MasterKey, RequestResolver, RequestTokens, TokenVault, Tokens};
+use crate::tokens::{
+    role_classes, MasterKey, MemoryVault, RequestResolver, RequestTokens, TokenVault, Tokens,
+};
 
 /// Who is asking: the end user on whose behalf the backend calls
 /// [`Chat::ask`].
@@ -102,6 +104,20 @@ impl Context {
     /// The role, if any.
     pub fn role_name(&self) -> Option<&str> {
         self.role.as_deref()
+    }
+}
+
+/// An actor without a role: `chat.ask(question, "alice")` asks for `alice`
+/// and reveals no token.
+impl From<&str> for Context {
+    fn from(actor: &str) -> Context {
+        Context::new(actor)
+    }
+}
+
+impl From<&Context> for Context {
+    fn from(ctx: &Context) -> Context {
+        ctx.clone()
     }
 }
 
@@ -268,10 +284,14 @@ struct Options {
 }
 
 impl ChatBuilder {
-    /// The vault that keeps `hash` tokens' values (required for `hash`
-    /// tokens; `sealed` tokens need none).
-    pub fn vault(mut self, vault: Arc<dyn TokenVault>) -> ChatBuilder {
-        self.vault = Some(vault);
+    /// The vault that keeps `hash` tokens' values (`sealed` tokens need
+    /// none). Default: a [`MemoryVault`], which keeps them only as long as
+    /// the process runs: a token an answer or a log holds cannot be revealed
+    /// after a restart, nor by another process. Give a
+    /// [`FileVault`](crate::tokens::FileVault) (or a vault of your own) when
+    /// tokens must outlive the process.
+    pub fn vault(mut self, vault: impl TokenVault + 'static) -> ChatBuilder {
+        self.vault = Some(Arc::new(vault));
         self
     }
 
@@ -394,7 +414,7 @@ impl ChatBuilder {
     /// the detectors, the schema text and the examples' index.
     ///
     /// # Errors
-    /// `hash` tokens without a vault, a key that cannot be derived, an engine
+    /// A key that cannot be derived, an engine
     /// failure while reading sample values, a link host that is not a host
     /// name, an example that holds a protected value or whose SQL the guard
     /// refuses (a rule error naming the example).
@@ -405,13 +425,16 @@ impl ChatBuilder {
             .as_deref()
             .map(LinkHosts::parse)
             .transpose()?;
-        let mut guard = GuardBuilder::new();
-        guard.dialect(self.engine.dialect());
+        let mut guard = GuardBuilder::new().dialect(self.engine.dialect());
         if let Some(k) = self.options.order_key {
-            guard.order_key(k);
+            guard = guard.order_key(k);
         }
         let guard = guard.build(&self.policy, self.engine.catalog())?;
-        let tokens = Tokens::new(&self.policy, self.key.clone(), self.vault)?;
+        // Without a vault of the caller's, `hash` tokens live in memory.
+        let vault = self
+            .vault
+            .unwrap_or_else(|| Arc::new(MemoryVault::new()) as Arc<dyn TokenVault>);
+        let tokens = Tokens::new(&self.policy, self.key.clone(), Some(vault))?;
         let detector = match self.detector {
             Some(d) => d,
             None => Arc::new(Detector::with_known_values(
@@ -607,17 +630,35 @@ struct Trace {
 }
 
 impl Chat {
-    /// A builder from the rules, an engine, a model and the master key.
+    /// A pipeline from the rules, an engine, a model and the master key,
+    /// with every default: `Chat::builder(policy, engine, model,
+    /// key).build()`. `hash` tokens then live in a [`MemoryVault`] (see
+    /// [`ChatBuilder::vault`]).
+    ///
+    /// # Errors
+    /// As [`ChatBuilder::build`].
+    pub fn new(
+        policy: Policy,
+        engine: impl Engine + 'static,
+        model: impl LanguageModel + 'static,
+        key: MasterKey,
+    ) -> Result<Chat, Error> {
+        Chat::builder(policy, engine, model, key).build()
+    }
+
+    /// A builder from the rules, an engine, a model and the master key. The
+    /// engine and the model are taken by value; pass an `Arc` of either to
+    /// keep a handle of your own.
     pub fn builder(
         policy: Policy,
-        engine: Arc<dyn Engine>,
-        model: Arc<dyn LanguageModel>,
+        engine: impl Engine + 'static,
+        model: impl LanguageModel + 'static,
         key: MasterKey,
     ) -> ChatBuilder {
         ChatBuilder {
             policy,
-            engine,
-            model,
+            engine: Arc::new(engine),
+            model: Arc::new(model),
             key,
             vault: None,
             detector: None,
@@ -720,7 +761,8 @@ impl Chat {
     /// An unknown role; a model failure; the last attempt's refusal, engine
     /// error or missing SQL when no attempt was accepted; a vault failure; an
     /// audit event that cannot be written.
-    pub fn ask(&self, question: &str, ctx: &Context) -> Result<ChatAnswer, Error> {
+    pub fn ask(&self, question: &str, ctx: impl Into<Context>) -> Result<ChatAnswer, Error> {
+        let ctx = &ctx.into();
         let start = Instant::now();
         let mut trace = Trace {
             request_id: ctx
@@ -961,7 +1003,7 @@ impl Chat {
         add_hits(&mut trace.hits, &protected.detector_hits);
         trace.reports.clone_from(&protected.columns);
         for col in query.columns() {
-            if !matches!(col.action.action, Action::Tokenize { .. } | Action::Scan) {
+            if !matches!(col.action, Action::Tokenize { .. } | Action::Scan) {
                 continue;
             }
             if let Ok(c) = protected.frame.column(&col.name) {
@@ -1197,7 +1239,7 @@ impl Chat {
         let mut out = frame.clone();
         let mut total = 0;
         for col in query.columns() {
-            if !matches!(col.action.action, Action::Tokenize { .. } | Action::Scan) {
+            if !matches!(col.action, Action::Tokenize { .. } | Action::Scan) {
                 continue;
             }
             let Ok(c) = frame.column(&col.name) else {

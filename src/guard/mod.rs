@@ -50,7 +50,7 @@ pub(crate) use self::emit::POLARS_ORDER_HASH;
 pub use self::refusal::{Reason, Refusal};
 use crate::engine::{Catalog, ColumnType};
 use crate::error::Error;
-use crate::rules::{Action, ColumnPolicy, Policy, TokenClass};
+use crate::rules::{Action, ColumnPolicy, Filter, Policy, TokenClass};
 
 /// The prefix of the hidden columns the guard adds; user aliases may not use it.
 pub const HIDDEN_PREFIX: &str = "__sqlveil_";
@@ -139,7 +139,8 @@ impl fmt::Display for ColumnRef {
 }
 
 /// An output column of a guarded query: its name, the action the protection
-/// stage must apply, and the source columns it derives from.
+/// stage must apply, where it may be compared, and the source columns it
+/// derives from.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OutputColumn {
@@ -149,8 +150,12 @@ pub struct OutputColumn {
     /// only from `allow` columns and for counts; the strictest source action
     /// for columns that pass protected values through; `Aggregate` for the
     /// result of a permitted aggregate over an `aggregate` column, shown as is
-    /// once small groups are removed.
-    pub action: ColumnPolicy,
+    /// once small groups are removed. The action's details (the mask, the
+    /// generalization, the token class) are the source column's.
+    pub action: Action,
+    /// Where the column may be compared: the filter of the source column
+    /// whose action it took (`any` for an `allow` result).
+    pub filter: Filter,
     /// The source columns, in name order.
     pub sources: Vec<ColumnRef>,
 }
@@ -313,7 +318,7 @@ impl GuardBuilder {
     /// saves a sort per query and gives that up. With it on, two engines
     /// with the same [`order_key`](Self::order_key) return the same rows
     /// for the same query.
-    pub fn total_order(&mut self, yes: bool) -> &mut GuardBuilder {
+    pub fn total_order(mut self, yes: bool) -> GuardBuilder {
         self.total_order = yes;
         self
     }
@@ -322,25 +327,25 @@ impl GuardBuilder {
     /// needs a total order (the default is random per guard). Give two
     /// guards the same key to have them order rows alike, as tests comparing
     /// engines do; the key says nothing about the data.
-    pub fn order_key(&mut self, key: [u8; 16]) -> &mut GuardBuilder {
+    pub fn order_key(mut self, key: [u8; 16]) -> GuardBuilder {
         self.order_key = Some(key);
         self
     }
 
     /// Sets the SQL dialect.
-    pub fn dialect(&mut self, d: Dialect) -> &mut GuardBuilder {
+    pub fn dialect(mut self, d: Dialect) -> GuardBuilder {
         self.dialect = d;
         self
     }
 
     /// Sets the longest SQL text the guard reads, in bytes.
-    pub fn max_sql_bytes(&mut self, n: usize) -> &mut GuardBuilder {
+    pub fn max_sql_bytes(mut self, n: usize) -> GuardBuilder {
         self.max_sql_bytes = n;
         self
     }
 
     /// Sets the deepest nesting of expressions and subqueries the guard follows.
-    pub fn max_depth(&mut self, n: usize) -> &mut GuardBuilder {
+    pub fn max_depth(mut self, n: usize) -> GuardBuilder {
         self.max_depth = n.clamp(4, 256);
         self
     }

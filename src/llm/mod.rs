@@ -194,6 +194,24 @@ pub trait LanguageModel: Send + Sync {
     }
 }
 
+/// A model behind a reference or a smart pointer is a model, so that
+/// [`Chat::builder`](crate::Chat::builder) takes a `ScriptedModel`, an
+/// `OpenAiModel` or a model the caller shares (`Arc<M>`, `Arc<dyn
+/// LanguageModel>`) alike.
+macro_rules! forward_model {
+    ($($ty:ty),*) => {$(
+        impl<M: LanguageModel + ?Sized> LanguageModel for $ty {
+            fn complete(&self, request: &ModelRequest) -> Result<ModelResponse, ModelError> {
+                (**self).complete(request)
+            }
+            fn name(&self) -> &str {
+                (**self).name()
+            }
+        }
+    )*};
+}
+forward_model!(&M, Box<M>, std::sync::Arc<M>);
+
 /// An estimate of a text's token count (4 bytes a token), for budgets and for
 /// models that do not report usage.
 pub fn estimate_tokens(text: &str) -> u64 {

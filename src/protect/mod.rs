@@ -171,10 +171,10 @@ impl<'a> Protector<'a> {
                     "the result does not have the guarded query's columns",
                 ));
             }
-            let (col, n) = self.column(c, &out.action.action, &mut detector_hits)?;
+            let (col, n) = self.column(c, &out.action, &mut detector_hits)?;
             reports.push(ColumnReport {
                 column: out.name.clone(),
-                action: out.action.action.as_tag(),
+                action: out.action.as_tag(),
                 values: n,
             });
             columns.push(col);

@@ -142,9 +142,9 @@ fn guard_for(policy: &Policy, engine: &dyn Engine) -> Result<Guard, Error> {
         .build(policy, engine.catalog())
 }
 
-fn action_json(a: &sqlveil::ColumnPolicy) -> Value {
-    let mut v = json!({ "action": a.action.as_tag(), "filter": a.filter.as_tag() });
-    match &a.action {
+fn action_filter_json(action: &Action, filter: sqlveil::Filter) -> Value {
+    let mut v = json!({ "action": action.as_tag(), "filter": filter.as_tag() });
+    match action {
         Action::Tokenize { class } => v["class"] = json!(class.as_str()),
         Action::Mask(m) => v["mask"] = json!(m.as_tag()),
         Action::Generalize(g) => v["to"] = json!(g.to_string()),
@@ -162,7 +162,7 @@ fn action_json(a: &sqlveil::ColumnPolicy) -> Value {
 
 /// An output column's name and action, as `check` and `query` print it.
 fn column_json(c: &sqlveil::OutputColumn) -> Value {
-    let mut v = action_json(&c.action);
+    let mut v = action_filter_json(&c.action, c.filter);
     v["name"] = json!(c.name);
     v
 }
@@ -190,7 +190,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                         .enumerate()
                         .map(|(i, c)| Redaction {
                             column: auditor.column_name(i, &c.name),
-                            action: c.action.action.as_tag().to_string(),
+                            action: c.action.as_tag().to_string(),
                             count: 0,
                         })
                         .collect();
@@ -494,6 +494,13 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
     let model = Arc::new(model);
     let (policy, engine) = open(source)?;
     let key = master_key(keys)?;
+    let vault = vault(keys, &key)?;
+    if vault.is_none() {
+        // A library `Chat` keeps `hash` tokens in memory without a vault;
+        // the CLI's must outlive the run (`sqlveil reveal`), so `hash`
+        // tokens without `--vault` are refused, with `Tokens::new`'s message.
+        Tokens::new(&policy, key.clone(), None)?;
+    }
     let detector = Arc::new(known_detector(
         &policy,
         engine.as_ref(),
@@ -510,7 +517,7 @@ fn ask(source: &Source, audit: &AuditArgs, keys: &Keys, args: &AskArgs) -> Resul
     if args.strip_links || !args.allow_link_host.is_empty() {
         chat = chat.link_hosts(args.allow_link_host.iter().cloned());
     }
-    if let Some(v) = vault(keys, &key)? {
+    if let Some(v) = vault {
         chat = chat.vault(v);
     }
     if let Some(path) = &audit.audit {
