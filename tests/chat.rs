@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use polars::prelude::DataFrame;
 use sqlveil::audit::{verify, AuditLogBuilder};
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, ModelError, ModelRequest, ScriptedModel};
-use sqlveil::{Engine, Error, ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy, Reason};
+use sqlveil::error::{ModelError, Reason};
+use sqlveil::llm::{ModelRequest, ScriptedModel};
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{
+    Chat, Context, Engine, Error, ErrorKind, LanguageModel, MasterKey, PolarsEngine, Policy,
+};
 
 use crate::planted::{assert_no_secret, plant, secret_windows, RULES};
 use crate::util::{cells, root, tempdir_with};
@@ -24,7 +27,7 @@ fn chat_over(dir: &std::path::Path, model: Arc<dyn LanguageModel>) -> Chat {
         .unwrap()
 }
 
-fn sample_chat(model: Arc<dyn LanguageModel>) -> sqlveil::ChatBuilder {
+fn sample_chat(model: Arc<dyn LanguageModel>) -> sqlveil::chat::ChatBuilder {
     let policy = Policy::from_path(root().join("rules/sample.toml")).unwrap();
     let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
     Chat::builder(policy, engine, model, MasterKey::from_bytes(&[9; 32]))
@@ -42,10 +45,10 @@ struct FailingEngine {
 }
 
 impl Engine for FailingEngine {
-    fn catalog(&self) -> &sqlveil::Catalog {
+    fn catalog(&self) -> &sqlveil::schema::Catalog {
         self.inner.catalog()
     }
-    fn dialect(&self) -> sqlveil::Dialect {
+    fn dialect(&self) -> sqlveil::schema::Dialect {
         self.inner.dialect()
     }
     fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
@@ -526,7 +529,7 @@ fn repair_feedback_is_not_a_guessing_oracle() {
         assert_eq!(a.attempts.len(), 3);
         let token = chat
             .tokens()
-            .issue(&sqlveil::TokenClass::new("person").unwrap(), guess)
+            .issue(&sqlveil::rules::TokenClass::new("person").unwrap(), guess)
             .unwrap();
         let feedback: Vec<String> = a
             .attempts

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sqlveil::chat::{Chat, Context, Example, ExampleSet};
+use sqlveil::chat::{Example, ExampleSet};
 use sqlveil::eval::{
     self, EvalOptions, Outcome, QuestionSet, RecordingModel, ReplayModel, Report, ScriptedEval,
 };
-use sqlveil::llm::{LanguageModel, ScriptedModel};
-use sqlveil::{ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::llm::ScriptedModel;
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{Chat, Context, ErrorKind, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 use crate::util::root;
 
@@ -790,7 +791,7 @@ impl LanguageModel for Named {
     fn complete(
         &self,
         request: &sqlveil::llm::ModelRequest,
-    ) -> Result<sqlveil::llm::ModelResponse, sqlveil::llm::ModelError> {
+    ) -> Result<sqlveil::llm::ModelResponse, sqlveil::error::ModelError> {
         self.1.complete(request)
     }
     fn name(&self) -> &str {

@@ -26,10 +26,12 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use polars::prelude::{DataFrame, DataType};
-use sqlveil::{
-    Action, Detector, Engine, Guard, GuardBuilder, MasterKey, MemoryVault, PolarsEngine, Policy,
-    PostgresEngine, Protector, TokenClass, Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::protect::Protector;
+use sqlveil::rules::{Action, TokenClass};
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, PolarsEngine, Policy, PostgresEngine};
 
 use crate::util::{normalized, root, same_rows, trim_time, ORDER_KEY};
 
@@ -993,7 +995,7 @@ fn check_rows(
     canary: &Canary,
     target: &str,
     sql: &str,
-    q: &sqlveil::GuardedQuery,
+    q: &sqlveil::guard::GuardedQuery,
     raw: &DataFrame,
     shown: &DataFrame,
     findings: &mut Vec<String>,

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, Message, ModelError, ModelRequest, OpenAiModel};
-use sqlveil::{MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::error::ModelError;
+use sqlveil::llm::{Message, ModelRequest, OpenAiModel};
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{Chat, Context, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 use crate::mock_server::{MockServer, Reply};
 use crate::planted::{assert_no_secret, plant, secret_windows, RULES};

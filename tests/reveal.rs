@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use sqlveil::chat::{AnswerSegment, Chat, Context};
+use sqlveil::chat::AnswerSegment;
 use sqlveil::llm::{ModelRequest, ScriptedModel};
-use sqlveil::{MasterKey, MemoryVault, PolarsEngine, Policy, TokenClass, Tokens};
+use sqlveil::rules::TokenClass;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Chat, Context, MasterKey, PolarsEngine, Policy};
 
 use crate::util::{cells, tempdir_with};
 
@@ -89,7 +91,7 @@ fn model(sql: &str, answer: &str, eve: &str) -> Arc<ScriptedModel> {
     }))
 }
 
-fn chat(s: &Setup, m: Arc<ScriptedModel>) -> sqlveil::ChatBuilder {
+fn chat(s: &Setup, m: Arc<ScriptedModel>) -> sqlveil::chat::ChatBuilder {
     Chat::builder(s.policy.clone(), s.engine.clone(), m, s.key.clone())
         .vault(s.vault.clone())
         .cache_capacity(0)
@@ -334,8 +336,9 @@ mod oracle {
     use proptest::prelude::*;
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     use sqlveil::chat::{reveal_answer, AnswerSegment};
-    use sqlveil::tokens::RequestTokens;
-    use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+    use sqlveil::rules::TokenClass;
+    use sqlveil::tokens::{MemoryVault, RequestTokens, Tokens};
+    use sqlveil::{MasterKey, Policy};
 
     /// Every value carries a marker that no fragment holds; one value is
     /// itself markup, as a hostile stored row would be.

@@ -31,7 +31,6 @@ mod dialect;
 mod emit;
 mod functions;
 mod plan;
-mod refusal;
 mod spark;
 mod walk;
 
@@ -47,36 +46,17 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 
 use self::dialect::Quick;
 pub(crate) use self::emit::POLARS_ORDER_HASH;
-pub use self::refusal::{Reason, Refusal};
-use crate::engine::{Catalog, ColumnType};
+// The guard's files name these `super::Refusal`/`crate::guard::Reason`;
+// their public path is `sqlveil::error::{Refusal, Reason}`.
+pub(crate) use crate::error::{Reason, Refusal};
+// The guard's files name the dialect `super::Dialect`/`crate::guard::Dialect`.
 use crate::error::Error;
 use crate::rules::{Action, ColumnPolicy, Filter, Policy, TokenClass};
+pub(crate) use crate::schema::Dialect;
+use crate::schema::{Catalog, ColumnType};
 
 /// The prefix of the hidden columns the guard adds; user aliases may not use it.
 pub const HIDDEN_PREFIX: &str = "__sqlveil_";
-
-/// The SQL dialect the guard parses and the engine runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// polars SQL (the embedded engine).
-    Polars,
-    /// PostgreSQL.
-    Postgres,
-    /// Apache Spark SQL (over Spark Connect).
-    Spark,
-}
-
-impl Dialect {
-    /// The dialect's name, for prompts and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Polars => "polars",
-            Dialect::Postgres => "postgres",
-            Dialect::Spark => "spark",
-        }
-    }
-}
 
 /// A token literal resolved to the value it stands for.
 #[derive(Clone, PartialEq, Eq)]
@@ -437,7 +417,10 @@ pub(crate) fn token_regex(format: &str) -> Result<Regex, Error> {
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Catalog, CatalogColumn, CatalogTable, ColumnType, Guard, Policy, Reason};
+/// use sqlveil::Policy;
+/// use sqlveil::error::Reason;
+/// use sqlveil::guard::Guard;
+/// use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1
 ///     [tables.people.columns]

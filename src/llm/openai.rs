@@ -20,7 +20,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 ///
 /// # Example
 /// ```no_run
-/// use sqlveil::llm::{LanguageModel, OpenAiModel};
+/// use sqlveil::LanguageModel;
+/// use sqlveil::llm::OpenAiModel;
 /// use std::time::Duration;
 ///
 /// // A local llama.cpp server: `llama-server -m model.gguf --port 8080`.

@@ -72,7 +72,7 @@ pub trait TokenVault: Send + Sync {
 }
 
 /// A vault behind a reference or a smart pointer is a vault, so that
-/// [`ChatBuilder::vault`](crate::ChatBuilder::vault) takes a `FileVault` or
+/// [`ChatBuilder::vault`](crate::chat::ChatBuilder::vault) takes a `FileVault` or
 /// a vault the caller shares (`Arc<V>`, `Arc<dyn TokenVault>`) alike.
 macro_rules! forward_vault {
     ($($ty:ty),*) => {$(
@@ -533,7 +533,8 @@ impl FileVault {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::{FileVault, MasterKey, TokenVault};
+    /// use sqlveil::MasterKey;
+    /// use sqlveil::tokens::{FileVault, TokenVault};
     /// let dir = tempfile::tempdir()?;
     /// let key = MasterKey::from_bytes(&[7; 32]);
     /// let a = FileVault::open(dir.path().join("vault.jsonl"), &key)?;

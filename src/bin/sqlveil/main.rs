@@ -22,13 +22,16 @@ use std::io::Read;
 use std::sync::Arc;
 
 use polars::prelude::{AnyValue, DataFrame};
-use sqlveil::chat::{AnswerSegment, Chat, Context};
+use sqlveil::chat::AnswerSegment;
+use sqlveil::detect::{Detector, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions};
+use sqlveil::guard::{Guard, GuardBuilder, TokenResolver};
 use sqlveil::llm::OpenAiModel;
-use sqlveil::tokens::role_classes;
+use sqlveil::protect::Protector;
+use sqlveil::rules::Action;
+use sqlveil::tokens::{role_classes, FileVault, TokenVault, Tokens};
 use sqlveil::{
-    Action, Detector, Engine, Error, ErrorKind, FileVault, Guard, GuardBuilder, KnownIndexStore,
-    KnownPhase, KnownProgress, KnownValuesOptions, MasterKey, PolarsEngine, Policy, PostgresEngine,
-    Protector, SparkEngine, TokenResolver, TokenVault, Tokens,
+    Chat, Context, Engine, Error, ErrorKind, MasterKey, PolarsEngine, Policy, PostgresEngine,
+    SparkEngine,
 };
 
 use sqlveil::audit::{
@@ -142,7 +145,7 @@ fn guard_for(policy: &Policy, engine: &dyn Engine) -> Result<Guard, Error> {
         .build(policy, engine.catalog())
 }
 
-fn action_filter_json(action: &Action, filter: sqlveil::Filter) -> Value {
+fn action_filter_json(action: &Action, filter: sqlveil::rules::Filter) -> Value {
     let mut v = json!({ "action": action.as_tag(), "filter": filter.as_tag() });
     match action {
         Action::Tokenize { class } => v["class"] = json!(class.as_str()),
@@ -161,7 +164,7 @@ fn action_filter_json(action: &Action, filter: sqlveil::Filter) -> Value {
 }
 
 /// An output column's name and action, as `check` and `query` print it.
-fn column_json(c: &sqlveil::OutputColumn) -> Value {
+fn column_json(c: &sqlveil::guard::OutputColumn) -> Value {
     let mut v = action_filter_json(&c.action, c.filter);
     v["name"] = json!(c.name);
     v
