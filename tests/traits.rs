@@ -15,9 +15,7 @@ use sqlveil::detect::{
     KnownValuesOptions, KnownValuesReport, Redacted,
 };
 use sqlveil::error::{ModelError, Reason, Refusal};
-use sqlveil::guard::{
-    ColumnRef, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn, ResolvedToken,
-};
+use sqlveil::guard::{ColumnRef, GroupCheck, Guard, GuardBuilder, GuardedQuery, OutputColumn};
 use sqlveil::llm::{Message, ModelRequest, ModelResponse, Role, ScriptedModel, Usage};
 use sqlveil::protect::{ColumnReport, Protected};
 use sqlveil::rules::{
@@ -26,7 +24,9 @@ use sqlveil::rules::{
     TokenMode, Unlisted,
 };
 use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType, Dialect};
-use sqlveil::tokens::{FileVault, Insert, MemoryVault, RequestTokens, Tokens};
+use sqlveil::tokens::{
+    FileVault, Insert, MemoryVault, NoTokens, RequestTokens, ResolvedToken, Tokens,
+};
 use sqlveil::{Chat, ChatAnswer, Context, Error, ErrorKind, MasterKey, PolarsEngine, Policy};
 
 fn send_sync<T: Send + Sync>() {}

@@ -49,58 +49,16 @@ pub(crate) use self::emit::POLARS_ORDER_HASH;
 // The guard's files name these `super::Refusal`/`crate::guard::Reason`;
 // their public path is `sqlveil::error::{Refusal, Reason}`.
 pub(crate) use crate::error::{Reason, Refusal};
+// The resolver the guard calls is the tokens' (`sqlveil::tokens::TokenResolver`).
+pub(crate) use crate::tokens::{NoTokens, TokenResolver};
 // The guard's files name the dialect `super::Dialect`/`crate::guard::Dialect`.
 use crate::error::Error;
-use crate::rules::{Action, ColumnPolicy, Filter, Policy, TokenClass};
+use crate::rules::{Action, ColumnPolicy, Filter, Policy};
 pub(crate) use crate::schema::Dialect;
 use crate::schema::{Catalog, ColumnType};
 
 /// The prefix of the hidden columns the guard adds; user aliases may not use it.
 pub const HIDDEN_PREFIX: &str = "__sqlveil_";
-
-/// A token literal resolved to the value it stands for.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ResolvedToken {
-    /// The token's class.
-    pub class: TokenClass,
-    /// The original value.
-    pub value: String,
-}
-
-impl fmt::Debug for ResolvedToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The value is personal data: never print it.
-        f.debug_struct("ResolvedToken")
-            .field("class", &self.class)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Turns token literals that sqlveil issued back into values, so that a
-/// query can filter a protected column by a token the model saw.
-///
-/// The protection stage supplies the real resolver; [`NoTokens`] resolves
-/// nothing, so such queries are refused as unresolvable.
-pub trait TokenResolver: Send + Sync {
-    /// Resolves a literal that has the shape of a token.
-    ///
-    /// Returns `Ok(None)` for a token that was not issued (or was forged).
-    ///
-    /// # Errors
-    /// A failure of the store behind the resolver (a vault that cannot be read).
-    fn resolve(&self, token: &str) -> Result<Option<ResolvedToken>, Error>;
-}
-
-/// A resolver that knows no token.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoTokens;
-
-impl TokenResolver for NoTokens {
-    fn resolve(&self, _token: &str) -> Result<Option<ResolvedToken>, Error> {
-        Ok(None)
-    }
-}
 
 /// A source column of an output column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -23,6 +23,7 @@
 
 mod hash;
 pub(crate) mod key;
+mod resolve;
 mod sealed;
 mod vault;
 
@@ -37,9 +38,9 @@ use ring::{aead, hmac};
 pub(crate) use self::key::MasterKey;
 pub use self::key::{key_file_warning, KEY_ENV};
 pub(crate) use self::key::{key_from_env, key_from_file, parse_key_text, refuse_trivial};
+pub use self::resolve::{NoTokens, ResolvedToken, TokenResolver};
 pub use self::vault::{FileVault, Insert, MemoryVault, TokenVault, VaultBatch};
 use crate::error::{Error, ErrorKind};
-use crate::guard::{ResolvedToken, TokenResolver};
 use crate::rules::{Policy, TokenClass, TokenMode};
 
 struct ClassKeys {

@@ -22,8 +22,8 @@ use crate::tokens::MasterKey;
 /// # Example
 /// ```
 /// use sqlveil::MasterKey;
-/// use sqlveil::transform::mask_value;
 /// use sqlveil::rules::{Mask, MaskKind};
+/// use sqlveil::transform::mask_value;
 /// let key = MasterKey::from_bytes(&[7; 32]);
 /// let last4 = Mask::new(MaskKind::Last4).fixed_length(true);
 /// assert_eq!(mask_value(&last4, "+1 (678) 555-0132", &key)?, "****0132");

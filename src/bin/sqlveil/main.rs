@@ -24,11 +24,11 @@ use std::sync::Arc;
 use polars::prelude::{AnyValue, DataFrame};
 use sqlveil::chat::AnswerSegment;
 use sqlveil::detect::{Detector, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions};
-use sqlveil::guard::{Guard, GuardBuilder, TokenResolver};
+use sqlveil::guard::{Guard, GuardBuilder};
 use sqlveil::llm::OpenAiModel;
 use sqlveil::protect::Protector;
 use sqlveil::rules::Action;
-use sqlveil::tokens::{role_classes, FileVault, TokenVault, Tokens};
+use sqlveil::tokens::{role_classes, FileVault, TokenResolver, TokenVault, Tokens};
 use sqlveil::{
     Chat, Context, Engine, Error, ErrorKind, MasterKey, PolarsEngine, Policy, PostgresEngine,
     SparkEngine,
