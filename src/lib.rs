@@ -22,14 +22,16 @@
 //!
 //! Every other name has one path, one module deep, by stage:
 //!
+//! - [`error`]: a guard's [`Refusal`](error::Refusal) and a model's
+//!   [`ModelError`](error::ModelError);
 //! - [`rules`]: the rule file's actions, filters, token classes;
 //! - [`schema`]: the [`Catalog`](schema::Catalog) of tables and column
 //!   types, and the SQL [`Dialect`](schema::Dialect);
 //! - [`tokens`]: keyed reversible tokens and their vaults;
 //! - [`transform`]: the pure value transforms (a mask of one value);
 //! - [`guard`]: checks and rewrites SQL; returns a
-//!   [`GuardedQuery`](guard::GuardedQuery) or a [`Refusal`](guard::Refusal)
-//!   with a machine-readable [`Reason`](guard::Reason);
+//!   [`GuardedQuery`](guard::GuardedQuery) or a [`Refusal`](error::Refusal)
+//!   with a machine-readable [`Reason`](error::Reason);
 //! - [`detect`]: PII found in free text (patterns, dictionaries and the
 //!   data's own protected values);
 //! - [`engine`]: the engines' builders;

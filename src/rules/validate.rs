@@ -237,128 +237,28 @@ impl Validator<'_> {
                 format!("column `{table}.{name}`: action `{tag}` needs key `{key}`"),
             )
         };
-        let action = match tag {
-            "allow" => Action::Allow,
-            "deny" => Action::Deny,
-            "scan" => Action::Scan,
-            "tokenize" => {
-                let class = c.class.as_ref().ok_or_else(|| required("class"))?;
-                Action::Tokenize {
-                    class: TokenClass::new(class.get_ref()).map_err(|m| {
-                        self.err(class.span(), format!("column `{table}.{name}`: {m}"))
-                    })?,
+        let action =
+            match tag {
+                "allow" => Action::Allow,
+                "deny" => Action::Deny,
+                "scan" => Action::Scan,
+                "tokenize" => {
+                    let class = c.class.as_ref().ok_or_else(|| required("class"))?;
+                    Action::Tokenize {
+                        class: TokenClass::new(class.get_ref()).map_err(|m| {
+                            self.err(class.span(), format!("column `{table}.{name}`: {m}"))
+                        })?,
+                    }
                 }
-            }
-            "mask" => {
-                let mask = c.mask.as_ref().ok_or_else(|| required("mask"))?;
-                let kind = MaskKind::from_tag(mask.get_ref()).ok_or_else(|| {
-                    self.err(
-                        mask.span(),
-                        format!(
-                            "column `{table}.{name}`: unknown mask `{}` (expected email, last4, first4, full or hash)",
-                            mask.get_ref()
-                        ),
-                    )
-                })?;
-                let fixed_length = match &c.fixed_length {
-                    Some(f) if !matches!(kind, MaskKind::Last4 | MaskKind::First4 | MaskKind::Email) => {
-                        return Err(self.err(
-                            f.span(),
-                            format!(
-                                "column `{table}.{name}`: `fixed_length` applies to the last4, first4 and email masks (`{}` never shows a length)",
-                                kind.as_tag()
-                            ),
-                        ))
-                    }
-                    Some(f) => *f.get_ref(),
-                    None => false,
-                };
-                let hash_key = match (&c.link, kind) {
-                    (Some(l), MaskKind::Hash) => {
-                        let n = l.get_ref();
-                        let ok = n.len() <= 40
-                            && n.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-                            && n.bytes()
-                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-                        if !ok {
-                            return Err(self.err(
-                                l.span(),
-                                format!(
-                                    "column `{table}.{name}`: link name `{n}` must be lowercase letters, digits and `_`, starting with a letter, at most 40 characters"
-                                ),
-                            ));
-                        }
-                        Some(format!("link:{n}"))
-                    }
-                    (Some(l), _) => {
-                        return Err(self.err(
-                            l.span(),
-                            format!(
-                                "column `{table}.{name}`: `link` applies to the hash mask only"
-                            ),
-                        ))
-                    }
-                    (None, MaskKind::Hash) => Some(format!("column:{table}.{name}")),
-                    (None, _) => None,
-                };
-                Action::Mask(Mask {
-                    kind,
-                    fixed_length,
-                    hash_key,
-                })
-            }
-            "generalize" => {
-                let to = c.to.as_ref().ok_or_else(|| required("to"))?;
-                Action::Generalize(
-                    Generalization::parse(to.get_ref()).map_err(|m| {
+                "mask" => self.mask_action(table, &name, &c, &span)?,
+                "generalize" => {
+                    let to = c.to.as_ref().ok_or_else(|| required("to"))?;
+                    Action::Generalize(Generalization::parse(to.get_ref()).map_err(|m| {
                         self.err(to.span(), format!("column `{table}.{name}`: {m}"))
-                    })?,
-                )
-            }
-            _ => {
-                let functions = c.functions.as_ref().ok_or_else(|| required("functions"))?;
-                if functions.get_ref().is_empty() {
-                    return Err(self.err(
-                        functions.span(),
-                        format!("column `{table}.{name}`: `functions` lists no aggregate function"),
-                    ));
+                    })?)
                 }
-                let mut fs = Vec::new();
-                for f in functions.get_ref() {
-                    let af = AggregateFunction::from_tag(f.get_ref()).ok_or_else(|| {
-                        self.err(
-                            f.span(),
-                            format!(
-                                "column `{table}.{name}`: unknown aggregate function `{}` (expected count, sum, avg, min, max, median, stddev or variance)",
-                                f.get_ref()
-                            ),
-                        )
-                    })?;
-                    if !fs.contains(&af) {
-                        fs.push(af);
-                    }
-                }
-                let k = c
-                    .min_group_size
-                    .as_ref()
-                    .ok_or_else(|| required("min_group_size"))?;
-                let min_group_size = u32::try_from(*k.get_ref())
-                    .ok()
-                    .filter(|&v| v >= 1)
-                    .ok_or_else(|| {
-                        self.err(
-                            k.span(),
-                            format!(
-                                "column `{table}.{name}`: `min_group_size` must be a whole number of at least 1"
-                            ),
-                        )
-                    })?;
-                Action::Aggregate {
-                    functions: fs,
-                    min_group_size,
-                }
-            }
-        };
+                _ => self.aggregate_action(table, &name, &c, &span)?,
+            };
         let filter = match &c.filter {
             None => action.default_filter(),
             Some(f) => Filter::from_tag(f.get_ref()).ok_or_else(|| {
@@ -399,6 +299,133 @@ impl Validator<'_> {
             detect_values,
             match_parts,
             class,
+        })
+    }
+
+    /// A `mask` column's action: the mask, its fixed length, its hash key.
+    fn mask_action(
+        &self,
+        table: &str,
+        name: &str,
+        c: &ColumnFile,
+        span: &Range<usize>,
+    ) -> Result<Action, Error> {
+        let required = |key: &str| {
+            self.err(
+                span.clone(),
+                format!("column `{table}.{name}`: action `mask` needs key `{key}`"),
+            )
+        };
+        let mask = c.mask.as_ref().ok_or_else(|| required("mask"))?;
+        let kind = MaskKind::from_tag(mask.get_ref()).ok_or_else(|| {
+            self.err(
+                mask.span(),
+                format!(
+                    "column `{table}.{name}`: unknown mask `{}` (expected email, last4, first4, full or hash)",
+                    mask.get_ref()
+                ),
+            )
+        })?;
+        let fixed_length = match &c.fixed_length {
+            Some(f) if !matches!(kind, MaskKind::Last4 | MaskKind::First4 | MaskKind::Email) => {
+                return Err(self.err(
+                    f.span(),
+                    format!(
+                        "column `{table}.{name}`: `fixed_length` applies to the last4, first4 and email masks (`{}` never shows a length)",
+                        kind.as_tag()
+                    ),
+                ))
+            }
+            Some(f) => *f.get_ref(),
+            None => false,
+        };
+        let hash_key = match (&c.link, kind) {
+            (Some(l), MaskKind::Hash) => {
+                let n = l.get_ref();
+                let ok = n.len() <= 40
+                    && n.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+                    && n.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !ok {
+                    return Err(self.err(
+                        l.span(),
+                        format!(
+                            "column `{table}.{name}`: link name `{n}` must be lowercase letters, digits and `_`, starting with a letter, at most 40 characters"
+                        ),
+                    ));
+                }
+                Some(format!("link:{n}"))
+            }
+            (Some(l), _) => {
+                return Err(self.err(
+                    l.span(),
+                    format!("column `{table}.{name}`: `link` applies to the hash mask only"),
+                ))
+            }
+            (None, MaskKind::Hash) => Some(format!("column:{table}.{name}")),
+            (None, _) => None,
+        };
+        Ok(Action::Mask(Mask {
+            kind,
+            fixed_length,
+            hash_key,
+        }))
+    }
+
+    /// An `aggregate` column's action: its functions and group size.
+    fn aggregate_action(
+        &self,
+        table: &str,
+        name: &str,
+        c: &ColumnFile,
+        span: &Range<usize>,
+    ) -> Result<Action, Error> {
+        let required = |key: &str| {
+            self.err(
+                span.clone(),
+                format!("column `{table}.{name}`: action `aggregate` needs key `{key}`"),
+            )
+        };
+        let functions = c.functions.as_ref().ok_or_else(|| required("functions"))?;
+        if functions.get_ref().is_empty() {
+            return Err(self.err(
+                functions.span(),
+                format!("column `{table}.{name}`: `functions` lists no aggregate function"),
+            ));
+        }
+        let mut fs = Vec::new();
+        for f in functions.get_ref() {
+            let af = AggregateFunction::from_tag(f.get_ref()).ok_or_else(|| {
+                self.err(
+                    f.span(),
+                    format!(
+                        "column `{table}.{name}`: unknown aggregate function `{}` (expected count, sum, avg, min, max, median, stddev or variance)",
+                        f.get_ref()
+                    ),
+                )
+            })?;
+            if !fs.contains(&af) {
+                fs.push(af);
+            }
+        }
+        let k = c
+            .min_group_size
+            .as_ref()
+            .ok_or_else(|| required("min_group_size"))?;
+        let min_group_size = u32::try_from(*k.get_ref())
+            .ok()
+            .filter(|&v| v >= 1)
+            .ok_or_else(|| {
+                self.err(
+                    k.span(),
+                    format!(
+                        "column `{table}.{name}`: `min_group_size` must be a whole number of at least 1"
+                    ),
+                )
+            })?;
+        Ok(Action::Aggregate {
+            functions: fs,
+            min_group_size,
         })
     }
 
