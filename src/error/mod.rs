@@ -1,5 +1,5 @@
-//! Every failure: [`Error`](crate::Error) with its
-//! [`ErrorKind`](crate::ErrorKind) (at the crate root), a guard's
+//! Every failure: [`Error`] with its
+//! [`ErrorKind`] (at the crate root), a guard's
 //! [`Refusal`] with its [`Reason`], and a model's [`ModelError`].
 //!
 //! The lowest layer: it imports no other folder of the crate.
