@@ -26,6 +26,7 @@ pub(crate) use crate::schema::{Catalog, ColumnType};
 
 /// An SQL identifier in double quotes (the same in polars and PostgreSQL),
 /// for SQL that sqlveil itself sends to an engine.
+#[cfg(any(feature = "postgres", feature = "spark"))]
 pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -47,6 +48,7 @@ pub(crate) fn catalog_column<'c>(
 }
 
 /// A policy table's name as SQL: `schema.table` is two quoted names.
+#[cfg(any(feature = "postgres", feature = "spark"))]
 pub(crate) fn quote_table(name: &str) -> String {
     name.split('.')
         .map(quote_ident)
