@@ -1,16 +1,8 @@
 //! `sqlveil ask`: one question through the chat pipeline.
 
 use crate::args::{AskArgs, AuditArgs, Keys, Source};
-use crate::output::column_json;
-use crate::output::print;
-use crate::output::rows_json;
-use crate::setup::audit_key;
-use crate::setup::data_dir;
-use crate::setup::env_or;
-use crate::setup::known_detector;
-use crate::setup::master_key;
-use crate::setup::open;
-use crate::setup::vault;
+use crate::output::{column_json, print, rows_json};
+use crate::setup::{audit_key, data_dir, env_or, known_detector, master_key, open, vault};
 use serde_json::{json, Value};
 use sqlveil::audit::AuditLogBuilder;
 use sqlveil::chat::AnswerSegment;

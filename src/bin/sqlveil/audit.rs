@@ -2,9 +2,7 @@
 
 use crate::args::{AuditCommand, KeyFile};
 use crate::output::print;
-use crate::setup::audit_key;
-use crate::setup::optional_master_key;
-use crate::setup::warn_key_file;
+use crate::setup::{audit_key, optional_master_key, warn_key_file};
 use serde_json::{json, Value};
 use sqlveil::audit::{summarize, verify_with, Break, SummaryFilter, VerifyOptions};
 use sqlveil::{Error, MasterKey};

@@ -2,11 +2,8 @@
 
 use crate::args::{AuditArgs, KeyFile, Source};
 use crate::auditor::Auditor;
-use crate::output::column_json;
-use crate::output::print;
-use crate::setup::guard_for;
-use crate::setup::open;
-use crate::setup::optional_master_key;
+use crate::output::{column_json, print};
+use crate::setup::{guard_for, open, optional_master_key};
 use serde_json::{json, Value};
 use sqlveil::audit::{Decision, Redaction};
 use sqlveil::Error;

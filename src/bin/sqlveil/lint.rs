@@ -2,9 +2,7 @@
 
 use crate::args::Source;
 use crate::output::print;
-use crate::setup::data;
-use crate::setup::open;
-use crate::setup::Data;
+use crate::setup::{data, open, Data};
 use serde_json::{json, Value};
 use sqlveil::{Engine, Error, PolarsEngine, Policy};
 use std::sync::Arc;

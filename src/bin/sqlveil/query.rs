@@ -2,15 +2,8 @@
 
 use crate::args::{AuditArgs, Keys, Source};
 use crate::auditor::Auditor;
-use crate::output::column_json;
-use crate::output::counts;
-use crate::output::print;
-use crate::output::rows_json;
-use crate::setup::data_dir;
-use crate::setup::guard_for;
-use crate::setup::known_detector;
-use crate::setup::open;
-use crate::setup::tokens;
+use crate::output::{column_json, counts, print, rows_json};
+use crate::setup::{data_dir, guard_for, known_detector, open, tokens};
 use serde_json::{json, Value};
 use sqlveil::audit::{Decision, Redaction};
 use sqlveil::protect::Protector;

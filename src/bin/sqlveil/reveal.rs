@@ -3,8 +3,7 @@
 use crate::args::{AuditArgs, Keys};
 use crate::auditor::Auditor;
 use crate::output::print;
-use crate::setup::stdin_text;
-use crate::setup::tokens;
+use crate::setup::{stdin_text, tokens};
 use serde_json::json;
 use sqlveil::audit::{Decision, Revealed};
 use sqlveil::tokens::role_classes;

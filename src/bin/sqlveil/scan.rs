@@ -2,11 +2,8 @@
 
 use crate::args::{AuditArgs, Keys};
 use crate::auditor::Auditor;
-use crate::output::counts;
-use crate::output::print_serialize;
-use crate::setup::known_detector;
-use crate::setup::stdin_text;
-use crate::setup::tokens;
+use crate::output::{counts, print_serialize};
+use crate::setup::{known_detector, stdin_text, tokens};
 use sqlveil::audit::Decision;
 use sqlveil::detect::Detector;
 use sqlveil::{Error, PolarsEngine, Policy};
