@@ -23,7 +23,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sqlveil::{Detector, MasterKey, MemoryVault, Policy, Tokens};
+use sqlveil::detect::Detector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{MasterKey, Policy};
 
 /// A small deterministic generator (SplitMix64), so the text is the same
 /// on every run.

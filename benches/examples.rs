@@ -3,7 +3,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use sqlveil::chat::{Example, ExampleIndex, ExampleSet};
-use sqlveil::{MasterKey, Policy, Tokens};
+use sqlveil::tokens::Tokens;
+use sqlveil::{MasterKey, Policy};
 
 const SUBJECTS: &[&str] = &[
     "customers",

@@ -12,7 +12,9 @@
 use std::path::PathBuf;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use sqlveil::{Dialect, Engine, Guard, GuardBuilder, PolarsEngine, Policy};
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::schema::Dialect;
+use sqlveil::{Engine, PolarsEngine, Policy};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

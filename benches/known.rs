@@ -11,10 +11,9 @@ use std::time::Instant;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use polars::prelude::{Column, DataFrame};
-use sqlveil::{
-    Catalog, CatalogColumn, CatalogTable, ColumnType, Detector, Engine, Error, KnownValuesOptions,
-    Policy,
-};
+use sqlveil::detect::{Detector, KnownValuesOptions};
+use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType};
+use sqlveil::{Engine, Error, Policy};
 
 const N: usize = 1_000_000;
 
@@ -68,8 +67,8 @@ impl Engine for Memory {
     fn catalog(&self) -> &Catalog {
         &self.catalog
     }
-    fn dialect(&self) -> sqlveil::Dialect {
-        sqlveil::Dialect::Polars
+    fn dialect(&self) -> sqlveil::schema::Dialect {
+        sqlveil::schema::Dialect::Polars
     }
     fn execute(&self, _sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
         Ok(self.frame.head(Some(max_rows as usize)))

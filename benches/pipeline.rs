@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, Message, ModelRequest, OpenAiModel, ScriptedModel};
-use sqlveil::{MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::llm::{Message, ModelRequest, OpenAiModel, ScriptedModel};
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{Chat, Context, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 use crate::mock_server::{MockServer, Reply};
 

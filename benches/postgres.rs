@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use sqlveil::{
-    Detector, Engine, GuardBuilder, MasterKey, MemoryVault, Policy, PostgresEngine, Protector,
-    Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::guard::GuardBuilder;
+use sqlveil::protect::Protector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, Policy, PostgresEngine};
 
 const SQL: &str = "SELECT order_id, customer_id, order_date, amount, status, ship_city FROM orders ORDER BY order_id LIMIT 1000";
 

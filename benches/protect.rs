@@ -6,7 +6,9 @@ use std::sync::Arc;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use polars::prelude::*;
 use sqlveil::protect::{generalize_column, mask_column};
-use sqlveil::{Generalization, Mask, MaskKind, MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+use sqlveil::rules::{Generalization, Mask, MaskKind, TokenClass};
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{MasterKey, Policy};
 
 const N: usize = 100_000;
 

@@ -32,10 +32,11 @@ use polars::prelude::{
     ScanArgsParquet, Series,
 };
 use polars::sql::SQLContext;
-use sqlveil::{
-    Detector, Engine, Guard, GuardBuilder, KnownIndexStore, KnownValuesOptions, MasterKey,
-    MemoryVault, PolarsEngine, Policy, Protector, Tokens,
-};
+use sqlveil::detect::{Detector, KnownIndexStore, KnownValuesOptions};
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::protect::Protector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, PolarsEngine, Policy};
 
 const GROUP_BY: &str =
     "SELECT city, AVG(income) AS avg_income, COUNT(*) AS n FROM customers GROUP BY city";

@@ -20,9 +20,11 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use spark_connect_core::channel::ChannelBuilder;
 use spark_connect_core::{block_on, SparkConnectClient, SparkError};
 use spark_connect_proto as proto;
-use sqlveil::{
-    Detector, Engine, GuardBuilder, MasterKey, MemoryVault, Policy, Protector, SparkEngine, Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::guard::GuardBuilder;
+use sqlveil::protect::Protector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, Policy, SparkEngine};
 
 const SQL: &str = "SELECT order_id, customer_id, order_date, amount, status, ship_city FROM orders ORDER BY order_id LIMIT 1000";
 

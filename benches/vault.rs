@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use sqlveil::{Detector, FileVault, MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+use sqlveil::detect::Detector;
+use sqlveil::rules::TokenClass;
+use sqlveil::tokens::{FileVault, MemoryVault, Tokens};
+use sqlveil::{MasterKey, Policy};
 
 const N: usize = 50_000;
 

@@ -23,7 +23,7 @@
 //! Without `SQLVEIL_KEY` it uses a fixed demo key and says so.
 //!
 //! `POST /ask` takes `{"question"}` and returns the answer for the caller's
-//! role, the SQL, the rows (as JSON through [`sqlveil::JsonRows`]) and the
+//! role, the SQL, the rows (as JSON through [`sqlveil::protect::JsonRows`]) and the
 //! pipeline's timings. The pipeline blocks (polars, the model call), so each
 //! request runs on tokio's blocking pool; one `Chat` serves them all.
 
@@ -37,9 +37,9 @@ use axum::{Json, Router};
 use ring::digest::{digest, SHA256};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, OpenAiModel, ScriptedModel};
-use sqlveil::{ErrorKind, JsonRows, MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::llm::{OpenAiModel, ScriptedModel};
+use sqlveil::protect::JsonRows;
+use sqlveil::{Chat, Context, ErrorKind, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 /// The request body: the question only. Who asks is not the body's to say.
 #[derive(Deserialize)]
@@ -171,10 +171,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let policy = Policy::from_path("rules/sample.toml")?;
-    let engine = Arc::new(PolarsEngine::open("examples/data", &policy)?);
-    let chat = Chat::builder(policy, engine, model, key)
-        .vault(Arc::new(MemoryVault::new()))
-        .build()?;
+    let engine = PolarsEngine::open("examples/data", &policy)?;
+    // `hash` tokens live in memory (no `.vault(..)`): a restart forgets
+    // them. Give `.vault(FileVault::open(..)?)` to keep them.
+    let chat = Chat::new(policy, engine, model, key)?;
     let callers = match std::env::var("SQLVEIL_API_TOKENS") {
         Ok(spec) => callers_from(&spec)?,
         Err(_) => {

@@ -19,12 +19,10 @@
 //!     cargo run --example quickstart
 //! ```
 
-use std::sync::Arc;
-
 use polars::prelude::DataFrame;
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, ModelError, ModelRequest, OpenAiModel, ScriptedModel};
-use sqlveil::{Engine, MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::error::ModelError;
+use sqlveil::llm::{ModelRequest, OpenAiModel, ScriptedModel};
+use sqlveil::{Chat, Context, Engine, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 const QUESTIONS: &[(&str, &str)] = &[
     ("How many customers are in each segment?", "analyst"),
@@ -130,20 +128,22 @@ fn show(title: &str, df: &DataFrame) {
     }
 }
 
-fn run(model: Arc<dyn LanguageModel>, key: &MasterKey) -> Result<(), Box<dyn std::error::Error>> {
+fn run(
+    model: impl LanguageModel + 'static,
+    key: &MasterKey,
+) -> Result<(), Box<dyn std::error::Error>> {
     let policy = Policy::from_path("rules/sample.toml")?;
-    let engine = Arc::new(PolarsEngine::open("examples/data", &policy)?);
+    let engine = PolarsEngine::open("examples/data", &policy)?;
     println!(
         "{} tables, engine dialect {}\n",
         engine.catalog().tables().len(),
         engine.dialect().name()
     );
-    let chat = Chat::builder(policy, engine, model, key.clone())
-        .vault(Arc::new(MemoryVault::new()))
-        .build()?;
+    // `hash` tokens live in memory for this run (no `.vault(..)`).
+    let chat = Chat::new(policy, engine, model, key.clone())?;
     for (question, role) in QUESTIONS {
         println!("Q ({role}): {question}");
-        match chat.ask(question, &Context::new("quickstart").role(*role)) {
+        match chat.ask(question, Context::new("quickstart").role(*role)) {
             Ok(a) => {
                 println!("  model saw the question: {}", a.question_sent);
                 for t in &a.attempts {
@@ -180,11 +180,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => MasterKey::from_bytes(&[42; 32]),
     };
     println!("== sqlveil quickstart: scripted model, sample data ==\n");
-    run(Arc::new(scripted()), &key)?;
+    run(scripted(), &key)?;
 
     if let Some(model) = OpenAiModel::from_env()? {
         println!("== the same questions with {} ==\n", model.name());
-        run(Arc::new(model), &key)?;
+        run(model, &key)?;
     } else {
         println!(
             "(Set SQLVEIL_MODEL_URL and SQLVEIL_MODEL to run these questions on a real model.)"

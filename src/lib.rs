@@ -1,33 +1,52 @@
 //! sqlveil lets a chatbot backend answer questions about tabular data with an
 //! LLM while the model never sees personal data.
 //!
-//! A model's SQL goes through a [`Guard`], which parses it, follows every
-//! output column back to its source columns, and refuses or rewrites the query
-//! according to column-level policies written in TOML ([`Policy`]). The
-//! guarded query runs on an [`Engine`] — [`PolarsEngine`] over CSV, Parquet and
-//! NDJSON files by default.
+//! A model's SQL goes through a [`Guard`](guard::Guard), which parses it,
+//! follows every output column back to its source columns, and refuses or
+//! rewrites the query according to column-level policies written in TOML
+//! ([`Policy`]). The guarded query runs on an [`Engine`] — [`PolarsEngine`]
+//! over CSV, Parquet and NDJSON files by default.
 //!
-//! # Primary types
+//! # Entry types
 //!
-//! - [`Policy`]: a validated rule file (`rules/reference.toml` shows every key).
-//! - [`Guard`]: checks and rewrites SQL; returns a [`GuardedQuery`] or a
-//!   [`Refusal`] with a machine-readable [`Reason`].
-//! - [`Engine`], [`PolarsEngine`]: run guarded queries, remove groups smaller
-//!   than `min_group_size`.
-//! - [`Tokens`], [`Protector`], [`Detector`]: keyed reversible tokens, masks
-//!   and generalizations of result rows, PII found in free text (patterns,
-//!   dictionaries and, with [`Detector::with_known_values`], the data's own
-//!   protected values).
-//! - [`Chat`]: the whole pipeline for one question — scrub, prompt, a
-//!   [`LanguageModel`], guard, engine, protect, answer, reveal for the user's
-//!   role, audit ([`chat`] module docs).
-//! - [`Error`]: every failure, with an [`ErrorKind`]; never a data value in its
-//!   message.
+//! The names a backend needs to answer a question are at the root:
+//! [`Policy`] (a validated rule file; `rules/reference.toml` shows every
+//! key), an [`Engine`] ([`PolarsEngine`]; `PostgresEngine`, `SparkEngine`
+//! with their features), a [`LanguageModel`] (`llm::OpenAiModel`,
+//! [`llm::ScriptedModel`]), the [`MasterKey`] of the tokens, and [`Chat`],
+//! the whole pipeline for one question — scrub, prompt, model, guard,
+//! engine, protect, answer, reveal for the user's role ([`Context`]), audit —
+//! whose [`ChatAnswer`] holds the answer and the rows. [`run`] runs a
+//! guarded query on any engine; [`Error`] and [`ErrorKind`] are every
+//! failure, never with a data value in the message.
+//!
+//! Every other name has one path, one module deep, by stage:
+//!
+//! - [`error`]: a guard's [`Refusal`](error::Refusal) and a model's
+//!   [`ModelError`](error::ModelError);
+//! - [`rules`]: the rule file's actions, filters, token classes;
+//! - [`schema`]: the [`Catalog`](schema::Catalog) of tables and column
+//!   types, and the SQL [`Dialect`](schema::Dialect);
+//! - [`tokens`]: keyed reversible tokens and their vaults;
+//! - [`transform`]: the pure value transforms (a mask of one value);
+//! - [`guard`]: checks and rewrites SQL; returns a
+//!   [`GuardedQuery`](guard::GuardedQuery) or a [`Refusal`](error::Refusal)
+//!   with a machine-readable [`Reason`](error::Reason);
+//! - [`detect`]: PII found in free text (patterns, dictionaries and the
+//!   data's own protected values);
+//! - [`engine`]: the engines' builders;
+//! - [`llm`]: model requests and the bundled models;
+//! - [`protect`]: tokens, masks and generalizations of result rows;
+//! - [`audit`]: the hash-chained audit log;
+//! - [`chat`]: the pipeline's builder, examples and answer segments;
+//! - [`eval`]: scoring a model over a question set.
 //!
 //! # Example
 //!
 //! ```
-//! use sqlveil::{Engine, Guard, PolarsEngine, Policy, Reason};
+//! use sqlveil::{Engine, PolarsEngine, Policy};
+//! use sqlveil::error::Reason;
+//! use sqlveil::guard::Guard;
 //!
 //! let policy = Policy::from_path("rules/sample.toml")?;
 //! let engine = PolarsEngine::open("examples/data", &policy)?;
@@ -58,7 +77,7 @@
 //!
 //! SQL, rule files and data files are untrusted. None of them can make the
 //! library panic; SQL is bounded in length, operator chains and nesting depth
-//! before it is parsed or walked (see [`GuardBuilder`]).
+//! before it is parsed or walked (see [`GuardBuilder`](guard::GuardBuilder)).
 
 // Every public item is documented.
 #![deny(missing_docs)]
@@ -84,36 +103,33 @@ pub mod audit;
 pub mod chat;
 pub mod detect;
 pub mod engine;
-mod error;
+pub mod error;
 pub mod eval;
 mod files;
 pub mod guard;
 pub mod llm;
 pub mod protect;
 pub mod rules;
+pub mod schema;
 pub mod tokens;
+pub mod transform;
 
-pub use crate::chat::{Chat, ChatAnswer, ChatBuilder, Context};
-pub use crate::detect::{
-    Detector, Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress,
-    KnownValuesOptions, KnownValuesReport, Redacted,
-};
-pub use crate::engine::{
-    run, Catalog, CatalogColumn, CatalogTable, ColumnType, Engine, PolarsEngine,
-};
+// The entry types, at the root only; every other public name is one module
+// deep (`sqlveil::error::Refusal`, `sqlveil::tokens::FileVault`), and has
+// that one path.
+pub use crate::chat::answer::ChatAnswer;
+pub use crate::chat::context::Context;
+pub use crate::chat::pipeline::Chat;
+pub use crate::engine::contract::{run, Engine};
+pub use crate::engine::polars::PolarsEngine;
 #[cfg(feature = "postgres")]
-pub use crate::engine::{PostgresEngine, PostgresEngineBuilder};
+pub use crate::engine::postgres::PostgresEngine;
 #[cfg(feature = "spark")]
-pub use crate::engine::{SparkEngine, SparkEngineBuilder};
-pub use crate::error::{Error, ErrorKind};
-pub use crate::guard::{
-    ColumnRef, Dialect, GroupCheck, Guard, GuardBuilder, GuardedQuery, NoTokens, OutputColumn,
-    Reason, Refusal, ResolvedToken, TokenResolver,
-};
-pub use crate::llm::{LanguageModel, ModelError, ScriptedModel};
-pub use crate::protect::{ColumnReport, JsonRows, Protected, Protector};
-pub use crate::rules::{
-    Action, AggregateFunction, ColumnPolicy, Filter, Generalization, Mask, MaskKind, Policy,
-    TokenClass,
-};
-pub use crate::tokens::{FileVault, MasterKey, MemoryVault, TokenVault, Tokens};
+pub use crate::engine::spark::SparkEngine;
+pub use crate::error::kind::{Error, ErrorKind};
+pub use crate::llm::model::LanguageModel;
+pub use crate::rules::policy::Policy;
+pub use crate::tokens::key::MasterKey;
+/// The polars version sqlveil's results ([`polars::prelude::DataFrame`])
+/// are built with, so that a backend uses the same one.
+pub use polars;

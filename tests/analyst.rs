@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use sqlveil::{Engine, GuardBuilder, PolarsEngine, Policy, PostgresEngine};
+use sqlveil::guard::GuardBuilder;
+use sqlveil::{Engine, PolarsEngine, Policy, PostgresEngine};
 
 use crate::util::{normalized, root, same_rows, ORDER_KEY};
 

@@ -360,7 +360,7 @@ fn worker_audit_append() {
     let id: usize = std::env::var("W_ID").unwrap().parse().unwrap();
     let mut b = AuditLogBuilder::new();
     if let Ok(m) = std::env::var("W_MAX_BYTES") {
-        b.max_bytes(m.parse().unwrap());
+        b = b.max_bytes(m.parse().unwrap());
     }
     let key = AuditKey::parse(OTHER_KEY_HEX).unwrap();
     let log = b.open_with(&path, Some(&key)).unwrap();

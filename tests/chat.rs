@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use polars::prelude::DataFrame;
 use sqlveil::audit::{verify, AuditLogBuilder};
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, ModelError, ModelRequest, ScriptedModel};
-use sqlveil::{Engine, Error, ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy, Reason};
+use sqlveil::error::{ModelError, Reason};
+use sqlveil::llm::{ModelRequest, ScriptedModel};
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{
+    Chat, Context, Engine, Error, ErrorKind, LanguageModel, MasterKey, PolarsEngine, Policy,
+};
 
 use crate::planted::{assert_no_secret, plant, secret_windows, RULES};
 use crate::util::{cells, root, tempdir_with};
@@ -24,7 +27,7 @@ fn chat_over(dir: &std::path::Path, model: Arc<dyn LanguageModel>) -> Chat {
         .unwrap()
 }
 
-fn sample_chat(model: Arc<dyn LanguageModel>) -> sqlveil::ChatBuilder {
+fn sample_chat(model: Arc<dyn LanguageModel>) -> sqlveil::chat::ChatBuilder {
     let policy = Policy::from_path(root().join("rules/sample.toml")).unwrap();
     let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
     Chat::builder(policy, engine, model, MasterKey::from_bytes(&[9; 32]))
@@ -42,10 +45,10 @@ struct FailingEngine {
 }
 
 impl Engine for FailingEngine {
-    fn catalog(&self) -> &sqlveil::Catalog {
+    fn catalog(&self) -> &sqlveil::schema::Catalog {
         self.inner.catalog()
     }
-    fn dialect(&self) -> sqlveil::Dialect {
+    fn dialect(&self) -> sqlveil::schema::Dialect {
         self.inner.dialect()
     }
     fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, Error> {
@@ -207,7 +210,7 @@ fn repair_ends_with_the_valid_query() {
         .build()
         .unwrap();
     let a = chat
-        .ask("How many customers per segment?", &Context::new("t"))
+        .ask("How many customers per segment?", Context::new("t"))
         .unwrap();
     assert_eq!(
         cells(&a.rows),
@@ -236,7 +239,7 @@ fn a_model_that_never_repairs_ends_with_a_refusal() {
     let model = Arc::new(ScriptedModel::cycle([fenced("SELECT ssn FROM customers")]));
     let chat = sample_chat(model.clone()).max_repairs(3).build().unwrap();
     let e = chat
-        .ask("What are the SSNs?", &Context::new("t"))
+        .ask("What are the SSNs?", Context::new("t"))
         .unwrap_err();
     assert_eq!(e.refusal().unwrap().reason(), Reason::DeniedColumn);
     assert_eq!(model.requests().len(), 4);
@@ -244,7 +247,7 @@ fn a_model_that_never_repairs_ends_with_a_refusal() {
     // No SQL at all, every time: a typed error of its own.
     let model = Arc::new(ScriptedModel::cycle(["I would rather not."]));
     let chat = sample_chat(model.clone()).max_repairs(1).build().unwrap();
-    let e = chat.ask("Anything?", &Context::new("t")).unwrap_err();
+    let e = chat.ask("Anything?", Context::new("t")).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::NoSql), "{e:?}");
     assert_eq!(model.requests().len(), 2);
 }
@@ -257,7 +260,7 @@ fn model_failures_end_the_request() {
         },
     )]));
     let chat = sample_chat(model).build().unwrap();
-    let e = chat.ask("Anything?", &Context::new("t")).unwrap_err();
+    let e = chat.ask("Anything?", Context::new("t")).unwrap_err();
     assert_eq!(e.code(), "model");
     assert!(e.to_string().contains("rate limiting"), "{e}");
 }
@@ -290,13 +293,13 @@ fn reveal_follows_the_role() {
     let support = chat
         .ask(
             "Who are our customers in Austin?",
-            &Context::new("t").role("support"),
+            Context::new("t").role("support"),
         )
         .unwrap();
     let analyst = chat
         .ask(
             "Who are our customers in Austin?",
-            &Context::new("t").role("analyst"),
+            Context::new("t").role("analyst"),
         )
         .unwrap();
     // Both models saw tokens only.
@@ -329,12 +332,12 @@ fn reveal_follows_the_role() {
     assert_eq!(analyst.revealed, 0);
     // A question longer than the cap is refused before any work.
     let e = chat
-        .ask(&"Who? ".repeat(5000), &Context::new("t"))
+        .ask(&"Who? ".repeat(5000), Context::new("t"))
         .unwrap_err();
     assert!(e.to_string().contains("more than the 8192 allowed"), "{e}");
     // An unknown role is refused before the model is called.
     let e = chat
-        .ask("Who?", &Context::new("t").role("admin"))
+        .ask("Who?", Context::new("t").role("admin"))
         .unwrap_err();
     assert!(e.to_string().contains("role `admin`"), "{e}");
 }
@@ -375,7 +378,7 @@ fn the_prompt_shows_only_what_the_model_may_see() {
     let chat = sample_chat(model.clone()).build().unwrap();
     chat.ask(
         "Write to liam.johnson@hotmail.com about card 4613 6712 1149 0486",
-        &Context::new("t"),
+        Context::new("t"),
     )
     .unwrap();
     let reqs = model.requests();
@@ -442,7 +445,7 @@ fn every_request_is_audited_without_values() {
     let chat = sample_chat(model).audit(log).build().unwrap();
     chat.ask(
         "Is liam.johnson@hotmail.com in Austin?",
-        &Context::new("alice").role("support").request_id("r-1"),
+        Context::new("alice").role("support").request_id("r-1"),
     )
     .unwrap();
     let log = std::fs::read_to_string(&log_path).unwrap();
@@ -489,7 +492,7 @@ fn one_chat_serves_concurrent_requests() {
                 let a = chat
                     .ask(
                         &format!("Segments, take {i}?"),
-                        &Context::new(format!("user{i}")),
+                        Context::new(format!("user{i}")),
                     )
                     .unwrap();
                 cells(&a.rows)
@@ -522,11 +525,11 @@ fn repair_feedback_is_not_a_guessing_oracle() {
             .write_answer(false)
             .build()
             .unwrap();
-        let a = chat.ask("Which city?", &Context::new("t")).unwrap();
+        let a = chat.ask("Which city?", Context::new("t")).unwrap();
         assert_eq!(a.attempts.len(), 3);
         let token = chat
             .tokens()
-            .issue(&sqlveil::TokenClass::new("person").unwrap(), guess)
+            .issue(&sqlveil::rules::TokenClass::new("person").unwrap(), guess)
             .unwrap();
         let feedback: Vec<String> = a
             .attempts
@@ -572,7 +575,7 @@ fn questions_are_scrubbed_in_every_spelling() {
     let chat = chat_over(dir.path(), model.clone());
     for (_, written, _) in &numbers {
         let q = format!("Which city is the customer with {written} in?");
-        chat.ask(&q, &Context::new("tester"))
+        chat.ask(&q, Context::new("tester"))
             .unwrap_or_else(|e| panic!("{q}: {e}"));
     }
     let requests = model.requests();

@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use sqlveil::{Detector, Policy};
+use sqlveil::detect::Detector;
+use sqlveil::Policy;
 
 use crate::util::root;
 
@@ -609,7 +610,7 @@ proptest::proptest! {
     ])) {
         let d = builtin_detector();
         let policy = Policy::from_toml_str("version = 1\n[defaults]\ntokens = \"sealed\"\n").unwrap();
-        let tokens = sqlveil::Tokens::new(&policy, sqlveil::MasterKey::from_bytes(&[3; 32]), None).unwrap();
+        let tokens = sqlveil::tokens::Tokens::new(&policy, sqlveil::MasterKey::from_bytes(&[3; 32]), None).unwrap();
         // `, ` around the value: a dotted quad after a version word
         // (`v 1.2.3.4`, `§ 1.2.3.4`) is a version by design, and a number
         // that runs on into more digits (`789 28 1752 5`) is one longer

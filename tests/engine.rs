@@ -1,7 +1,9 @@
 //! The polars engine: files, schemas, errors, group-size enforcement.
 
 use polars::prelude::*;
-use sqlveil::{ColumnType, Engine, ErrorKind, Guard, PolarsEngine, Policy};
+use sqlveil::guard::Guard;
+use sqlveil::schema::ColumnType;
+use sqlveil::{Engine, ErrorKind, PolarsEngine, Policy};
 
 use crate::util::{sample_guard, tempdir_with};
 
@@ -58,7 +60,7 @@ fn only_tables_named_in_the_rules_are_registered() {
     let err = guard.check("SELECT * FROM secrets").unwrap_err();
     assert_eq!(
         err.refusal().unwrap().reason(),
-        sqlveil::Reason::UnknownTable
+        sqlveil::error::Reason::UnknownTable
     );
 }
 
@@ -318,10 +320,10 @@ fn a_guard_built_after_the_subject_stopped_being_unique_recovers() {
 fn an_engine_that_cannot_confirm_uniqueness_is_refused_once() {
     struct Unsure(PolarsEngine);
     impl Engine for Unsure {
-        fn catalog(&self) -> &sqlveil::Catalog {
+        fn catalog(&self) -> &sqlveil::schema::Catalog {
             self.0.catalog()
         }
-        fn dialect(&self) -> sqlveil::Dialect {
+        fn dialect(&self) -> sqlveil::schema::Dialect {
             self.0.dialect()
         }
         fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, sqlveil::Error> {
@@ -363,8 +365,9 @@ fn an_engine_that_cannot_confirm_uniqueness_is_refused_once() {
 /// change is checked again with distinct subjects, inside the same question.
 #[test]
 fn a_chat_recovers_when_a_subject_stops_being_unique() {
-    use sqlveil::chat::{Chat, Context};
-    use sqlveil::{MasterKey, MemoryVault, ScriptedModel};
+    use sqlveil::llm::ScriptedModel;
+    use sqlveil::tokens::MemoryVault;
+    use sqlveil::{Chat, Context, MasterKey};
     let dir = tempdir_with(&[(
         "people.csv",
         "id,city,salary\n1,Oslo,10\n2,Oslo,20\n3,Oslo,30\n",
@@ -453,14 +456,14 @@ fn masked_and_prefixed_csv_columns_are_read_as_text() {
     );
     let guard = Guard::new(&policy, engine.catalog()).unwrap();
     let key = sqlveil::MasterKey::from_bytes(&[1; 32]);
-    let tokens = sqlveil::Tokens::new(
+    let tokens = sqlveil::tokens::Tokens::new(
         &policy,
         key.clone(),
-        Some(std::sync::Arc::new(sqlveil::MemoryVault::new())),
+        Some(std::sync::Arc::new(sqlveil::tokens::MemoryVault::new())),
     )
     .unwrap();
-    let detector = sqlveil::Detector::new(&policy).unwrap();
-    let protector = sqlveil::Protector::new(&tokens, &detector, &key).unwrap();
+    let detector = sqlveil::detect::Detector::new(&policy).unwrap();
+    let protector = sqlveil::protect::Protector::new(&tokens, &detector, &key).unwrap();
     let q = guard
         .check("SELECT zip, phone FROM people ORDER BY id")
         .unwrap();
@@ -552,10 +555,10 @@ fn a_users_engine_cannot_skip_the_group_filter() {
         hidden: Vec<String>,
     }
     impl Engine for Careless {
-        fn catalog(&self) -> &sqlveil::Catalog {
+        fn catalog(&self) -> &sqlveil::schema::Catalog {
             self.inner.catalog()
         }
-        fn dialect(&self) -> sqlveil::Dialect {
+        fn dialect(&self) -> sqlveil::schema::Dialect {
             self.inner.dialect()
         }
         fn execute(&self, sql: &str, max_rows: u64) -> Result<DataFrame, sqlveil::Error> {

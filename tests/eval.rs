@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sqlveil::chat::{Chat, Context, Example, ExampleSet};
+use sqlveil::chat::{Example, ExampleSet};
 use sqlveil::eval::{
     self, EvalOptions, Outcome, QuestionSet, RecordingModel, ReplayModel, Report, ScriptedEval,
 };
-use sqlveil::llm::{LanguageModel, ScriptedModel};
-use sqlveil::{ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::llm::ScriptedModel;
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{Chat, Context, ErrorKind, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 use crate::util::root;
 
@@ -326,7 +327,7 @@ fn direct_answer_fills_a_token_and_is_audited() {
     let a = chat
         .ask(
             "Which orders did Charles Garcia place?",
-            &Context::new("t").role("support"),
+            Context::new("t").role("support"),
         )
         .unwrap();
     let d = a.direct.as_ref().unwrap();
@@ -366,7 +367,7 @@ fn direct_answer_fills_a_token_and_is_audited() {
         .build()
         .unwrap();
     let a = chat
-        .ask("Which orders did Charles Garcia place?", &Context::new("t"))
+        .ask("Which orders did Charles Garcia place?", Context::new("t"))
         .unwrap();
     assert!(a.direct.is_none());
     assert_eq!(a.examples[0], "orders-of-customer");
@@ -544,7 +545,7 @@ fn review2_direct_answer_ignores_word_order() {
     let a = chat
         .ask(
             "Which segments have more orders than customers?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     assert!(
@@ -574,7 +575,7 @@ fn review2_direct_answer_fires_with_not_left_out() {
     let a = chat
         .ask(
             "How many customers in the business segment have opened a support ticket this year?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     assert!(
@@ -604,7 +605,7 @@ fn review2_direct_answer_ignores_prepositions() {
     let a = chat
         .ask(
             "How many orders were placed by 2024-03-01?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     assert!(
@@ -633,7 +634,7 @@ fn review2_direct_answer_drops_a_minus_sign() {
     let a = chat
         .ask(
             "How many orders have an amount above -50?",
-            &Context::new("t"),
+            Context::new("t"),
         )
         .unwrap();
     if a.direct.is_some() {
@@ -790,7 +791,7 @@ impl LanguageModel for Named {
     fn complete(
         &self,
         request: &sqlveil::llm::ModelRequest,
-    ) -> Result<sqlveil::llm::ModelResponse, sqlveil::llm::ModelError> {
+    ) -> Result<sqlveil::llm::ModelResponse, sqlveil::error::ModelError> {
         self.1.complete(request)
     }
     fn name(&self) -> &str {

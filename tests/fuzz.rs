@@ -26,10 +26,12 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use polars::prelude::{DataFrame, DataType};
-use sqlveil::{
-    Action, Detector, Engine, Guard, GuardBuilder, MasterKey, MemoryVault, PolarsEngine, Policy,
-    PostgresEngine, Protector, TokenClass, Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::protect::Protector;
+use sqlveil::rules::{Action, TokenClass};
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, PolarsEngine, Policy, PostgresEngine};
 
 use crate::util::{normalized, root, same_rows, trim_time, ORDER_KEY};
 
@@ -993,7 +995,7 @@ fn check_rows(
     canary: &Canary,
     target: &str,
     sql: &str,
-    q: &sqlveil::GuardedQuery,
+    q: &sqlveil::guard::GuardedQuery,
     raw: &DataFrame,
     shown: &DataFrame,
     findings: &mut Vec<String>,
@@ -1017,7 +1019,7 @@ fn check_rows(
         let s = col.cast(&DataType::String).unwrap();
         let sources: HashSet<&str> = oc.sources.iter().map(|s| s.column.as_str()).collect();
         for v in s.str().unwrap().iter().flatten() {
-            if oc.action.action == Action::Allow {
+            if oc.action == Action::Allow {
                 let m = canary.markers_in(v);
                 if !m.is_empty() {
                     findings.push(format!(
@@ -1027,7 +1029,7 @@ fn check_rows(
                     return;
                 }
             } else if matches!(
-                oc.action.action,
+                oc.action,
                 Action::Tokenize { .. } | Action::Mask(_) | Action::Generalize(_)
             ) {
                 match canary.column_of(v) {

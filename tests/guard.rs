@@ -2,7 +2,8 @@
 //! on untrusted SQL.
 
 use serde::Deserialize;
-use sqlveil::{Guard, GuardBuilder, Reason};
+use sqlveil::error::Reason;
+use sqlveil::guard::{Guard, GuardBuilder};
 
 use crate::util::{root, sample_guard};
 
@@ -40,11 +41,7 @@ fn run_case(guard: &Guard, group: &str, c: &Case) -> Result<(), String> {
     match (c.expect.as_str(), result) {
         ("allow", Ok(q)) => {
             if let Some(want) = &c.actions {
-                let got: Vec<&str> = q
-                    .columns()
-                    .iter()
-                    .map(|c| c.action.action.as_tag())
-                    .collect();
+                let got: Vec<&str> = q.columns().iter().map(|c| c.action.as_tag()).collect();
                 if &got != want {
                     return Err(format!("{label}: actions {got:?}, expected {want:?}"));
                 }
@@ -107,7 +104,7 @@ fn run_case(guard: &Guard, group: &str, c: &Case) -> Result<(), String> {
 fn table_driven_cases() {
     let (policy, engine, guard) = sample_guard();
     let pg = GuardBuilder::new()
-        .dialect(sqlveil::Dialect::Postgres)
+        .dialect(sqlveil::schema::Dialect::Postgres)
         .order_key(crate::util::ORDER_KEY)
         .build(&policy, sqlveil::Engine::catalog(&engine))
         .unwrap();
@@ -233,11 +230,11 @@ fn parse_errors_do_not_echo_literals() {
 fn public_types_are_thread_safe() {
     fn check<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
     fn send_sync<T: Send + Sync>() {}
-    check::<sqlveil::Guard>();
-    check::<sqlveil::GuardedQuery>();
+    check::<sqlveil::guard::Guard>();
+    check::<sqlveil::guard::GuardedQuery>();
     check::<sqlveil::Policy>();
-    check::<sqlveil::Refusal>();
-    check::<sqlveil::Catalog>();
+    check::<sqlveil::error::Refusal>();
+    check::<sqlveil::schema::Catalog>();
     // These hold an `io::Error` and polars plans, which are not unwind-safe.
     send_sync::<sqlveil::Error>();
     send_sync::<sqlveil::PolarsEngine>();

@@ -6,10 +6,13 @@
 use std::sync::{Arc, LazyLock};
 
 use proptest::prelude::*;
-use sqlveil::{
-    Detector, Engine, Guard, KnownIndexStore, KnownValuesOptions, KnownValuesReport, MasterKey,
-    MemoryVault, PolarsEngine, Policy, Protector, Reason, TokenClass, Tokens,
-};
+use sqlveil::detect::{Detector, KnownIndexStore, KnownValuesOptions, KnownValuesReport};
+use sqlveil::error::Reason;
+use sqlveil::guard::Guard;
+use sqlveil::protect::Protector;
+use sqlveil::rules::TokenClass;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, PolarsEngine, Policy};
 
 use crate::util::{cells, root, sample_engine, sample_policy, tempdir_with, write};
 
@@ -827,8 +830,8 @@ fn known_value_types_are_thread_safe() {
     fn check<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
     check::<Detector>();
     check::<KnownValuesOptions>();
-    check::<sqlveil::KnownValuesReport>();
-    check::<sqlveil::KnownColumnReport>();
+    check::<sqlveil::detect::KnownValuesReport>();
+    check::<sqlveil::detect::KnownColumnReport>();
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! over a protected column may appear in any allowed result.
 
 use polars::prelude::*;
-use sqlveil::Reason;
+use sqlveil::error::Reason;
 
 use crate::util::{cells, root, sample_guard};
 

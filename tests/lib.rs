@@ -17,6 +17,7 @@ mod eval;
 mod fuzz;
 mod guard;
 mod known;
+mod layers;
 mod leaks;
 #[cfg(feature = "openai")]
 mod llm;

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlveil::chat::{Chat, Context};
-use sqlveil::llm::{LanguageModel, Message, ModelError, ModelRequest, OpenAiModel};
-use sqlveil::{MasterKey, MemoryVault, PolarsEngine, Policy};
+use sqlveil::error::ModelError;
+use sqlveil::llm::{Message, ModelRequest, OpenAiModel};
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{Chat, Context, LanguageModel, MasterKey, PolarsEngine, Policy};
 
 use crate::mock_server::{MockServer, Reply};
 use crate::planted::{assert_no_secret, plant, secret_windows, RULES};
@@ -250,7 +251,7 @@ fn the_http_model_receives_no_planted_value() {
     let a = chat
         .ask(
             "Everything about quillon.secret07@plantedmail.test, +1 415 555 3007?",
-            &Context::new("t").role("support"),
+            Context::new("t").role("support"),
         )
         .unwrap();
     assert_eq!(a.model_calls, 3);

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use polars::prelude::DataFrame;
-use sqlveil::{
-    Detector, Engine, Guard, GuardBuilder, MasterKey, MemoryVault, Policy, Protector, Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::protect::Protector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, Policy};
 
 use crate::util::cells;
 

@@ -9,10 +9,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use polars::prelude::{DataFrame, DataType};
-use sqlveil::{
-    Detector, Engine, ErrorKind, MasterKey, MemoryVault, PolarsEngine, Policy, PostgresEngine,
-    Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, ErrorKind, MasterKey, PolarsEngine, Policy, PostgresEngine};
 
 use crate::planted::{assert_queries_leak_nothing, plant, Env, RULES};
 use crate::util::{cells, root, tempdir_with};
@@ -390,14 +389,18 @@ fn citext_and_uuid_columns_are_text_and_their_values_are_found() {
     )
     .unwrap();
     let engine = PostgresEngine::connect(&url, &policy).unwrap();
-    let types: Vec<sqlveil::ColumnType> = engine.catalog().tables()[0]
+    let types: Vec<sqlveil::schema::ColumnType> = engine.catalog().tables()[0]
         .columns
         .iter()
         .map(|c| c.ty.clone())
         .collect();
-    assert_eq!(types, vec![sqlveil::ColumnType::Text; 3]);
-    let d =
-        Detector::with_known_values(&policy, &engine, &sqlveil::KnownValuesOptions::new()).unwrap();
+    assert_eq!(types, vec![sqlveil::schema::ColumnType::Text; 3]);
+    let d = Detector::with_known_values(
+        &policy,
+        &engine,
+        &sqlveil::detect::KnownValuesOptions::new(),
+    )
+    .unwrap();
     let key = MasterKey::from_bytes(&[3; 32]);
     let tokens = Tokens::new(&policy, key, Some(Arc::new(MemoryVault::new()))).unwrap();
     let r = d
@@ -464,10 +467,11 @@ fn distinct_values_match_the_polars_engine() {
     // The engine still answers afterwards.
     assert_eq!(read(&pg, "city", Some(1)).len(), 1);
 
-    let d1 =
-        Detector::with_known_values(&policy, &pg, &sqlveil::KnownValuesOptions::new()).unwrap();
+    let d1 = Detector::with_known_values(&policy, &pg, &sqlveil::detect::KnownValuesOptions::new())
+        .unwrap();
     let d2 =
-        Detector::with_known_values(&policy, &files, &sqlveil::KnownValuesOptions::new()).unwrap();
+        Detector::with_known_values(&policy, &files, &sqlveil::detect::KnownValuesOptions::new())
+            .unwrap();
     let (r1, r2) = (
         d1.known_values_report().unwrap(),
         d2.known_values_report().unwrap(),
@@ -475,7 +479,7 @@ fn distinct_values_match_the_polars_engine() {
     assert_eq!(r1.patterns, r2.patterns);
     // The memory figures depend on the order values arrive in; the counts
     // do not.
-    let counts = |r: &sqlveil::KnownValuesReport| {
+    let counts = |r: &sqlveil::detect::KnownValuesReport| {
         r.columns
             .iter()
             .map(|c| {

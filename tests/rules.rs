@@ -1,6 +1,7 @@
 //! Rule files: every key parses; every mistake names its line and column.
 
-use sqlveil::{Action, ErrorKind, Filter, Generalization, MaskKind, Policy};
+use sqlveil::rules::{Action, Filter, Generalization, MaskKind};
+use sqlveil::{ErrorKind, Policy};
 
 use crate::util::root;
 

@@ -6,10 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use polars::prelude::DataFrame;
-use sqlveil::{
-    Dialect, Engine, Guard, GuardBuilder, MasterKey, MemoryVault, PolarsEngine, PostgresEngine,
-    Reason, TokenClass, Tokens,
-};
+use sqlveil::error::Reason;
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::rules::TokenClass;
+use sqlveil::schema::Dialect;
+use sqlveil::tokens::{MemoryVault, Tokens};
+use sqlveil::{Engine, MasterKey, PolarsEngine, PostgresEngine};
 
 use crate::util::{cells, root, sample_policy, ORDER_KEY};
 
@@ -82,7 +84,7 @@ fn assert_no_raw_value(engine: &dyn Engine, sql: &str, secret: &HashSet<String>)
     let rows = sqlveil::run(&engine, &q)
         .unwrap_or_else(|e| panic!("{sql}: {e}: {:?}", e.engine_detail_less_safe()));
     for (c, col) in q.columns().iter().zip(rows.columns()) {
-        if c.action.action != sqlveil::Action::Allow {
+        if c.action != sqlveil::rules::Action::Allow {
             continue;
         }
         let df = DataFrame::new(rows.height(), vec![col.clone()]).unwrap();
@@ -279,7 +281,7 @@ fn groups_of_an_aggregate_column_never_overlap() {
         ] {
             let err = g.check(sql).unwrap_err();
             let r = err.refusal().unwrap_or_else(|| panic!("{sql}: {err}"));
-            assert_eq!(r.reason(), sqlveil::Reason::AggregateMisuse, "{sql}: {err}");
+            assert_eq!(r.reason(), sqlveil::error::Reason::AggregateMisuse, "{sql}: {err}");
         }
         // Keys of the table's own columns, with a join that only filters.
         for sql in [
@@ -301,7 +303,7 @@ fn groups_of_an_aggregate_column_never_overlap() {
 fn row_positions_never_follow_the_storage_order() {
     for e in engines() {
         // A guard as a user builds one: defaults only (a random order key).
-        let g = sqlveil::GuardBuilder::new()
+        let g = sqlveil::guard::GuardBuilder::new()
             .dialect(e.dialect())
             .build(&sample_policy(), e.catalog())
             .unwrap();
@@ -352,7 +354,7 @@ fn row_positions_never_follow_the_storage_order() {
             // polars cannot break the ties with a keyed hash in a window.
             Err(err) => assert_eq!(
                 err.refusal().map(|r| r.reason()),
-                Some(sqlveil::Reason::UnsupportedConstruct),
+                Some(sqlveil::error::Reason::UnsupportedConstruct),
                 "{err}"
             ),
         }
@@ -388,7 +390,7 @@ fn running_results_never_follow_the_storage_order() {
             }
             Err(err) => assert_eq!(
                 err.refusal().map(|r| r.reason()),
-                Some(sqlveil::Reason::UnsupportedConstruct),
+                Some(sqlveil::error::Reason::UnsupportedConstruct),
                 "{err}"
             ),
         }
@@ -399,13 +401,16 @@ fn running_results_never_follow_the_storage_order() {
             .unwrap_err();
         assert_eq!(
             err.refusal().map(|r| r.reason()),
-            Some(sqlveil::Reason::UnsupportedConstruct),
+            Some(sqlveil::error::Reason::UnsupportedConstruct),
             "{err}"
         );
         // polars computes a window over an aggregate per group: refused there.
         let over_agg =
             g.check("SELECT c.city, sum(count(*)) OVER () AS t FROM customers c GROUP BY c.city");
-        assert_eq!(over_agg.is_err(), e.dialect() == sqlveil::Dialect::Polars);
+        assert_eq!(
+            over_agg.is_err(),
+            e.dialect() == sqlveil::schema::Dialect::Polars
+        );
     }
 }
 
@@ -434,7 +439,7 @@ fn an_order_sensitive_window_is_not_paired_by_storage_order() {
         ] {
             let r = g.check(sql).unwrap_err();
             let r = r.refusal().unwrap_or_else(|| panic!("{sql}: {r}"));
-            assert_eq!(r.reason(), sqlveil::Reason::UnsupportedConstruct, "{sql}");
+            assert_eq!(r.reason(), sqlveil::error::Reason::UnsupportedConstruct, "{sql}");
             assert!(r.advice().is_some(), "{sql}");
         }
         // As the advice says: the same on both engines.

@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use sqlveil::{
-    Dialect, Engine, ErrorKind, GuardBuilder, PolarsEngine, Policy, Reason, SparkEngine,
-};
+use sqlveil::error::Reason;
+use sqlveil::guard::GuardBuilder;
+use sqlveil::schema::Dialect;
+use sqlveil::{Engine, ErrorKind, PolarsEngine, Policy, SparkEngine};
 
 use crate::planted::{assert_queries_leak_nothing, plant, Env, RULES};
 use crate::util::{cells, normalized, root, same_rows, tempdir_with, ORDER_KEY};
@@ -232,7 +233,7 @@ pub fn spark_sql(sql: &str) -> String {
 fn engine_and_its_builder_are_send_sync_and_debug_hides_the_url() {
     fn is<T: Send + Sync>() {}
     is::<SparkEngine>();
-    is::<sqlveil::SparkEngineBuilder>();
+    is::<sqlveil::engine::SparkEngineBuilder>();
     // A bad URL: one sentence, and no parameter of it (a token) in it.
     let policy = Policy::from_toml_str(RULES).unwrap();
     for url in [
@@ -336,7 +337,7 @@ fn results_match_the_polars_engine() {
         "SELECT CAST(quantity * 1.4 AS INTEGER) AS whole, starts_with(name, 'B') AS b FROM orders o JOIN products p ON p.product_id = o.product_id ORDER BY order_id LIMIT 20",
     ];
     for sql in queries {
-        let run = |g: &sqlveil::Guard, e: &Arc<dyn Engine>, sql: &str| {
+        let run = |g: &sqlveil::guard::Guard, e: &Arc<dyn Engine>, sql: &str| {
             let q = g.check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
             sqlveil::run(&e, &q).unwrap_or_else(|err| {
                 panic!(
@@ -1062,15 +1063,18 @@ fn distinct_values_match_the_polars_engine() {
         .unwrap_err();
     assert_eq!((n, e.to_string()), (1, "stop".to_string()));
     assert_eq!(read(spark.as_ref(), "city", Some(1)).len(), 1);
-    let d1 = sqlveil::Detector::with_known_values(
+    let d1 = sqlveil::detect::Detector::with_known_values(
         &policy,
         spark.as_ref(),
-        &sqlveil::KnownValuesOptions::new(),
+        &sqlveil::detect::KnownValuesOptions::new(),
     )
     .unwrap();
-    let d2 =
-        sqlveil::Detector::with_known_values(&policy, &files, &sqlveil::KnownValuesOptions::new())
-            .unwrap();
+    let d2 = sqlveil::detect::Detector::with_known_values(
+        &policy,
+        &files,
+        &sqlveil::detect::KnownValuesOptions::new(),
+    )
+    .unwrap();
     let q = "Did harriet cromusshaw (CUST-399807, h.cromusshaw6@icloud.com) call?";
     assert_eq!(d1.find(q), d2.find(q));
 }

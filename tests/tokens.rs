@@ -4,10 +4,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use sqlveil::tokens::RequestTokens;
-use sqlveil::{
-    ErrorKind, FileVault, MasterKey, MemoryVault, Policy, TokenClass, TokenVault, Tokens,
-};
+use sqlveil::rules::TokenClass;
+use sqlveil::tokens::{FileVault, MemoryVault, RequestTokens, TokenVault, Tokens};
+use sqlveil::{ErrorKind, MasterKey, Policy};
 
 use crate::util::{spawn_worker, wait_for_go, wait_worker, COLLIDING_EMAILS, WORKER_ENV};
 
@@ -245,9 +244,9 @@ proptest! {
 
     #[test]
     fn masking_changes_every_non_empty_value(v in "[^*]{1,40}") {
-        use sqlveil::MaskKind::*;
+        use sqlveil::rules::MaskKind::*;
         for kind in [Email, Last4, First4, Full, Hash] {
-            let m = sqlveil::protect::mask_value(&sqlveil::Mask::new(kind), &v, &key(9)).unwrap();
+            let m = sqlveil::transform::mask_value(&sqlveil::rules::Mask::new(kind), &v, &key(9)).unwrap();
             prop_assert_ne!(&m, &v, "{:?}", kind);
         }
     }
@@ -668,7 +667,7 @@ fn public_types_are_send_sync_and_unwind_safe() {
     check::<sqlveil::audit::AuditKey>();
     check::<sqlveil::audit::VerifyOptions>();
     check::<sqlveil::chat::AnswerSegment>();
-    check::<sqlveil::Mask>();
+    check::<sqlveil::rules::Mask>();
     fn send_sync<T: Send + Sync>() {}
     send_sync::<FileVault>();
     send_sync::<sqlveil::tokens::RequestResolver<'static>>();

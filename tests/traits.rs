@@ -9,22 +9,25 @@ use sqlveil::audit::{
     AuditEvent, AuditKey, AuditLog, AuditLogBuilder, Break, Decision, Digester, Fsync, ModelUsage,
     Reasons, Redaction, Revealed, Summary, SummaryFilter, Verification, VerifyOptions,
 };
-use sqlveil::chat::AnswerSegment;
-use sqlveil::llm::{Message, ModelRequest, ModelResponse, Role, Usage};
+use sqlveil::chat::{AnswerSegment, ChatBuilder};
+use sqlveil::detect::{
+    Detector, Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress,
+    KnownValuesOptions, KnownValuesReport, Redacted,
+};
+use sqlveil::error::{ModelError, Reason, Refusal};
+use sqlveil::guard::{ColumnRef, GroupCheck, Guard, GuardBuilder, GuardedQuery, OutputColumn};
+use sqlveil::llm::{Message, ModelRequest, ModelResponse, Role, ScriptedModel, Usage};
+use sqlveil::protect::{ColumnReport, Protected};
 use sqlveil::rules::{
-    Defaults, Detectors, DictionaryDetector, InvalidRuleValue, PatternDetector, TablePolicy,
+    Action, AggregateFunction, ColumnPolicy, Defaults, Detectors, DictionaryDetector, Filter,
+    Generalization, InvalidRuleValue, Mask, MaskKind, PatternDetector, TablePolicy, TokenClass,
     TokenMode, Unlisted,
 };
-use sqlveil::tokens::{Insert, RequestTokens};
-use sqlveil::{
-    Action, AggregateFunction, Catalog, CatalogColumn, CatalogTable, Chat, ChatAnswer, ChatBuilder,
-    ColumnPolicy, ColumnRef, ColumnReport, ColumnType, Context, Detector, Dialect, Error,
-    ErrorKind, FileVault, Filter, Generalization, GroupCheck, Guard, GuardBuilder, GuardedQuery,
-    Hit, KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions,
-    KnownValuesReport, Mask, MaskKind, MasterKey, MemoryVault, ModelError, NoTokens, OutputColumn,
-    PolarsEngine, Policy, Protected, Reason, Redacted, Refusal, ResolvedToken, ScriptedModel,
-    TokenClass, Tokens,
+use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType, Dialect};
+use sqlveil::tokens::{
+    FileVault, Insert, MemoryVault, NoTokens, RequestTokens, ResolvedToken, Tokens,
 };
+use sqlveil::{Chat, ChatAnswer, Context, Error, ErrorKind, MasterKey, PolarsEngine, Policy};
 
 fn send_sync<T: Send + Sync>() {}
 

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataFrame, DataType};
-use sqlveil::{Engine, Guard, GuardBuilder, PolarsEngine, Policy};
+use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::{Engine, PolarsEngine, Policy};
 
 /// The order key every test guard uses, so that the SQL a guard writes is
 /// the same from run to run.

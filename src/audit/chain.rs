@@ -142,7 +142,7 @@ impl AuditLogBuilder {
     }
 
     /// Sets the fsync policy.
-    pub fn fsync(&mut self, f: Fsync) -> &mut AuditLogBuilder {
+    pub fn fsync(mut self, f: Fsync) -> AuditLogBuilder {
         self.fsync = f;
         self
     }
@@ -150,7 +150,7 @@ impl AuditLogBuilder {
     /// Rotates the file when it would grow past `n` bytes: the full file is
     /// renamed `FILE.1`, `FILE.2`, … and a new `FILE` starts, whose first line
     /// links to the last hash of the previous one.
-    pub fn max_bytes(&mut self, n: u64) -> &mut AuditLogBuilder {
+    pub fn max_bytes(mut self, n: u64) -> AuditLogBuilder {
         self.max_bytes = Some(n.max(1));
         self
     }
@@ -158,7 +158,7 @@ impl AuditLogBuilder {
     /// Lets requests go on when the log cannot be written (the failure is
     /// returned by [`AuditLog::record_or_warn`] instead). Off by default:
     /// without it, a request whose event cannot be written fails.
-    pub fn fail_open(&mut self, yes: bool) -> &mut AuditLogBuilder {
+    pub fn fail_open(mut self, yes: bool) -> AuditLogBuilder {
         self.fail_open = yes;
         self
     }

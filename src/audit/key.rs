@@ -25,8 +25,8 @@ pub const AUDIT_KEY_ENV: &str = "SQLVEIL_AUDIT_KEY";
 ///
 /// # Example
 /// ```
-/// use sqlveil::audit::AuditKey;
 /// use sqlveil::MasterKey;
+/// use sqlveil::audit::AuditKey;
 /// let master = MasterKey::from_bytes(&[7; 32]);
 /// let derived = AuditKey::from_master(&master)?;
 /// let separate = AuditKey::parse("4d1b6c0a9e2f73d85b06c1e4a7f0392b8c5d6e7f8091a2b3c4d5e6f708192a3b")?;

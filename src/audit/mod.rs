@@ -84,9 +84,9 @@ pub use self::verify::{
     VerifyOptions,
 };
 use crate::error::Error;
-use crate::guard::TokenResolver;
 use crate::rules::Policy;
 use crate::tokens::MasterKey;
+use crate::tokens::TokenResolver;
 
 /// Keyed digests for the log: of questions, of SQL literals and of names
 /// that are not the policy's.

@@ -131,7 +131,7 @@ pub struct AuditEvent {
 }
 
 /// Which reviewed example answered a question (see
-/// [`ChatBuilder::examples`](crate::ChatBuilder::examples)).
+/// [`ChatBuilder::examples`](crate::chat::ChatBuilder::examples)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ExampleUse {
     /// The example's name, as its file gives it.

@@ -96,7 +96,7 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
 ///
 /// # Example
 /// ```
-/// use sqlveil::audit::{verify_with, AuditEvent, AuditKey, AuditLogBuilder, AuditSink, Break, VerifyOptions};
+/// use sqlveil::audit::{AuditEvent, AuditKey, AuditLogBuilder, AuditSink, Break, verify_with, VerifyOptions};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("audit.jsonl");
 /// let key = AuditKey::from_bytes(&[9; 32]);

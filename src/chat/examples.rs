@@ -725,8 +725,9 @@ struct Entry {
 ///
 /// # Example
 /// ```
+/// use sqlveil::{MasterKey, Policy};
 /// use sqlveil::chat::{Example, ExampleIndex, ExampleSet};
-/// use sqlveil::{MasterKey, Policy, Tokens};
+/// use sqlveil::tokens::Tokens;
 /// let mut set = ExampleSet::new();
 /// set.push(Example::new("per-city", "How many customers live in each city?", "SELECT 1"))?;
 /// set.push(Example::new("revenue", "Total revenue per month", "SELECT 2"))?;

@@ -308,7 +308,7 @@ pub(crate) fn fill(template: &str, slots: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Catalog, CatalogColumn, CatalogTable, ColumnType};
+    use crate::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 
     fn schema() -> Schema {
         let policy = Policy::from_toml_str(

@@ -21,7 +21,7 @@ pub(crate) fn feedback(e: &Error, visible: &BTreeSet<String>) -> String {
             // A denied column is not in the model's schema: it reads as an
             // unknown one, so that feedback never confirms a guessed name.
             let reason = match r.reason() {
-                crate::guard::Reason::DeniedColumn => crate::guard::Reason::UnknownColumn,
+                crate::error::Reason::DeniedColumn => crate::error::Reason::UnknownColumn,
                 other => other,
             };
             let mut out = reason.hint().to_string();

@@ -717,9 +717,10 @@ enum Piece {
 /// # Example
 /// ```
 /// use std::sync::Arc;
-/// use sqlveil::chat::{reveal_answer, AnswerSegment};
-/// use sqlveil::tokens::RequestTokens;
-/// use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+/// use sqlveil::{MasterKey, Policy};
+/// use sqlveil::chat::{AnswerSegment, reveal_answer};
+/// use sqlveil::rules::TokenClass;
+/// use sqlveil::tokens::{MemoryVault, RequestTokens, Tokens};
 ///
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1

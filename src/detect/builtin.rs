@@ -21,6 +21,7 @@ use regex_automata::{Anchored, Input, MatchKind as RegexMatchKind, PatternSet};
 
 use super::validate;
 use crate::error::Error;
+use crate::rules::CONTEXT;
 
 /// What a check says about a pattern match.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,85 +184,10 @@ pub(crate) fn local_part_start(text: &str, at: usize) -> Option<usize> {
     (start < at).then_some(start)
 }
 
-/// The built-in context words per detector with weak spellings: words that,
-/// near a weak spelling, say what it is. Matched without regard to ASCII
-/// case, as whole words, within [`CONTEXT_BEFORE`] bytes before or
-/// [`CONTEXT_AFTER`] bytes after it. `rules/detectors.toml` lists the same
-/// words (a test keeps them equal); a rule file's `[detectors.context]`
-/// replaces a list.
-pub(crate) const CONTEXT: &[(&str, &[&str])] = &[
-    (
-        "ssn",
-        &[
-            "ssn",
-            "ssns",
-            "ssn#",
-            "ss#",
-            "ss #",
-            "ss no",
-            "ss num",
-            "s.s.n",
-            "social security",
-            "social sec",
-            "soc sec",
-            "soc. sec",
-            "tax id",
-            "taxpayer id",
-            "tin",
-            "social",
-        ],
-    ),
-    (
-        "phone",
-        &[
-            "phone",
-            "phones",
-            "ph",
-            "ph#",
-            "tel",
-            "tele",
-            "telephone",
-            "cell",
-            "cellphone",
-            "mobile",
-            "mob",
-            "fax",
-            "call",
-            "called",
-            "calling",
-            "callback",
-            "call back",
-            "cb",
-            "caller",
-            "text",
-            "texted",
-            "sms",
-            "whatsapp",
-            "signal",
-            "dial",
-            "reach",
-            "contact",
-            "landline",
-            "voicemail",
-            "vm",
-            "pager",
-            "msisdn",
-            "home #",
-            "work #",
-            "\u{260e}",
-            "\u{1f4de}",
-            "\u{1f4f1}",
-        ],
-    ),
-];
-
 /// How far before a weak match its context words are looked for, in bytes.
 pub(crate) const CONTEXT_BEFORE: usize = 48;
 /// How far after a weak match its context words are looked for, in bytes.
 pub(crate) const CONTEXT_AFTER: usize = 24;
-
-/// The longest context word a rule file may give, in bytes.
-pub(crate) const CONTEXT_WORD_MAX: usize = 40;
 
 /// The built-in detectors a policy enables, compiled.
 pub(crate) struct Builtins {

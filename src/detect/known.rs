@@ -28,7 +28,7 @@ use crate::rules::{Action, Mask, Policy, TokenClass};
 ///
 /// # Example
 /// ```
-/// use sqlveil::KnownValuesOptions;
+/// use sqlveil::detect::KnownValuesOptions;
 /// let mut o = KnownValuesOptions::new();
 /// o.max_memory(512 << 20).min_chars(4);
 /// assert_eq!(o.get_max_memory(), 512 << 20);

@@ -30,7 +30,8 @@ const MAGIC: &[u8; 16] = b"SQLVEIL-KNOWN-1\n";
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Detector, KnownIndexStore, MasterKey, PolarsEngine, Policy};
+/// use sqlveil::{MasterKey, PolarsEngine, Policy};
+/// use sqlveil::detect::{Detector, KnownIndexStore};
 ///
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;

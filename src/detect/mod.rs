@@ -125,7 +125,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::Builtins;
-pub(crate) use self::builtin::{CONTEXT, CONTEXT_WORD_MAX};
+
 use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
 pub use self::known::{
     KnownColumnReport, KnownPhase, KnownProgress, KnownValuesOptions, KnownValuesReport,
@@ -167,7 +167,8 @@ struct Dictionary {
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Detector, Policy};
+/// use sqlveil::Policy;
+/// use sqlveil::detect::Detector;
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1
 ///     [detectors]
@@ -319,7 +320,9 @@ impl Detector {
     /// # Example
     /// ```
     /// use std::sync::Arc;
-    /// use sqlveil::{Detector, KnownValuesOptions, MasterKey, MemoryVault, PolarsEngine, Policy, Tokens};
+    /// use sqlveil::{MasterKey, PolarsEngine, Policy};
+    /// use sqlveil::detect::{Detector, KnownValuesOptions};
+    /// use sqlveil::tokens::{MemoryVault, Tokens};
     ///
     /// let policy = Policy::from_path("rules/sample.toml")?;
     /// let engine = PolarsEngine::open("examples/data", &policy)?;
@@ -331,7 +334,7 @@ impl Detector {
     /// assert!(r.text.starts_with("What did <person_"));
     /// assert_eq!(r.counts["known:customers.full_name"], 1);
     /// // The same person in a result row gets the same token.
-    /// let person = sqlveil::TokenClass::new("person")?;
+    /// let person = sqlveil::rules::TokenClass::new("person")?;
     /// assert!(r.text.contains(&tokens.issue(&person, "Harriet Cromusshaw")?));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -580,7 +583,9 @@ impl Detector {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::{Detector, MasterKey, Policy, Tokens};
+    /// use sqlveil::{MasterKey, Policy};
+    /// use sqlveil::detect::Detector;
+    /// use sqlveil::tokens::Tokens;
     /// let policy = Policy::from_toml_str(r#"
     ///     version = 1
     ///     [defaults]
@@ -651,7 +656,7 @@ impl Detector {
                         Replace::Token(class) => {
                             issuer.issue_into(class.as_str(), value, &mut out)?
                         }
-                        Replace::Mask(kind) => out.push_str(&crate::protect::mask_value(
+                        Replace::Mask(kind) => out.push_str(&crate::transform::mask_value(
                             kind,
                             value,
                             tokens.master_key(),

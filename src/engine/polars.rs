@@ -15,10 +15,11 @@ use polars::prelude::{
 use polars::sql::SQLContext;
 use polars_sql::function_registry::FunctionRegistry;
 
-use super::{catalog_column, Catalog, CatalogColumn, CatalogTable, ColumnType, Engine};
+use super::{catalog_column, Engine};
 use crate::error::{Error, ErrorKind};
-use crate::guard::{Dialect, POLARS_ORDER_HASH};
+use crate::guard::POLARS_ORDER_HASH;
 use crate::rules::{Action, Generalization, Policy};
+use crate::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType, Dialect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -95,7 +96,8 @@ const POLARS_STACK: usize = 64 << 20;
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Engine, Guard, PolarsEngine, Policy};
+/// use sqlveil::{Engine, PolarsEngine, Policy};
+/// use sqlveil::guard::Guard;
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;
 /// let guard = Guard::new(&policy, engine.catalog())?;

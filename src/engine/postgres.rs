@@ -8,11 +8,10 @@ use ::polars::prelude::{DataFrame, DataType, IntoColumn, NamedFrom, Series, Time
 use postgres::types::{FromSql, Type};
 use postgres::{Client, Config, NoTls};
 
-use super::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 use super::{catalog_column, quote_ident, quote_table, Engine};
 use crate::error::{Error, ErrorKind};
-use crate::guard::Dialect;
 use crate::rules::Policy;
+use crate::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType, Dialect};
 
 /// Builds a [`PostgresEngine`].
 #[derive(Debug, Clone)]
@@ -163,7 +162,8 @@ impl PostgresEngineBuilder {
 ///
 /// # Example
 /// ```no_run
-/// use sqlveil::{Engine, GuardBuilder, Policy, PostgresEngine};
+/// use sqlveil::{Engine, Policy, PostgresEngine};
+/// use sqlveil::guard::GuardBuilder;
 ///
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PostgresEngine::connect("postgresql://sqlveil_reader@127.0.0.1:5432/shop", &policy)?;

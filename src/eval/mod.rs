@@ -287,7 +287,7 @@ impl Default for EvalOptions {
     }
 }
 
-/// An order key for [`ChatBuilder::order_key`](crate::ChatBuilder::order_key)
+/// An order key for [`ChatBuilder::order_key`](crate::chat::ChatBuilder::order_key)
 /// derived from the master key, so that a recorded run and its replay
 /// (under the same key) show rows in the same order.
 ///

@@ -31,7 +31,6 @@ mod dialect;
 mod emit;
 mod functions;
 mod plan;
-mod refusal;
 mod spark;
 mod walk;
 
@@ -47,80 +46,19 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 
 use self::dialect::Quick;
 pub(crate) use self::emit::POLARS_ORDER_HASH;
-pub use self::refusal::{Reason, Refusal};
-use crate::engine::{Catalog, ColumnType};
+// The guard's files name these `super::Refusal`/`crate::guard::Reason`;
+// their public path is `sqlveil::error::{Refusal, Reason}`.
+pub(crate) use crate::error::{Reason, Refusal};
+// The resolver the guard calls is the tokens' (`sqlveil::tokens::TokenResolver`).
+pub(crate) use crate::tokens::{NoTokens, TokenResolver};
+// The guard's files name the dialect `super::Dialect`/`crate::guard::Dialect`.
 use crate::error::Error;
-use crate::rules::{Action, ColumnPolicy, Policy, TokenClass};
+use crate::rules::{Action, ColumnPolicy, Filter, Policy};
+pub(crate) use crate::schema::Dialect;
+use crate::schema::{Catalog, ColumnType};
 
 /// The prefix of the hidden columns the guard adds; user aliases may not use it.
 pub const HIDDEN_PREFIX: &str = "__sqlveil_";
-
-/// The SQL dialect the guard parses and the engine runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// polars SQL (the embedded engine).
-    Polars,
-    /// PostgreSQL.
-    Postgres,
-    /// Apache Spark SQL (over Spark Connect).
-    Spark,
-}
-
-impl Dialect {
-    /// The dialect's name, for prompts and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::Polars => "polars",
-            Dialect::Postgres => "postgres",
-            Dialect::Spark => "spark",
-        }
-    }
-}
-
-/// A token literal resolved to the value it stands for.
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ResolvedToken {
-    /// The token's class.
-    pub class: TokenClass,
-    /// The original value.
-    pub value: String,
-}
-
-impl fmt::Debug for ResolvedToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The value is personal data: never print it.
-        f.debug_struct("ResolvedToken")
-            .field("class", &self.class)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Turns token literals that sqlveil issued back into values, so that a
-/// query can filter a protected column by a token the model saw.
-///
-/// The protection stage supplies the real resolver; [`NoTokens`] resolves
-/// nothing, so such queries are refused as unresolvable.
-pub trait TokenResolver: Send + Sync {
-    /// Resolves a literal that has the shape of a token.
-    ///
-    /// Returns `Ok(None)` for a token that was not issued (or was forged).
-    ///
-    /// # Errors
-    /// A failure of the store behind the resolver (a vault that cannot be read).
-    fn resolve(&self, token: &str) -> Result<Option<ResolvedToken>, Error>;
-}
-
-/// A resolver that knows no token.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoTokens;
-
-impl TokenResolver for NoTokens {
-    fn resolve(&self, _token: &str) -> Result<Option<ResolvedToken>, Error> {
-        Ok(None)
-    }
-}
 
 /// A source column of an output column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,7 +77,8 @@ impl fmt::Display for ColumnRef {
 }
 
 /// An output column of a guarded query: its name, the action the protection
-/// stage must apply, and the source columns it derives from.
+/// stage must apply, where it may be compared, and the source columns it
+/// derives from.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OutputColumn {
@@ -149,8 +88,12 @@ pub struct OutputColumn {
     /// only from `allow` columns and for counts; the strictest source action
     /// for columns that pass protected values through; `Aggregate` for the
     /// result of a permitted aggregate over an `aggregate` column, shown as is
-    /// once small groups are removed.
-    pub action: ColumnPolicy,
+    /// once small groups are removed. The action's details (the mask, the
+    /// generalization, the token class) are the source column's.
+    pub action: Action,
+    /// Where the column may be compared: the filter of the source column
+    /// whose action it took (`any` for an `allow` result).
+    pub filter: Filter,
     /// The source columns, in name order.
     pub sources: Vec<ColumnRef>,
 }
@@ -313,7 +256,7 @@ impl GuardBuilder {
     /// saves a sort per query and gives that up. With it on, two engines
     /// with the same [`order_key`](Self::order_key) return the same rows
     /// for the same query.
-    pub fn total_order(&mut self, yes: bool) -> &mut GuardBuilder {
+    pub fn total_order(mut self, yes: bool) -> GuardBuilder {
         self.total_order = yes;
         self
     }
@@ -322,25 +265,25 @@ impl GuardBuilder {
     /// needs a total order (the default is random per guard). Give two
     /// guards the same key to have them order rows alike, as tests comparing
     /// engines do; the key says nothing about the data.
-    pub fn order_key(&mut self, key: [u8; 16]) -> &mut GuardBuilder {
+    pub fn order_key(mut self, key: [u8; 16]) -> GuardBuilder {
         self.order_key = Some(key);
         self
     }
 
     /// Sets the SQL dialect.
-    pub fn dialect(&mut self, d: Dialect) -> &mut GuardBuilder {
+    pub fn dialect(mut self, d: Dialect) -> GuardBuilder {
         self.dialect = d;
         self
     }
 
     /// Sets the longest SQL text the guard reads, in bytes.
-    pub fn max_sql_bytes(&mut self, n: usize) -> &mut GuardBuilder {
+    pub fn max_sql_bytes(mut self, n: usize) -> GuardBuilder {
         self.max_sql_bytes = n;
         self
     }
 
     /// Sets the deepest nesting of expressions and subqueries the guard follows.
-    pub fn max_depth(&mut self, n: usize) -> &mut GuardBuilder {
+    pub fn max_depth(mut self, n: usize) -> GuardBuilder {
         self.max_depth = n.clamp(4, 256);
         self
     }
@@ -432,7 +375,10 @@ pub(crate) fn token_regex(format: &str) -> Result<Regex, Error> {
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Catalog, CatalogColumn, CatalogTable, ColumnType, Guard, Policy, Reason};
+/// use sqlveil::Policy;
+/// use sqlveil::error::Reason;
+/// use sqlveil::guard::Guard;
+/// use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1
 ///     [tables.people.columns]

@@ -15,15 +15,17 @@
 //! The pipeline only ever puts into a request what the policy lets a model
 //! see; an implementation of this trait needs no privacy logic of its own.
 
+pub(crate) mod model;
 #[cfg(feature = "openai")]
 mod openai;
 mod scripted;
 
-use std::time::Duration;
-
+pub(crate) use self::model::LanguageModel;
+// `crate::llm::ModelError` inside the crate; its public path is `sqlveil::error::ModelError`.
 #[cfg(feature = "openai")]
 pub use self::openai::{OpenAiModel, OpenAiModelBuilder};
 pub use self::scripted::ScriptedModel;
+pub(crate) use crate::error::ModelError;
 
 /// Who wrote a message of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,76 +124,6 @@ pub struct ModelResponse {
     pub text: String,
     /// Token counts, as the model reported them (estimated when it did not).
     pub usage: Usage,
-}
-
-/// Why a model call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ModelError {
-    /// No answer within the timeout.
-    #[error("the model did not answer within {0:?}")]
-    Timeout(Duration),
-    /// The model's server is rate limiting; `retry_after` is the wait it asked
-    /// for, when it said.
-    #[error("the model's server is rate limiting requests{}", retry_text(*.retry_after))]
-    RateLimited {
-        /// How long the server asked to wait.
-        retry_after: Option<Duration>,
-    },
-    /// The model or its server refused the request (a content filter, a 4xx
-    /// status other than 429).
-    #[error("the model refused the request: {0}")]
-    Refused(String),
-    /// The server could not be reached or the connection failed, or it
-    /// answered with a server error after every retry.
-    #[error("cannot reach the model: {0}")]
-    Transport(String),
-    /// The server answered, but not with something this client understands.
-    #[error("the model's answer is malformed: {0}")]
-    BadResponse(String),
-}
-
-fn retry_text(d: Option<Duration>) -> String {
-    match d {
-        Some(d) => format!(" (retry after {} s)", d.as_secs_f64()),
-        None => String::new(),
-    }
-}
-
-/// A language model: a request in, text out.
-///
-/// Implementations must be `Send + Sync`; the chat pipeline calls them from
-/// many threads at once. Calls are blocking: an async server runs the pipeline
-/// on a blocking thread (`tokio::task::spawn_blocking`), as
-/// `examples/chatbot_backend.rs` shows.
-///
-/// # Example
-/// ```
-/// use sqlveil::llm::{LanguageModel, Message, ModelRequest, ScriptedModel};
-/// use std::sync::Arc;
-///
-/// let model: Arc<dyn LanguageModel> = Arc::new(ScriptedModel::new(["SELECT 1 AS one"]));
-/// let answer = model.complete(&ModelRequest {
-///     system: "Write SQL.".into(),
-///     messages: vec![Message::user("One?")],
-///     stop: vec![],
-///     max_tokens: 100,
-///     temperature: 0.0,
-/// })?;
-/// assert_eq!(answer.text, "SELECT 1 AS one");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub trait LanguageModel: Send + Sync {
-    /// Sends a request and waits for the answer.
-    ///
-    /// # Errors
-    /// A [`ModelError`] saying why no answer came.
-    fn complete(&self, request: &ModelRequest) -> Result<ModelResponse, ModelError>;
-
-    /// A name for the model (its model id), for logs and cache keys.
-    fn name(&self) -> &str {
-        "model"
-    }
 }
 
 /// An estimate of a text's token count (4 bytes a token), for budgets and for

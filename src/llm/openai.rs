@@ -20,7 +20,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 ///
 /// # Example
 /// ```no_run
-/// use sqlveil::llm::{LanguageModel, OpenAiModel};
+/// use sqlveil::LanguageModel;
+/// use sqlveil::llm::OpenAiModel;
 /// use std::time::Duration;
 ///
 /// // A local llama.cpp server: `llama-server -m model.gguf --port 8080`.
@@ -148,6 +149,18 @@ impl OpenAiModelBuilder {
 }
 
 impl OpenAiModel {
+    /// A client for a server at `base_url` with the builder's defaults (no
+    /// API key, 120 s timeout, 3 retries): `builder(base_url, model).build()`.
+    ///
+    /// # Errors
+    /// As [`OpenAiModelBuilder::build`].
+    pub fn new(
+        base_url: impl Into<String>,
+        model: impl Into<String>,
+    ) -> Result<OpenAiModel, Error> {
+        OpenAiModel::builder(base_url, model).build()
+    }
+
     /// A builder for a server at `base_url` (the part before
     /// `/chat/completions`, e.g. `https://api.openai.com/v1`) and a model id.
     pub fn builder(base_url: impl Into<String>, model: impl Into<String>) -> OpenAiModelBuilder {

@@ -14,7 +14,8 @@ use super::{estimate_tokens, LanguageModel, ModelError, ModelRequest, ModelRespo
 ///
 /// # Example
 /// ```
-/// use sqlveil::llm::{LanguageModel, Message, ModelRequest, ScriptedModel};
+/// use sqlveil::LanguageModel;
+/// use sqlveil::llm::{Message, ModelRequest, ScriptedModel};
 ///
 /// let model = ScriptedModel::new(["first", "second"]);
 /// let req = ModelRequest {

@@ -20,8 +20,6 @@
 //! The `hash` mask is keyed per column (or per `link` group), so equal
 //! values in two columns give unrelated hashes unless the rules link them.
 
-mod generalize;
-mod mask;
 mod rows;
 
 pub use self::rows::JsonRows;
@@ -34,8 +32,9 @@ use ring::hmac;
 use crate::detect::Detector;
 use crate::error::Error;
 use crate::guard::GuardedQuery;
-use crate::rules::{Action, Generalization, Mask, MaskKind};
+use crate::rules::{Action, Generalization, Mask};
 use crate::tokens::{MasterKey, Tokens};
+use crate::transform::{generalize, mask, mask_key};
 
 /// What protection did to one output column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +65,11 @@ pub struct Protected {
 /// # Example
 /// ```
 /// use std::sync::Arc;
-/// use sqlveil::{Detector, Engine, Guard, MasterKey, MemoryVault, PolarsEngine, Policy, Protector, Tokens};
+/// use sqlveil::{Engine, MasterKey, PolarsEngine, Policy};
+/// use sqlveil::detect::Detector;
+/// use sqlveil::guard::Guard;
+/// use sqlveil::protect::Protector;
+/// use sqlveil::tokens::{MemoryVault, Tokens};
 ///
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = PolarsEngine::open("examples/data", &policy)?;
@@ -171,10 +174,10 @@ impl<'a> Protector<'a> {
                     "the result does not have the guarded query's columns",
                 ));
             }
-            let (col, n) = self.column(c, &out.action.action, &mut detector_hits)?;
+            let (col, n) = self.column(c, &out.action, &mut detector_hits)?;
             reports.push(ColumnReport {
                 column: out.name.clone(),
-                action: out.action.action.as_tag(),
+                action: out.action.as_tag(),
                 values: n,
             });
             columns.push(col);
@@ -255,45 +258,11 @@ impl Protector<'_> {
     }
 }
 
-/// The key of a `hash` mask: the column's own or its link's (see
-/// [`Mask::hash_key`]); other masks have none, and get the shared one.
-fn mask_key(key: &MasterKey, m: &Mask) -> Result<hmac::Key, Error> {
-    match (&m.kind, &m.hash_key) {
-        (MaskKind::Hash, Some(scope)) => key.hmac_key("mask-hash", scope),
-        _ => key.hmac_key("mask-hash", ""),
-    }
-}
-
 /// Masks a column (cast to text first), one pass, no allocation per value.
 fn mask_text(c: &Column, m: &Mask, key: &hmac::Key) -> Result<Column, Error> {
     let ca = texts(c)?;
     let out = ca.apply_into_string_amortized(|v, buf| mask::mask(m, v, key, buf));
     Ok(out.with_name(c.name().clone()).into_column())
-}
-
-/// Masks one text value, as the protection stage does for a column with
-/// this mask (a `hash` mask under the column's or link's own key).
-///
-/// # Errors
-/// The mask key cannot be derived.
-///
-/// # Example
-/// ```
-/// use sqlveil::{Mask, MaskKind, MasterKey};
-/// use sqlveil::protect::mask_value;
-/// let key = MasterKey::from_bytes(&[7; 32]);
-/// let last4 = Mask::new(MaskKind::Last4).fixed_length(true);
-/// assert_eq!(mask_value(&last4, "+1 (678) 555-0132", &key)?, "****0132");
-/// let a = Mask::new(MaskKind::Hash).hash_key("column:customers.email");
-/// let b = Mask::new(MaskKind::Hash).hash_key("column:orders.email");
-/// assert_ne!(mask_value(&a, "x@example.com", &key)?, mask_value(&b, "x@example.com", &key)?);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn mask_value(m: &Mask, value: &str, key: &MasterKey) -> Result<String, Error> {
-    let k = mask_key(key, m)?;
-    let mut out = String::new();
-    mask::mask(m, value, &k, &mut out);
-    Ok(out)
 }
 
 /// Masks a whole column, as the protection stage does.

@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 /// # Example
 /// ```
 /// use polars::prelude::*;
-/// use sqlveil::JsonRows;
+/// use sqlveil::protect::JsonRows;
 ///
 /// let rows = df!("city" => ["Oslo", "Bergen"], "n" => [12i64, 7])?;
 /// let json = serde_json::to_string(&JsonRows::new(&rows))?;

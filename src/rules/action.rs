@@ -25,7 +25,7 @@ impl TokenClass {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::TokenClass;
+    /// use sqlveil::rules::TokenClass;
     /// assert_eq!(TokenClass::new("person")?.as_str(), "person");
     /// assert!(TokenClass::new("Person").is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -101,7 +101,8 @@ impl MaskKind {
 ///
 /// # Example
 /// ```
-/// use sqlveil::{Action, MaskKind, Policy};
+/// use sqlveil::Policy;
+/// use sqlveil::rules::{Action, MaskKind};
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1
 ///     [tables.t.columns]
@@ -191,7 +192,7 @@ impl Generalization {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::Generalization;
+    /// use sqlveil::rules::Generalization;
     /// assert_eq!(Generalization::parse("prefix:3")?, Generalization::Prefix(3));
     /// assert!(Generalization::parse("prefix:x").is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -7,13 +7,18 @@
 //! classes are errors that name the file, line and column.
 
 mod action;
+mod column;
+mod defaults;
+mod detectors;
 mod file;
-mod policy;
+pub(crate) mod policy;
+mod validate;
 
 pub use self::action::{
     Action, AggregateFunction, Filter, Generalization, InvalidRuleValue, Mask, MaskKind, TokenClass,
 };
-pub use self::policy::{
-    ColumnPolicy, Defaults, Detectors, DictionaryDetector, PatternDetector, Policy, TablePolicy,
-    TokenMode, Unlisted, BUILTIN_DETECTORS,
-};
+pub use self::column::{ColumnPolicy, TablePolicy};
+pub use self::defaults::{Defaults, TokenMode, Unlisted};
+pub(crate) use self::detectors::CONTEXT;
+pub use self::detectors::{Detectors, DictionaryDetector, PatternDetector, BUILTIN_DETECTORS};
+pub(crate) use self::policy::Policy;

@@ -22,7 +22,8 @@
 //! into another person's value.
 
 mod hash;
-mod key;
+pub(crate) mod key;
+mod resolve;
 mod sealed;
 mod vault;
 
@@ -34,11 +35,12 @@ use std::sync::{Arc, RwLock};
 use regex::Regex;
 use ring::{aead, hmac};
 
-pub use self::key::{key_file_warning, MasterKey, KEY_ENV};
+pub(crate) use self::key::MasterKey;
+pub use self::key::{key_file_warning, KEY_ENV};
 pub(crate) use self::key::{key_from_env, key_from_file, parse_key_text, refuse_trivial};
+pub use self::resolve::{NoTokens, ResolvedToken, TokenResolver};
 pub use self::vault::{FileVault, Insert, MemoryVault, TokenVault, VaultBatch};
 use crate::error::{Error, ErrorKind};
-use crate::guard::{ResolvedToken, TokenResolver};
 use crate::rules::{Policy, TokenClass, TokenMode};
 
 struct ClassKeys {
@@ -145,7 +147,9 @@ impl Format {
 /// # Example
 /// ```
 /// use std::sync::Arc;
-/// use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
+/// use sqlveil::{MasterKey, Policy};
+/// use sqlveil::rules::TokenClass;
+/// use sqlveil::tokens::{MemoryVault, Tokens};
 ///
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1
@@ -225,7 +229,9 @@ impl Tokens {
     /// # Example
     /// ```
     /// use std::sync::Arc;
-    /// use sqlveil::{FileVault, MasterKey, Policy, TokenClass, Tokens};
+    /// use sqlveil::{MasterKey, Policy};
+    /// use sqlveil::rules::TokenClass;
+    /// use sqlveil::tokens::{FileVault, Tokens};
     ///
     /// let policy = Policy::from_toml_str("version = 1\n[tables.t.columns]\nname = { action = \"tokenize\", class = \"person\" }")?;
     /// let key = MasterKey::from_bytes(&[7; 32]);
@@ -507,7 +513,8 @@ impl Tokens {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::{MasterKey, Policy, Tokens};
+    /// use sqlveil::{MasterKey, Policy};
+    /// use sqlveil::tokens::Tokens;
     /// let policy = Policy::from_toml_str("version = 1\n[defaults]\ntokens = \"sealed\"")?;
     /// let tokens = Tokens::new(&policy, MasterKey::from_bytes(&[7; 32]), None)?;
     /// let (t, n) = tokens.neutralize("Please refund <person_JZCCFFJT> now");
@@ -576,8 +583,9 @@ impl Tokens {
 /// # Example
 /// ```
 /// use std::sync::Arc;
-/// use sqlveil::{MasterKey, MemoryVault, Policy, TokenClass, Tokens};
-/// use sqlveil::tokens::RequestTokens;
+/// use sqlveil::{MasterKey, Policy};
+/// use sqlveil::rules::TokenClass;
+/// use sqlveil::tokens::{MemoryVault, RequestTokens, Tokens};
 ///
 /// let policy = Policy::from_toml_str(r#"
 ///     version = 1

@@ -71,6 +71,32 @@ pub trait TokenVault: Send + Sync {
     }
 }
 
+/// A vault behind a reference or a smart pointer is a vault, so that
+/// [`ChatBuilder::vault`](crate::chat::ChatBuilder::vault) takes a `FileVault` or
+/// a vault the caller shares (`Arc<V>`, `Arc<dyn TokenVault>`) alike.
+macro_rules! forward_vault {
+    ($($ty:ty),*) => {$(
+        impl<V: TokenVault + ?Sized> TokenVault for $ty {
+            fn insert(&self, class: &str, token: &str, value: &str) -> Result<Insert, Error> {
+                (**self).insert(class, token, value)
+            }
+            fn get(&self, class: &str, token: &str) -> Result<Option<String>, Error> {
+                (**self).get(class, token)
+            }
+            fn len(&self) -> usize {
+                (**self).len()
+            }
+            fn is_empty(&self) -> bool {
+                (**self).is_empty()
+            }
+            fn batch(&self) -> Result<Option<Arc<dyn VaultBatch>>, Error> {
+                (**self).batch()
+            }
+        }
+    )*};
+}
+forward_vault!(&V, Box<V>, Arc<V>);
+
 /// A batch of inserts into a vault, open until [`commit`](Self::commit) or
 /// until it is dropped (which discards its inserts). While it is open, the
 /// vault is locked for every other batch and process.
@@ -507,7 +533,8 @@ impl FileVault {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::{FileVault, MasterKey, TokenVault};
+    /// use sqlveil::MasterKey;
+    /// use sqlveil::tokens::{FileVault, TokenVault};
     /// let dir = tempfile::tempdir()?;
     /// let key = MasterKey::from_bytes(&[7; 32]);
     /// let a = FileVault::open(dir.path().join("vault.jsonl"), &key)?;

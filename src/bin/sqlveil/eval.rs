@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use sqlveil::chat::{Chat, ExampleSet};
+use sqlveil::chat::ExampleSet;
 use sqlveil::eval::{
     self, EvalOptions, QuestionSet, RecordingModel, ReplayModel, Report, ScriptedEval,
 };
-use sqlveil::llm::{LanguageModel, OpenAiModel};
-use sqlveil::{Error, ErrorKind, MemoryVault};
+use sqlveil::llm::OpenAiModel;
+use sqlveil::tokens::MemoryVault;
+use sqlveil::{Chat, Error, ErrorKind, LanguageModel};
 
 use crate::args::{EvalCommand, EvalRun, Keys, Source};
 

@@ -36,11 +36,10 @@ use spark_connect_core::retries::RetryPolicy;
 use spark_connect_core::{block_on, SparkConnectClient, SparkError};
 use spark_connect_proto as proto;
 
-use super::catalog::{Catalog, CatalogColumn, CatalogTable, ColumnType};
 use super::{catalog_column, Engine};
 use crate::error::{Error, ErrorKind};
-use crate::guard::Dialect;
 use crate::rules::Policy;
+use crate::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType, Dialect};
 
 /// The session settings the guard's SQL relies on, set when the engine
 /// connects and read back: timestamps in UTC (as the other engines give
@@ -173,7 +172,8 @@ impl SparkEngineBuilder {
 ///
 /// # Example
 /// ```no_run
-/// use sqlveil::{Engine, GuardBuilder, Policy, SparkEngine};
+/// use sqlveil::{Engine, Policy, SparkEngine};
+/// use sqlveil::guard::GuardBuilder;
 ///
 /// let policy = Policy::from_path("rules/sample.toml")?;
 /// let engine = SparkEngine::connect("sc://127.0.0.1:15002", &policy)?;

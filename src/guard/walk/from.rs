@@ -9,11 +9,11 @@ use super::query::{rename, visit};
 use super::rules::{not_on_engine, Ctx};
 use super::scope::{ident_matches, idents_match, Rel, RelCol, Scope, UsingCol};
 use super::{closest, single_ident, unsupported, Occurrence, Walker};
-use crate::engine::ColumnType;
 use crate::error::Error;
 use crate::guard::functions::Func;
 use crate::guard::plan::{BinOp, Call, Expr, From, JoinKind, RelId, Ty};
 use crate::guard::{variant_name, Dialect, Reason, Refusal};
+use crate::schema::ColumnType;
 
 /// The guard's type for a catalog type.
 pub(super) fn ty_of(t: &ColumnType) -> Ty {

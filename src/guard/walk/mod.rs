@@ -31,7 +31,7 @@ use super::{
     HIDDEN_PREFIX,
 };
 use crate::error::Error;
-use crate::rules::{Action, ColumnPolicy, Filter};
+use crate::rules::{Action, Filter};
 
 pub(crate) use self::literal::{chrono_format, java_format};
 
@@ -222,21 +222,17 @@ impl<'g> Walker<'g> {
                 .collect::<Result<_, _>>()?;
             sources.sort();
             sources.dedup();
-            let action = match o.info.lin.eff {
-                None => ColumnPolicy {
-                    name: String::new(),
-                    action: Action::Allow,
-                    filter: Filter::Any,
-                    description: None,
-                    detect_values: None,
-                    match_parts: false,
-                    class: None,
-                },
-                Some(s) => self.policy(s).clone(),
+            let (action, filter) = match o.info.lin.eff {
+                None => (Action::Allow, Filter::Any),
+                Some(s) => {
+                    let p = self.policy(s);
+                    (p.action.clone(), p.filter)
+                }
             };
             columns.push(OutputColumn {
                 name: o.name.clone().unwrap_or_default(),
                 action,
+                filter,
                 sources,
             });
             engine_names.push(format!("c{}", o.id));

@@ -97,7 +97,7 @@ impl Catalog {
     ///
     /// # Example
     /// ```
-    /// use sqlveil::{Catalog, CatalogColumn, CatalogTable, ColumnType};
+    /// use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType};
     /// let catalog = Catalog::new(vec![CatalogTable {
     ///     name: "people".into(),
     ///     columns: vec![CatalogColumn { name: "name".into(), ty: ColumnType::Text }],

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::guard::Refusal;
+use super::{ModelError, Refusal};
 
 /// An error from sqlveil.
 ///
@@ -96,7 +96,7 @@ pub enum ErrorKind {
     },
     /// The language model failed to answer.
     #[error("{0}")]
-    Model(crate::llm::ModelError),
+    Model(ModelError),
     /// The model's answer held no SQL statement, after every repair attempt.
     #[error("the model's answer holds no SQL statement")]
     NoSql,
@@ -270,8 +270,8 @@ impl From<ErrorKind> for Error {
     }
 }
 
-impl From<crate::llm::ModelError> for Error {
-    fn from(e: crate::llm::ModelError) -> Error {
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Error {
         Error::new(ErrorKind::Model(e))
     }
 }
