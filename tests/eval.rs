@@ -678,7 +678,6 @@ fn review2_build(e: Example) -> Result<Chat, sqlveil::Error> {
 /// prompt it is retrieved for: the name written with `_` or `.`, or the
 /// customer's birth date, passes the detectors at load.
 #[test]
-#[ignore = "known limit (README): name parts joined by `_`, `.` or nothing, and values of generalized columns, pass the detectors; run with --ignored"]
 fn review2_example_texts_carry_protected_values_past_the_detectors() {
     let cases = [
         Example::new(
