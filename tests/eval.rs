@@ -142,26 +142,36 @@ fn sample_set_replays_end_to_end() {
         assert_eq!(q.model_calls, 1, "{}", q.id);
         assert_eq!(q.outcome, Outcome::Match, "{}", q.id);
     }
-    // The privacy check searched every request and found nothing.
+    // The privacy check searched every request. One date of the data
+    // equals a computed result by chance: the first day of a month
+    // (date_trunc) is a customer's signup date. Reported, named as what it
+    // is, and marked reviewed by the question set; nothing else is found
+    // (an average income of 98145.416667 is not the ZIP code 98145).
     assert!(r.privacy.requests > 100, "{:?}", r.privacy);
     assert!(r.privacy.values > 1000, "{:?}", r.privacy);
     assert_eq!(r.privacy.text_leaks(), 0, "{:?}", r.privacy.leaks);
-    // Two numbers of the data equal a computed result by chance: an
-    // average income per city equals a ZIP code, and the first day of a
-    // month (date_trunc) is a customer's signup date. Reported, and named
-    // as what they are.
-    let found: Vec<(&str, &str)> = r
+    assert_eq!(r.privacy.unreviewed(), 0, "{:?}", r.privacy.leaks);
+    let found: Vec<(&str, &str, Option<&str>, bool)> = r
         .privacy
         .leaks
         .iter()
-        .map(|l| (l.column.as_str(), l.kind.as_str()))
+        .map(|l| {
+            (
+                l.column.as_str(),
+                l.kind.as_str(),
+                l.question.as_deref(),
+                l.reviewed,
+            )
+        })
         .collect();
     assert_eq!(
         found,
-        [
-            ("customers.zip", "number"),
-            ("customers.signup_date", "date")
-        ]
+        [(
+            "customers.signup_date",
+            "date",
+            Some("revenue-per-month-2024"),
+            true
+        )]
     );
     // The JSON report reads back, and compares equal to itself.
     let json = serde_json::to_string(&r).unwrap();
@@ -213,16 +223,13 @@ fn record_then_replay_agree() {
     );
 }
 
-/// The privacy check is real: a birth date typed into a question is not a
-/// value the detectors know (date_of_birth is generalized, not tokenized),
-/// reaches the model, and the check finds it.
+/// The privacy check is real: a birth date typed into a question reaches a
+/// model whose detector does not know the data's values, and the check
+/// finds it; the full detector shows the model the year only (what the
+/// rules show of a generalized date of birth), and the check finds
+/// nothing.
 #[test]
 fn privacy_check_finds_a_value_that_reached_the_model() {
-    let model = Arc::new(ScriptedModel::cycle([
-        "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
-    ]));
-    let seen = Arc::new(RecordingModel::new(model));
-    let chat = chat(seen.clone(), ExampleSet::new());
     // Liam Johnson's date of birth in the sample data.
     let set = QuestionSet::from_toml_str(
         r#"
@@ -233,17 +240,47 @@ fn privacy_check_finds_a_value_that_reached_the_model() {
         "#,
     )
     .unwrap();
-    let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
-    assert_eq!(r.privacy.leaks.len(), 2, "{:?}", r.privacy); // SQL and answer calls
-    assert!(r.privacy.leaks.iter().all(|l| l.kind == "date"));
-    assert!(r
-        .privacy
-        .leaks
-        .iter()
-        .all(|l| l.column == "customers.date_of_birth"));
-    assert!(r.table().contains("2 VALUES FOUND"));
-    // The report names the column, never the value.
-    assert!(!serde_json::to_string(&r).unwrap().contains("1993-06-24"));
+    for known in [false, true] {
+        let model = Arc::new(ScriptedModel::cycle([
+            "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
+        ]));
+        let seen = Arc::new(RecordingModel::new(model));
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        let mut b = Chat::builder(
+            policy.clone(),
+            engine,
+            seen.clone(),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()));
+        if !known {
+            b = b.detector(Arc::new(sqlveil::Detector::new(&policy).unwrap()));
+        }
+        let chat = b.build().unwrap();
+        let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
+        let texts: String = seen
+            .requests()
+            .iter()
+            .flat_map(|q| q.texts().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        if known {
+            assert!(!texts.contains("1993-06-24"));
+            assert!(texts.contains("born on 1993?"), "{texts}");
+            assert!(r.privacy.leaks.is_empty(), "{:?}", r.privacy);
+            continue;
+        }
+        assert_eq!(r.privacy.leaks.len(), 2, "{:?}", r.privacy); // SQL and answer calls
+        assert!(r.privacy.leaks.iter().all(|l| l.kind == "date"));
+        assert!(r
+            .privacy
+            .leaks
+            .iter()
+            .all(|l| l.column == "customers.date_of_birth" && !l.reviewed));
+        assert!(r.table().contains("2 VALUES FOUND"));
+        // The report names the column, never the value.
+        assert!(!serde_json::to_string(&r).unwrap().contains("1993-06-24"));
+    }
 }
 
 fn direct_chat(model: Arc<dyn LanguageModel>) -> Chat {
@@ -725,9 +762,9 @@ fn review2_example_texts_carry_protected_values_past_the_detectors() {
 /// The privacy check looks for each value exactly as stored: the same
 /// value written another way reaches the model and the check reports no
 /// leak (false confidence). Each question below puts one of Liam Johnson's
-/// values into the SQL request, past the detectors.
+/// values into the SQL request, past the detectors (a detector without the
+/// data's known values: the check must not depend on what they find).
 #[test]
-#[ignore = "known limit (README): the eval privacy check matches stored values as written, not reformatted dates, numbers with separators or joined name parts; run with --ignored"]
 fn review2_privacy_check_misses_reformatted_values() {
     let model = Arc::new(ScriptedModel::cycle([
         "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
@@ -739,6 +776,7 @@ fn review2_privacy_check_misses_reformatted_values() {
         seen.clone(),
         MasterKey::from_bytes(&KEY),
     )
+    .detector(Arc::new(sqlveil::Detector::new(&policy()).unwrap()))
     .vault(Arc::new(MemoryVault::new()))
     .write_answer(false)
     .build()

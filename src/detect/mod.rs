@@ -228,6 +228,12 @@ pub struct Redacted {
     pub counts: BTreeMap<String, usize>,
 }
 
+/// The value of a decimal digit of any script (`７`, `٨`), as an ASCII
+/// digit.
+pub(crate) fn digit_value(c: char) -> Option<u8> {
+    normalize::digit_byte(c).filter(u8::is_ascii_digit)
+}
+
 fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
