@@ -877,3 +877,97 @@ fn review2_replay_answers_as_the_model_that_was_recorded() {
     let other = Arc::new(ReplayModel::open(dir.path(), "model-b").unwrap());
     assert!(build(other).ask(q, &ctx).is_err());
 }
+
+/// A direct threshold outside its range is an error naming it, from the
+/// library and from the command line.
+#[test]
+fn direct_threshold_out_of_range_is_an_error() {
+    for t in [f64::NAN, f64::INFINITY, -1.0, 0.0, 0.49] {
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        let e = Chat::builder(
+            policy,
+            engine,
+            Arc::new(ScriptedModel::new([""; 0])),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()))
+        .direct_threshold(t)
+        .build()
+        .err()
+        .unwrap_or_else(|| panic!("{t} accepted"));
+        assert!(e.to_string().contains("direct_threshold"), "{t}: {e}");
+    }
+    for t in [0.5, 0.9, 1.0, 1.1] {
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        Chat::builder(
+            policy,
+            engine,
+            Arc::new(ScriptedModel::new([""; 0])),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()))
+        .direct_threshold(t)
+        .build()
+        .unwrap_or_else(|e| panic!("{t}: {e}"));
+    }
+}
+
+/// `sqlveil eval` fails on any privacy finding (a number as much as a
+/// text), with a message, unless the question set marks the column of that
+/// question reviewed; a run with no finding passes.
+#[test]
+fn eval_cli_fails_on_any_privacy_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    // Liam Johnson's income, which no detector looks for (an aggregate
+    // column's values are ordinary numbers), reaches the model.
+    let leak = r#"
+[[question]]
+id = "income"
+question = "How many customers earn 68,794 a year?"
+gold = "SELECT COUNT(*) AS n FROM customers"
+"#;
+    let clean = r#"
+[[question]]
+id = "count"
+question = "How many customers are there?"
+gold = "SELECT COUNT(*) AS n FROM customers"
+"#;
+    let reviewed = format!("{leak}privacy_reviewed = [\"customers.income\"]\n");
+    let hex: String = KEY.iter().map(|b| format!("{b:02x}")).collect();
+    for (name, text, want) in [
+        ("leak", leak, 1),
+        ("clean", clean, 0),
+        ("reviewed", reviewed.as_str(), 0),
+    ] {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let (code, out, err) = crate::util::run_cli(
+            &[
+                "eval",
+                "--questions",
+                path.to_str().unwrap(),
+                "--rules",
+                "rules/sample.toml",
+                "--data",
+                "examples/data",
+                "--scripted",
+            ],
+            Some(&hex),
+            "",
+        );
+        assert_eq!(code, want, "{name}: {out}\n{err}");
+        if want == 1 {
+            assert!(err.contains("reached the model"), "{err}");
+            assert!(
+                out.contains("FOUND request 0 (income): a number value of customers.income"),
+                "{out}"
+            );
+            assert!(
+                !out.contains("68,794") && !out.contains("68794"),
+                "the report shows the value: {out}"
+            );
+        }
+    }
+}
