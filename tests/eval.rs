@@ -971,3 +971,323 @@ gold = "SELECT COUNT(*) AS n FROM customers"
         }
     }
 }
+
+/// The ways people write one customer's name, birth date and numbers, as a
+/// hostile or careless user would: each variant is asked once through a
+/// pipeline with the full detector (does the value reach the model?) and
+/// once through one with no known values (does the privacy check find it
+/// when it does?). The forms sqlveil claims are asserted; the rest are
+/// printed (`--nocapture`) as what still passes.
+#[test]
+fn attack_ways_people_write_a_customer() {
+    let name = [
+        "Liam Johnson",
+        "liam johnson",
+        "LIAM JOHNSON",
+        "Liam_Johnson",
+        "liam.johnson",
+        "Liam-Johnson",
+        "LiamJohnson",
+        "liamjohnson",
+        "LIAMJOHNSON",
+        "Liam  Johnson",
+        "Liam\u{00A0}Johnson",
+        "Liam\u{2013}Johnson",
+        "Liam\u{200B}Johnson",
+        "Li\u{0301}am Johnson",
+        "Ｌｉａｍ Ｊｏｈｎｓｏｎ",
+        "Liam J\u{043E}hnson",
+        "lIaM jOhNsOn",
+        "Liam_johnson",
+        "liam__johnson",
+        "Johnson, Liam",
+        "Johnson Liam",
+        "johnson_liam",
+        "L. Johnson",
+        "Liam J.",
+        "Liam Johnsons",
+        "L i a m  J o h n s o n",
+        "Liam\nJohnson",
+        "liam johnson's",
+        "Liam . Johnson",
+        "liam+johnson",
+    ];
+    let dob = [
+        "1993-06-24",
+        "1993/06/24",
+        "1993.06.24",
+        "06/24/1993",
+        "6/24/1993",
+        "24/06/1993",
+        "24.06.1993",
+        "24-06-1993",
+        "06-24-93",
+        "6/24/93",
+        "24.6.93",
+        "June 24, 1993",
+        "june 24 1993",
+        "JUNE 24TH, 1993",
+        "24 June 1993",
+        "24th of June 1993",
+        "24th June, 93",
+        "Jun 24 '93",
+        "1993 June 24",
+        "19930624",
+        "06241993",
+        "1993\u{2013}06\u{2013}24",
+        "1993\u{00A0}06\u{00A0}24",
+        "１９９３-０６-２４",
+        "24\u{00A0}June\u{00A0}1993",
+        "the twenty-fourth of June 1993",
+        "June 24",
+        "6/24",
+        "24/6",
+        "June 1993",
+        "1993-6-24",
+        "93-06-24",
+        "Juni 24, 1993",
+        "24 juin 1993",
+    ];
+    let numbers = [
+        "68794",
+        "68,794",
+        "68 794",
+        "68.794",
+        "68'794",
+        "68\u{202F}794",
+        "68\u{00A0}794",
+        "$68,794.00",
+        "68794.0",
+        "６８７９４",
+        "68.8k",
+        "sixty-eight thousand seven hundred ninety-four",
+        "68_794",
+        "6 8 7 9 4",
+    ];
+    let ssn = [
+        "213-67-8559",
+        "213 67 8559",
+        "213678559",
+        "213.67.8559",
+        "213\u{2013}67\u{2013}8559",
+    ];
+    let mut variants: Vec<(String, &str, String)> = Vec::new();
+    for v in name {
+        variants.push((
+            format!("How many orders has {v} placed?"),
+            "name",
+            v.to_string(),
+        ));
+    }
+    for v in dob {
+        variants.push((
+            format!("How many customers were born on {v}?"),
+            "dob",
+            v.to_string(),
+        ));
+    }
+    for v in numbers {
+        variants.push((
+            format!("How many customers earn {v} a year?"),
+            "income",
+            v.to_string(),
+        ));
+    }
+    for v in ssn {
+        variants.push((format!("Whose SSN is {v}?"), "ssn", v.to_string()));
+    }
+    let mut toml = String::new();
+    for (i, (q, _, _)) in variants.iter().enumerate() {
+        toml.push_str(&format!(
+            "[[question]]\nid = \"v{i}\"\nquestion = {}\ngold = \"SELECT COUNT(*) AS n FROM customers\"\n",
+            serde_json::to_string(q).unwrap()
+        ));
+    }
+    let set = QuestionSet::from_toml_str(&toml).unwrap();
+    let run = |known: bool| {
+        let model = Arc::new(ScriptedModel::cycle([
+            "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
+        ]));
+        let seen = Arc::new(RecordingModel::new(model));
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        let mut b = Chat::builder(
+            policy.clone(),
+            engine,
+            seen.clone(),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()))
+        .write_answer(false);
+        if !known {
+            b = b.detector(Arc::new(sqlveil::Detector::new(&policy).unwrap()));
+        }
+        let chat = b.build().unwrap();
+        let scrubbed: Vec<String> = variants
+            .iter()
+            .map(|(q, _, _)| chat.scrub(q).unwrap())
+            .collect();
+        let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
+        (scrubbed, r)
+    };
+    let (scrubbed, _) = run(true);
+    let (plain_scrubbed, plain) = run(false);
+    // What sqlveil claims: these never reach the model, and the check finds
+    // each when a detector lets it through.
+    let claimed_detector: &[&str] = &[
+        "Liam Johnson",
+        "liam johnson",
+        "LIAM JOHNSON",
+        "Liam_Johnson",
+        "liam.johnson",
+        "Liam-Johnson",
+        "LiamJohnson",
+        "liamjohnson",
+        "LIAMJOHNSON",
+        "Liam  Johnson",
+        "Liam\u{00A0}Johnson",
+        "Liam\u{2013}Johnson",
+        "Ｌｉａｍ Ｊｏｈｎｓｏｎ",
+        "Liam J\u{043E}hnson",
+        "1993-06-24",
+        "1993/06/24",
+        "06/24/1993",
+        "6/24/1993",
+        "24/06/1993",
+        "24.06.1993",
+        "6/24/93",
+        "June 24, 1993",
+        "24th of June 1993",
+        "19930624",
+        "１９９３-０６-２４",
+        "213-67-8559",
+        "213 67 8559",
+        "213678559",
+    ];
+    let claimed_check: &[&str] = &[
+        "Liam Johnson",
+        "Liam_Johnson",
+        "liam.johnson",
+        "LiamJohnson",
+        "liamjohnson",
+        "Johnson, Liam",
+        "L. Johnson",
+        "1993-06-24",
+        "06/24/1993",
+        "1993/06/24",
+        "24.06.1993",
+        "June 24, 1993",
+        "24th June, 93",
+        "19930624",
+        "68,794",
+        "68 794",
+        "68.794",
+        "68794.0",
+        "６８７９４",
+        "213678559",
+    ];
+    let mut passed_detector = Vec::new();
+    let mut passed_check = Vec::new();
+    for (i, (_, what, v)) in variants.iter().enumerate() {
+        let reached = scrubbed[i].contains(v.as_str());
+        if reached {
+            passed_detector.push(format!("{what}: {v:?}"));
+        }
+        // A value the pattern detectors replace (an SSN) never reaches the
+        // model even without known values: nothing for the check to find.
+        let reached_plain = plain_scrubbed[i].contains(v.as_str());
+        let caught = !reached_plain
+            || plain
+                .privacy
+                .leaks
+                .iter()
+                .any(|l| l.question.as_deref() == Some(&format!("v{i}")));
+        if !caught {
+            passed_check.push(format!("{what}: {v:?}"));
+        }
+        if claimed_detector.contains(&v.as_str()) {
+            assert!(!reached, "{v:?} reached the model: {}", scrubbed[i]);
+        }
+        if claimed_check.contains(&v.as_str()) {
+            assert!(caught, "the check missed {v:?}");
+        }
+    }
+    println!(
+        "{} variants; past the detector ({}): {passed_detector:#?}\nmissed by the privacy check ({}): {passed_check:#?}",
+        variants.len(),
+        passed_detector.len(),
+        passed_check.len()
+    );
+}
+
+/// False positives of known-value detection (names, joined names, known
+/// dates) on the sample question set, the ordinary and hard questions of
+/// tests/data/known, and every day from 1900 to 2030 written as
+/// `YYYY-MM-DD` and `MM/DD/YYYY`: how many texts a detector hit of a
+/// data value changes. Printed with `--nocapture`; the question sets must
+/// not be changed by a date.
+#[test]
+fn known_value_false_positives() {
+    use sqlveil::Detector;
+    let policy = policy();
+    let engine = PolarsEngine::open(root().join("examples/data"), &policy).unwrap();
+    let d =
+        Detector::with_known_values(&policy, &engine, &sqlveil::KnownValuesOptions::new()).unwrap();
+    let mut texts: Vec<(String, String)> = questions()
+        .questions
+        .iter()
+        .map(|q| ("questions.toml".to_string(), q.question.clone()))
+        .collect();
+    for f in ["ordinary_questions.txt", "hard_questions.txt"] {
+        let t = std::fs::read_to_string(root().join("tests/data/known").join(f)).unwrap();
+        texts.extend(
+            t.lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .map(|l| (f.to_string(), l.to_string())),
+        );
+    }
+    let mut by_set: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
+    for (set, t) in &texts {
+        let hits = d.find(t);
+        let known: Vec<String> = hits
+            .iter()
+            .filter(|h| h.detector.starts_with("known:"))
+            .map(|h| format!("{}={}", &t[h.range.clone()], h.detector))
+            .collect();
+        let dates = hits.iter().filter(|h| h.class == "generalized").count();
+        let e = by_set.entry(set.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(!known.is_empty());
+        e.2 += usize::from(dates > 0);
+        if !known.is_empty() {
+            println!("{set}: {t:?}: {known:?}");
+        }
+        if set != "hard_questions.txt" {
+            assert_eq!(dates, 0, "{t}");
+        }
+    }
+    for (set, (n, changed, dated)) in &by_set {
+        println!("{set}: {n} texts, {changed} with a known-value hit, {dated} with a date hit");
+    }
+    let (mut days, mut iso, mut us, mut dob_days, mut dob_hits) = (0, 0, 0, 0, 0);
+    let mut day = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+    let end = chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap();
+    while day <= end {
+        days += 1;
+        let a = !d.find(&format!("on {}", day.format("%Y-%m-%d"))).is_empty();
+        let b = !d.find(&format!("on {}", day.format("%m/%d/%Y"))).is_empty();
+        iso += usize::from(a);
+        us += usize::from(b);
+        if (1940..=2010).contains(&chrono::Datelike::year(&day)) {
+            dob_days += 1;
+            dob_hits += usize::from(a);
+        }
+        day = day.succ_opt().unwrap();
+    }
+    println!(
+        "days 1900-2030: {days}; replaced as YYYY-MM-DD {iso} ({:.2}%), as MM/DD/YYYY {us} ({:.2}%); of 1940-2010: {dob_hits}/{dob_days} ({:.2}%)",
+        100.0 * iso as f64 / days as f64,
+        100.0 * us as f64 / days as f64,
+        100.0 * dob_hits as f64 / dob_days as f64
+    );
+}

@@ -286,8 +286,8 @@ static SHAPES: LazyLock<Option<Regex>> = LazyLock::new(|| {
     let re = format!(
         r"(?ix)
         (?P<n1>\d{{1,4}}){sep}(?P<n2>\d{{1,2}}){sep}(?P<n3>\d{{1,4}})
-        | (?P<md_m>{month})\s*(?P<md_d>\d{{1,2}}){ord}\s*,?\s*(?P<md_y>\d{{2,4}})
-        | (?P<dm_d>\d{{1,2}}){ord}\s*(?:of\s+)?(?P<dm_m>{month})\s*,?\s*(?P<dm_y>\d{{2,4}})
+        | (?P<md_m>{month})\s*(?P<md_d>\d{{1,2}}){ord}\s*,?\s*'?(?P<md_y>\d{{2,4}})
+        | (?P<dm_d>\d{{1,2}}){ord}\s*(?:of\s+)?(?P<dm_m>{month})\s*,?\s*'?(?P<dm_y>\d{{2,4}})
         | (?P<ym_y>\d{{4}})\s*,?\s*(?P<ym_m>{month})\s*(?P<ym_d>\d{{1,2}}){ord}
         | (?P<compact>\d{{8}})"
     );
@@ -364,6 +364,12 @@ pub(crate) fn candidates(text: &str, each: &mut dyn FnMut(&Range<usize>, &[Optio
                         days.push(ymd(y, a, b));
                         days.push(ymd(y, b, a));
                     }
+                    // `93-06-24`: a two-digit year first.
+                    if la == 2 && lc == 2 {
+                        for y in years(a, 2) {
+                            days.push(ymd(y, b, cc));
+                        }
+                    }
                 }
             }
         } else if let (Some(mn), Some(d), Some(y)) = (
@@ -437,6 +443,8 @@ mod tests {
             "１９９３-０６-２４",
             "1993\u{2013}06\u{2013}24",
             "24\u{00A0}June\u{00A0}1993",
+            "93-06-24",
+            "Jun 24 '93",
         ] {
             assert_eq!(
                 found(&k, &format!("born on {text}, right?")),

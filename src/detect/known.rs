@@ -907,6 +907,12 @@ impl KnownValues {
             // The other branches, and the new ones that read `c`.
             to_step.append(&mut joined);
             for (mut k, mut kb, waiting) in to_step {
+                // A second joiner after a joiner read as a break
+                // (`liam__johnson`) is part of that break.
+                if is_joiner(c) && !waiting && kb.last().is_some_and(|&b| b == b' ' || b == b'-') {
+                    joined.push((k, kb, false));
+                    continue;
+                }
                 if waiting && !step_break(&mut k, &mut kb) {
                     continue;
                 }
@@ -956,7 +962,8 @@ impl KnownValues {
                 if dropped(c) {
                     continue;
                 }
-                if digit_gap(c) && !key.is_empty() {
+                // A group separator of thousands (`1'234'567`) too.
+                if (digit_gap(c) || matches!(c, '\'' | '\u{2019}')) && !key.is_empty() {
                     continue;
                 }
                 return;
@@ -1726,6 +1733,7 @@ mod tests {
             "LIAM-JOHNSON",
             "liam\u{2013}johnson",
             "liam_ johnson",
+            "liam__johnson",
         ] {
             let h = hits(&kv, &format!("by {text} today"));
             assert!(
@@ -1746,6 +1754,32 @@ mod tests {
         assert!(hits(&kv, "williamjohnsons").is_empty());
         assert!(hits(&kv, "xliamjohnson").is_empty());
         assert_eq!(hits(&kv, "annlee."), ["annlee=Ann Lee"]);
+    }
+
+    #[test]
+    fn numbers_with_group_separators() {
+        let acct = ColumnSpec {
+            column: "account".into(),
+            ..spec(Action::Deny, false)
+        };
+        let kv = KnownValues::from_values(&[acct], &[&["1234567"]], &KnownValuesOptions::default())
+            .unwrap();
+        for text in [
+            "1234567",
+            "1,234,567",
+            "1 234 567",
+            "1.234.567",
+            "1'234'567",
+            "1\u{2019}234\u{2019}567",
+            "1\u{202F}234\u{202F}567",
+            "1\u{00A0}234\u{00A0}567",
+            "１,２３４,５６７",
+        ] {
+            assert_eq!(hits(&kv, &format!("account {text}.")).len(), 1, "{text}");
+        }
+        for text in ["1,234,5678", "11,234,567"] {
+            assert!(hits(&kv, &format!("n {text}.")).is_empty(), "{text}");
+        }
     }
 
     #[test]

@@ -30,7 +30,8 @@
 //!   field order (year-month-day, month-day-year, day-month-year), with and
 //!   without leading zeros, with a four- or two-digit year as three atoms,
 //!   or as eight digits in one; English month names (`June`, `jun`) count
-//!   as the month's number and ordinal suffixes (`24th`) are dropped.
+//!   as the month's number, and ordinal suffixes (`24th`), `of` and `the`
+//!   are dropped.
 //! - Values shorter than [`MIN_LEN`] characters (digits for numbers) are not
 //!   searched, and a form that is also a form of a value of an `allow`
 //!   column is not searched (a day that is an order date).
@@ -209,7 +210,8 @@ struct Stretch {
     /// The atoms as written (lowercase).
     plain: String,
     plain_edges: Vec<usize>,
-    /// The atoms with month names as numbers and ordinal suffixes dropped.
+    /// The atoms with month names as numbers, and ordinal suffixes, `of`
+    /// and `the` dropped.
     dated: String,
     dated_edges: Vec<usize>,
     /// Per atom of `plain`: whether it is digits, and the gap before it.
@@ -311,7 +313,9 @@ fn reduce(text: &str) -> Vec<Stretch> {
             && gap.is_empty()
             && prev_digit
             && matches!(a.as_str(), "st" | "nd" | "rd" | "th");
-        if !ordinal {
+        // `24th of June`, `the 24th`.
+        let filler = !digit && matches!(a.as_str(), "of" | "the");
+        if !ordinal && !filler {
             s.dated_edges.push(s.dated.len());
             match month(&a).filter(|_| !digit) {
                 Some(m) => s.dated.push_str(&m.to_string()),
