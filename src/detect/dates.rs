@@ -323,13 +323,16 @@ fn ymd(y: Option<i32>, m: u32, d: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y?, m, d)
 }
 
+/// What [`candidates`] calls: a stretch of text and the days it may mean.
+pub(crate) type Readings<'a> = dyn FnMut(&Range<usize>, &[Option<NaiveDate>]) + 'a;
+
 /// Calls `each` with every date-like stretch of `text` (not inside a longer
 /// word or number) and the days it may mean: `1993-06-24`, `1993/6/24`,
 /// `06/24/1993` and `24/06/1993` (either order where both are valid),
 /// `24.06.93` (a two-digit year in either century), `June 24, 1993`,
 /// `24th of June 1993`, `1993 June 24`, `19930624` and the like, in any
 /// case, with any script's digits.
-pub(crate) fn candidates(text: &str, each: &mut dyn FnMut(&Range<usize>, &[Option<NaiveDate>])) {
+pub(crate) fn candidates(text: &str, each: &mut Readings<'_>) {
     let Some(re) = SHAPES.as_ref() else {
         return;
     };
