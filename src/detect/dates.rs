@@ -332,16 +332,67 @@ pub(crate) type Readings<'a> = dyn FnMut(&Range<usize>, &[Option<NaiveDate>]) + 
 /// `24.06.93` (a two-digit year in either century), `June 24, 1993`,
 /// `24th of June 1993`, `1993 June 24`, `19930624` and the like, in any
 /// case, with any script's digits.
+///
+/// Every date has a digit: the shapes are searched only in windows of
+/// [`WINDOW`] bytes around runs of digits, so text without digits costs a
+/// pass over its characters and no regex search.
 pub(crate) fn candidates(text: &str, each: &mut Readings<'_>) {
     let Some(re) = SHAPES.as_ref() else {
         return;
     };
-    let mut at = 0;
-    while at < text.len() {
-        let Some(c) = re.captures_at(text, at) else {
-            break;
-        };
-        let Some(m) = c.get(0) else {
+    let mut window: Option<Range<usize>> = None;
+    for (i, c) in text.char_indices() {
+        if !c.is_numeric() {
+            continue;
+        }
+        let start = floor_boundary(text, i.saturating_sub(WINDOW));
+        let end = ceil_boundary(text, i + c.len_utf8() + WINDOW);
+        match window.as_mut() {
+            Some(w) if start <= w.end => w.end = end,
+            _ => {
+                if let Some(w) = window.replace(start..end) {
+                    candidates_in(re, text, w, each);
+                }
+            }
+        }
+    }
+    if let Some(w) = window {
+        candidates_in(re, text, w, each);
+    }
+}
+
+/// How far before and after a digit a date's other parts may be
+/// (`September 24th, 1993`), in bytes.
+const WINDOW: usize = 32;
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    if i >= text.len() {
+        return text.len();
+    }
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// [`candidates`] within one window of `text` (offsets are `text`'s, and
+/// the characters around a match are read from all of it).
+fn candidates_in(re: &Regex, text: &str, window: Range<usize>, each: &mut Readings<'_>) {
+    let Some(hay) = text.get(..window.end) else {
+        return;
+    };
+    let mut at = window.start;
+    while at < hay.len() {
+        // The match alone (no capture groups: a regex with groups runs a
+        // slower engine on every match); its parts are read below.
+        let Some(m) = re.find_at(hay, at) else {
             break;
         };
         let r = m.range();
@@ -354,60 +405,93 @@ pub(crate) fn candidates(text: &str, each: &mut Readings<'_>) {
             at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
             continue;
         }
-        let mut days: Vec<Option<NaiveDate>> = Vec::new();
-        let g = |name: &str| c.name(name).map(|m| m.as_str());
-        if let (Some(a), Some(b), Some(cc)) = (g("n1"), g("n2"), g("n3")) {
-            if let (Some((a, la)), Some((b, _)), Some((cc, lc))) =
-                (number(a), number(b), number(cc))
-            {
-                if la == 4 {
-                    days.push(ymd(i32::try_from(a).ok(), b, cc));
-                } else if la <= 2 && (lc == 4 || lc == 2) {
-                    for y in years(cc, lc) {
-                        days.push(ymd(y, a, b));
-                        days.push(ymd(y, b, a));
-                    }
-                    // `93-06-24`: a two-digit year first.
-                    if la == 2 && lc == 2 {
-                        for y in years(a, 2) {
-                            days.push(ymd(y, b, cc));
-                        }
-                    }
-                }
-            }
-        } else if let (Some(mn), Some(d), Some(y)) = (
-            g("md_m").or(g("dm_m")).or(g("ym_m")),
-            g("md_d").or(g("dm_d")).or(g("ym_d")),
-            g("md_y").or(g("dm_y")).or(g("ym_y")),
-        ) {
-            if let (Some(mn), Some((d, _)), Some((y, ly))) =
-                (month_number(mn), number(d), number(y))
-            {
-                for y in years(y, ly) {
-                    days.push(ymd(y, mn, d));
-                }
-            }
-        } else if let Some(s) = g("compact") {
-            let n: Vec<u32> = s
-                .chars()
-                .filter_map(digit_byte)
-                .map(|b| u32::from(b.wrapping_sub(b'0')))
-                .collect();
-            if n.len() == 8 {
-                let num = |r: Range<usize>| n[r].iter().fold(0, |a, d| a * 10 + d);
-                days.push(ymd(i32::try_from(num(0..4)).ok(), num(4..6), num(6..8)));
-                days.push(ymd(i32::try_from(num(4..8)).ok(), num(0..2), num(2..4)));
-                days.push(ymd(i32::try_from(num(4..8)).ok(), num(2..4), num(0..2)));
-            }
-        }
+        let days = readings(m.as_str());
         if days.iter().any(Option::is_some) {
             each(&r, &days);
         }
-        at = r.end.max(r.start + 1);
-        while !text.is_char_boundary(at) && at < text.len() {
-            at += 1;
+        at = ceil_boundary(text, r.end.max(r.start + 1));
+    }
+}
+
+/// The days a matched shape may mean: its runs of digits and its month
+/// name, in order.
+fn readings(shape: &str) -> Vec<Option<NaiveDate>> {
+    let mut nums: Vec<(u32, usize)> = Vec::new();
+    let mut month: Option<(u32, usize)> = None;
+    let mut word = String::new();
+    let mut digits = String::new();
+    let flush = |word: &mut String,
+                 digits: &mut String,
+                 nums: &mut Vec<(u32, usize)>,
+                 month: &mut Option<(u32, usize)>| {
+        if !digits.is_empty() {
+            if let Some(n) = number(digits) {
+                nums.push(n);
+            }
+            digits.clear();
+        }
+        if !word.is_empty() {
+            if let Some(m) = month_number(word) {
+                *month = Some((m, nums.len()));
+            }
+            word.clear();
+        }
+    };
+    for c in shape.chars() {
+        if digit_byte(c).is_some_and(|b| b.is_ascii_digit()) && c.is_numeric() {
+            if !word.is_empty() {
+                flush(&mut word, &mut String::new(), &mut nums, &mut month);
+            }
+            digits.push(c);
+        } else if c.is_alphabetic() {
+            if !digits.is_empty() {
+                flush(&mut String::new(), &mut digits, &mut nums, &mut month);
+            }
+            word.push(c);
+        } else {
+            flush(&mut word, &mut digits, &mut nums, &mut month);
         }
     }
+    flush(&mut word, &mut digits, &mut nums, &mut month);
+    let mut days: Vec<Option<NaiveDate>> = Vec::new();
+    match (month, nums.as_slice()) {
+        (None, &[(a, la), (b, _), (cc, lc)]) => {
+            if la == 4 {
+                days.push(ymd(i32::try_from(a).ok(), b, cc));
+            } else if la <= 2 && (lc == 4 || lc == 2) {
+                for y in years(cc, lc) {
+                    days.push(ymd(y, a, b));
+                    days.push(ymd(y, b, a));
+                }
+                // `93-06-24`: a two-digit year first.
+                if la == 2 && lc == 2 {
+                    for y in years(a, 2) {
+                        days.push(ymd(y, b, cc));
+                    }
+                }
+            }
+        }
+        (None, &[(n, 8)]) => {
+            let (hi, lo) = (n / 10_000, n % 10_000);
+            days.push(ymd(i32::try_from(hi).ok(), lo / 100, lo % 100));
+            days.push(ymd(i32::try_from(lo).ok(), hi / 100, hi % 100));
+            days.push(ymd(i32::try_from(lo).ok(), hi % 100, hi / 100));
+        }
+        (Some((mn, at)), &[(a, la), (b, lb)]) => {
+            // `1993 June 24`: a four-digit year, then the month; else the
+            // day comes first (`June 24, 1993`, `24 June 1993`).
+            let (d, (y, ly)) = if at == 1 && la == 4 {
+                (b, (a, la))
+            } else {
+                (a, (b, lb))
+            };
+            for y in years(y, ly) {
+                days.push(ymd(y, mn, d));
+            }
+        }
+        _ => {}
+    }
+    days
 }
 
 #[cfg(test)]
