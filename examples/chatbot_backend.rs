@@ -62,14 +62,15 @@ struct App {
     callers: Vec<Caller>,
 }
 
-/// Reads `TOKEN=USER:ROLE;…`.
+/// Reads `TOKEN=USER:ROLE;…`. A token may hold `=` (base64 padding): an
+/// entry is split at its last `=`.
 fn callers_from(spec: &str) -> Result<Vec<Caller>, String> {
     spec.split(';')
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(|entry| {
             let (token, who) = entry
-                .split_once('=')
+                .rsplit_once('=')
                 .ok_or("an entry of SQLVEIL_API_TOKENS is not TOKEN=USER:ROLE")?;
             let (user, role) = who
                 .split_once(':')
@@ -86,14 +87,19 @@ fn callers_from(spec: &str) -> Result<Vec<Caller>, String> {
         .collect()
 }
 
+/// The token of an `Authorization` header value `Bearer <token>`; the
+/// scheme is case-insensitive (RFC 7235), white space around the token is
+/// not part of it.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The caller a request's `Authorization: Bearer …` header names.
 fn authenticate<'a>(app: &'a App, headers: &HeaderMap) -> Option<&'a Caller> {
-    let token = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
-    let d = digest(&SHA256, token.trim().as_bytes());
+    let token = bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)?;
+    let d = digest(&SHA256, token.as_bytes());
     app.callers
         .iter()
         .find(|c| c.token_sha256.as_slice() == d.as_ref())
@@ -201,4 +207,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("listening on http://{addr}/ask");
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_may_hold_equals_signs() {
+        let c = callers_from("YWJjZGVmZ2g==alice:analyst; s3cret-s=sam:support").unwrap();
+        assert_eq!(
+            (c[0].user.as_str(), c[0].role.as_str()),
+            ("alice", "analyst")
+        );
+        assert_eq!(
+            c[0].token_sha256,
+            digest(&SHA256, b"YWJjZGVmZ2g=").as_ref().to_vec()
+        );
+        assert_eq!(c[1].user, "sam");
+        assert!(callers_from("short=a:b").is_err());
+        assert!(callers_from("no-equals-sign:analyst").is_err());
+        assert!(callers_from("long-enough-token=alice").is_err());
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for v in ["Bearer abc", "bearer abc", "BEARER abc", "BeArEr   abc  "] {
+            assert_eq!(bearer_token(v), Some("abc"), "{v}");
+        }
+        for v in ["Basic abc", "Bearerabc", "Bearer ", "abc"] {
+            assert_eq!(bearer_token(v), None, "{v}");
+        }
+    }
 }

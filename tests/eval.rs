@@ -143,26 +143,36 @@ fn sample_set_replays_end_to_end() {
         assert_eq!(q.model_calls, 1, "{}", q.id);
         assert_eq!(q.outcome, Outcome::Match, "{}", q.id);
     }
-    // The privacy check searched every request and found nothing.
+    // The privacy check searched every request. One date of the data
+    // equals a computed result by chance: the first day of a month
+    // (date_trunc) is a customer's signup date. Reported, named as what it
+    // is, and marked reviewed by the question set; nothing else is found
+    // (an average income of 98145.416667 is not the ZIP code 98145).
     assert!(r.privacy.requests > 100, "{:?}", r.privacy);
     assert!(r.privacy.values > 1000, "{:?}", r.privacy);
     assert_eq!(r.privacy.text_leaks(), 0, "{:?}", r.privacy.leaks);
-    // Two numbers of the data equal a computed result by chance: an
-    // average income per city equals a ZIP code, and the first day of a
-    // month (date_trunc) is a customer's signup date. Reported, and named
-    // as what they are.
-    let found: Vec<(&str, &str)> = r
+    assert_eq!(r.privacy.unreviewed(), 0, "{:?}", r.privacy.leaks);
+    let found: Vec<(&str, &str, Option<&str>, bool)> = r
         .privacy
         .leaks
         .iter()
-        .map(|l| (l.column.as_str(), l.kind.as_str()))
+        .map(|l| {
+            (
+                l.column.as_str(),
+                l.kind.as_str(),
+                l.question.as_deref(),
+                l.reviewed,
+            )
+        })
         .collect();
     assert_eq!(
         found,
-        [
-            ("customers.zip", "number"),
-            ("customers.signup_date", "date")
-        ]
+        [(
+            "customers.signup_date",
+            "date",
+            Some("revenue-per-month-2024"),
+            true
+        )]
     );
     // The JSON report reads back, and compares equal to itself.
     let json = serde_json::to_string(&r).unwrap();
@@ -214,16 +224,13 @@ fn record_then_replay_agree() {
     );
 }
 
-/// The privacy check is real: a birth date typed into a question is not a
-/// value the detectors know (date_of_birth is generalized, not tokenized),
-/// reaches the model, and the check finds it.
+/// The privacy check is real: a birth date typed into a question reaches a
+/// model whose detector does not know the data's values, and the check
+/// finds it; the full detector shows the model the year only (what the
+/// rules show of a generalized date of birth), and the check finds
+/// nothing.
 #[test]
 fn privacy_check_finds_a_value_that_reached_the_model() {
-    let model = Arc::new(ScriptedModel::cycle([
-        "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
-    ]));
-    let seen = Arc::new(RecordingModel::new(model));
-    let chat = chat(seen.clone(), ExampleSet::new());
     // Liam Johnson's date of birth in the sample data.
     let set = QuestionSet::from_toml_str(
         r#"
@@ -234,17 +241,47 @@ fn privacy_check_finds_a_value_that_reached_the_model() {
         "#,
     )
     .unwrap();
-    let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
-    assert_eq!(r.privacy.leaks.len(), 2, "{:?}", r.privacy); // SQL and answer calls
-    assert!(r.privacy.leaks.iter().all(|l| l.kind == "date"));
-    assert!(r
-        .privacy
-        .leaks
-        .iter()
-        .all(|l| l.column == "customers.date_of_birth"));
-    assert!(r.table().contains("2 VALUES FOUND"));
-    // The report names the column, never the value.
-    assert!(!serde_json::to_string(&r).unwrap().contains("1993-06-24"));
+    for known in [false, true] {
+        let model = Arc::new(ScriptedModel::cycle([
+            "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
+        ]));
+        let seen = Arc::new(RecordingModel::new(model));
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        let mut b = Chat::builder(
+            policy.clone(),
+            engine,
+            seen.clone(),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()));
+        if !known {
+            b = b.detector(Arc::new(sqlveil::detect::Detector::new(&policy).unwrap()));
+        }
+        let chat = b.build().unwrap();
+        let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
+        let texts: String = seen
+            .requests()
+            .iter()
+            .flat_map(|q| q.texts().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        if known {
+            assert!(!texts.contains("1993-06-24"));
+            assert!(texts.contains("born on 1993?"), "{texts}");
+            assert!(r.privacy.leaks.is_empty(), "{:?}", r.privacy);
+            continue;
+        }
+        assert_eq!(r.privacy.leaks.len(), 2, "{:?}", r.privacy); // SQL and answer calls
+        assert!(r.privacy.leaks.iter().all(|l| l.kind == "date"));
+        assert!(r
+            .privacy
+            .leaks
+            .iter()
+            .all(|l| l.column == "customers.date_of_birth" && !l.reviewed));
+        assert!(r.table().contains("2 VALUES FOUND"));
+        // The report names the column, never the value.
+        assert!(!serde_json::to_string(&r).unwrap().contains("1993-06-24"));
+    }
 }
 
 fn direct_chat(model: Arc<dyn LanguageModel>) -> Chat {
@@ -679,7 +716,6 @@ fn review2_build(e: Example) -> Result<Chat, sqlveil::Error> {
 /// prompt it is retrieved for: the name written with `_` or `.`, or the
 /// customer's birth date, passes the detectors at load.
 #[test]
-#[ignore = "known limit (README): name parts joined by `_`, `.` or nothing, and values of generalized columns, pass the detectors; run with --ignored"]
 fn review2_example_texts_carry_protected_values_past_the_detectors() {
     let cases = [
         Example::new(
@@ -727,9 +763,9 @@ fn review2_example_texts_carry_protected_values_past_the_detectors() {
 /// The privacy check looks for each value exactly as stored: the same
 /// value written another way reaches the model and the check reports no
 /// leak (false confidence). Each question below puts one of Liam Johnson's
-/// values into the SQL request, past the detectors.
+/// values into the SQL request, past the detectors (a detector without the
+/// data's known values: the check must not depend on what they find).
 #[test]
-#[ignore = "known limit (README): the eval privacy check matches stored values as written, not reformatted dates, numbers with separators or joined name parts; run with --ignored"]
 fn review2_privacy_check_misses_reformatted_values() {
     let model = Arc::new(ScriptedModel::cycle([
         "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
@@ -741,6 +777,7 @@ fn review2_privacy_check_misses_reformatted_values() {
         seen.clone(),
         MasterKey::from_bytes(&KEY),
     )
+    .detector(Arc::new(sqlveil::detect::Detector::new(&policy()).unwrap()))
     .vault(Arc::new(MemoryVault::new()))
     .write_answer(false)
     .build()
@@ -840,4 +877,422 @@ fn review2_replay_answers_as_the_model_that_was_recorded() {
     // Replayed under another model's name: refused, not answered.
     let other = Arc::new(ReplayModel::open(dir.path(), "model-b").unwrap());
     assert!(build(other).ask(q, &ctx).is_err());
+}
+
+/// A direct threshold outside its range is an error naming it, from the
+/// library and from the command line.
+#[test]
+fn direct_threshold_out_of_range_is_an_error() {
+    for t in [f64::NAN, f64::INFINITY, -1.0, 0.0, 0.49] {
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        let e = Chat::builder(
+            policy,
+            engine,
+            Arc::new(ScriptedModel::new([""; 0])),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()))
+        .direct_threshold(t)
+        .build()
+        .err()
+        .unwrap_or_else(|| panic!("{t} accepted"));
+        assert!(e.to_string().contains("direct_threshold"), "{t}: {e}");
+    }
+    for t in [0.5, 0.9, 1.0, 1.1] {
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        Chat::builder(
+            policy,
+            engine,
+            Arc::new(ScriptedModel::new([""; 0])),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()))
+        .direct_threshold(t)
+        .build()
+        .unwrap_or_else(|e| panic!("{t}: {e}"));
+    }
+}
+
+/// `sqlveil eval` fails on any privacy finding (a number as much as a
+/// text), with a message, unless the question set marks the column of that
+/// question reviewed; a run with no finding passes.
+#[test]
+fn eval_cli_fails_on_any_privacy_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    // Liam Johnson's income, which no detector looks for (an aggregate
+    // column's values are ordinary numbers), reaches the model.
+    let leak = r#"
+[[question]]
+id = "income"
+question = "How many customers earn 68,794 a year?"
+gold = "SELECT COUNT(*) AS n FROM customers"
+"#;
+    let clean = r#"
+[[question]]
+id = "count"
+question = "How many customers are there?"
+gold = "SELECT COUNT(*) AS n FROM customers"
+"#;
+    let reviewed = format!("{leak}privacy_reviewed = [\"customers.income\"]\n");
+    let hex: String = KEY.iter().map(|b| format!("{b:02x}")).collect();
+    for (name, text, want) in [
+        ("leak", leak, 1),
+        ("clean", clean, 0),
+        ("reviewed", reviewed.as_str(), 0),
+    ] {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let (code, out, err) = crate::util::run_cli(
+            &[
+                "eval",
+                "--questions",
+                path.to_str().unwrap(),
+                "--rules",
+                "rules/sample.toml",
+                "--data",
+                "examples/data",
+                "--scripted",
+            ],
+            Some(&hex),
+            "",
+        );
+        assert_eq!(code, want, "{name}: {out}\n{err}");
+        if want == 1 {
+            assert!(err.contains("reached the model"), "{err}");
+            assert!(
+                out.contains("FOUND request 0 (income): a number value of customers.income"),
+                "{out}"
+            );
+            assert!(
+                !out.contains("68,794") && !out.contains("68794"),
+                "the report shows the value: {out}"
+            );
+        }
+    }
+}
+
+/// The ways people write one customer's name, birth date and numbers, as a
+/// hostile or careless user would: each variant is asked once through a
+/// pipeline with the full detector (does the value reach the model?) and
+/// once through one with no known values (does the privacy check find it
+/// when it does?). The forms sqlveil claims are asserted; the rest are
+/// printed (`--nocapture`) as what still passes.
+#[test]
+fn attack_ways_people_write_a_customer() {
+    let name = [
+        "Liam Johnson",
+        "liam johnson",
+        "LIAM JOHNSON",
+        "Liam_Johnson",
+        "liam.johnson",
+        "Liam-Johnson",
+        "LiamJohnson",
+        "liamjohnson",
+        "LIAMJOHNSON",
+        "Liam  Johnson",
+        "Liam\u{00A0}Johnson",
+        "Liam\u{2013}Johnson",
+        "Liam\u{200B}Johnson",
+        "Li\u{0301}am Johnson",
+        "Ｌｉａｍ Ｊｏｈｎｓｏｎ",
+        "Liam J\u{043E}hnson",
+        "lIaM jOhNsOn",
+        "Liam_johnson",
+        "liam__johnson",
+        "Johnson, Liam",
+        "Johnson Liam",
+        "johnson_liam",
+        "L. Johnson",
+        "Liam J.",
+        "Liam Johnsons",
+        "L i a m  J o h n s o n",
+        "Liam\nJohnson",
+        "liam johnson's",
+        "Liam . Johnson",
+        "liam+johnson",
+    ];
+    let dob = [
+        "1993-06-24",
+        "1993/06/24",
+        "1993.06.24",
+        "06/24/1993",
+        "6/24/1993",
+        "24/06/1993",
+        "24.06.1993",
+        "24-06-1993",
+        "06-24-93",
+        "6/24/93",
+        "24.6.93",
+        "June 24, 1993",
+        "june 24 1993",
+        "JUNE 24TH, 1993",
+        "24 June 1993",
+        "24th of June 1993",
+        "24th June, 93",
+        "Jun 24 '93",
+        "1993 June 24",
+        "19930624",
+        "06241993",
+        "1993\u{2013}06\u{2013}24",
+        "1993\u{00A0}06\u{00A0}24",
+        "１９９３-０６-２４",
+        "24\u{00A0}June\u{00A0}1993",
+        "the twenty-fourth of June 1993",
+        "June 24",
+        "6/24",
+        "24/6",
+        "June 1993",
+        "1993-6-24",
+        "93-06-24",
+        "Juni 24, 1993",
+        "24 juin 1993",
+    ];
+    let numbers = [
+        "68794",
+        "68,794",
+        "68 794",
+        "68.794",
+        "68'794",
+        "68\u{202F}794",
+        "68\u{00A0}794",
+        "$68,794.00",
+        "68794.0",
+        "６８７９４",
+        "68.8k",
+        "sixty-eight thousand seven hundred ninety-four",
+        "68_794",
+        "6 8 7 9 4",
+    ];
+    let ssn = [
+        "213-67-8559",
+        "213 67 8559",
+        "213678559",
+        "213.67.8559",
+        "213\u{2013}67\u{2013}8559",
+    ];
+    let mut variants: Vec<(String, &str, String)> = Vec::new();
+    for v in name {
+        variants.push((
+            format!("How many orders has {v} placed?"),
+            "name",
+            v.to_string(),
+        ));
+    }
+    for v in dob {
+        variants.push((
+            format!("How many customers were born on {v}?"),
+            "dob",
+            v.to_string(),
+        ));
+    }
+    for v in numbers {
+        variants.push((
+            format!("How many customers earn {v} a year?"),
+            "income",
+            v.to_string(),
+        ));
+    }
+    for v in ssn {
+        variants.push((format!("Whose SSN is {v}?"), "ssn", v.to_string()));
+    }
+    let mut toml = String::new();
+    for (i, (q, _, _)) in variants.iter().enumerate() {
+        toml.push_str(&format!(
+            "[[question]]\nid = \"v{i}\"\nquestion = {}\ngold = \"SELECT COUNT(*) AS n FROM customers\"\n",
+            serde_json::to_string(q).unwrap()
+        ));
+    }
+    let set = QuestionSet::from_toml_str(&toml).unwrap();
+    let run = |known: bool| {
+        let model = Arc::new(ScriptedModel::cycle([
+            "```sql\nSELECT COUNT(*) AS n FROM customers\n```",
+        ]));
+        let seen = Arc::new(RecordingModel::new(model));
+        let policy = policy();
+        let engine = Arc::new(PolarsEngine::open(root().join("examples/data"), &policy).unwrap());
+        let mut b = Chat::builder(
+            policy.clone(),
+            engine,
+            seen.clone(),
+            MasterKey::from_bytes(&KEY),
+        )
+        .vault(Arc::new(MemoryVault::new()))
+        .write_answer(false);
+        if !known {
+            b = b.detector(Arc::new(sqlveil::detect::Detector::new(&policy).unwrap()));
+        }
+        let chat = b.build().unwrap();
+        let scrubbed: Vec<String> = variants
+            .iter()
+            .map(|(q, _, _)| chat.scrub(q).unwrap())
+            .collect();
+        let r = eval::run(&chat, &set, &seen, &EvalOptions::default()).unwrap();
+        (scrubbed, r)
+    };
+    let (scrubbed, _) = run(true);
+    let (plain_scrubbed, plain) = run(false);
+    // What sqlveil claims: these never reach the model, and the check finds
+    // each when a detector lets it through.
+    let claimed_detector: &[&str] = &[
+        "Liam Johnson",
+        "liam johnson",
+        "LIAM JOHNSON",
+        "Liam_Johnson",
+        "liam.johnson",
+        "Liam-Johnson",
+        "LiamJohnson",
+        "liamjohnson",
+        "LIAMJOHNSON",
+        "Liam  Johnson",
+        "Liam\u{00A0}Johnson",
+        "Liam\u{2013}Johnson",
+        "Ｌｉａｍ Ｊｏｈｎｓｏｎ",
+        "Liam J\u{043E}hnson",
+        "1993-06-24",
+        "1993/06/24",
+        "06/24/1993",
+        "6/24/1993",
+        "24/06/1993",
+        "24.06.1993",
+        "6/24/93",
+        "June 24, 1993",
+        "24th of June 1993",
+        "19930624",
+        "１９９３-０６-２４",
+        "213-67-8559",
+        "213 67 8559",
+        "213678559",
+    ];
+    let claimed_check: &[&str] = &[
+        "Liam Johnson",
+        "Liam_Johnson",
+        "liam.johnson",
+        "LiamJohnson",
+        "liamjohnson",
+        "Johnson, Liam",
+        "L. Johnson",
+        "1993-06-24",
+        "06/24/1993",
+        "1993/06/24",
+        "24.06.1993",
+        "June 24, 1993",
+        "24th June, 93",
+        "19930624",
+        "68,794",
+        "68 794",
+        "68.794",
+        "68794.0",
+        "６８７９４",
+        "213678559",
+    ];
+    let mut passed_detector = Vec::new();
+    let mut passed_check = Vec::new();
+    for (i, (_, what, v)) in variants.iter().enumerate() {
+        let reached = scrubbed[i].contains(v.as_str());
+        if reached {
+            passed_detector.push(format!("{what}: {v:?}"));
+        }
+        // A value the pattern detectors replace (an SSN) never reaches the
+        // model even without known values: nothing for the check to find.
+        let reached_plain = plain_scrubbed[i].contains(v.as_str());
+        let caught = !reached_plain
+            || plain
+                .privacy
+                .leaks
+                .iter()
+                .any(|l| l.question.as_deref() == Some(&format!("v{i}")));
+        if !caught {
+            passed_check.push(format!("{what}: {v:?}"));
+        }
+        if claimed_detector.contains(&v.as_str()) {
+            assert!(!reached, "{v:?} reached the model: {}", scrubbed[i]);
+        }
+        if claimed_check.contains(&v.as_str()) {
+            assert!(caught, "the check missed {v:?}");
+        }
+    }
+    println!(
+        "{} variants; past the detector ({}): {passed_detector:#?}\nmissed by the privacy check ({}): {passed_check:#?}",
+        variants.len(),
+        passed_detector.len(),
+        passed_check.len()
+    );
+}
+
+/// False positives of known-value detection (names, joined names, known
+/// dates) on the sample question set, the ordinary and hard questions of
+/// tests/data/known, and every day from 1900 to 2030 written as
+/// `YYYY-MM-DD` and `MM/DD/YYYY`: how many texts a detector hit of a
+/// data value changes. Printed with `--nocapture`; the question sets must
+/// not be changed by a date.
+#[test]
+fn known_value_false_positives() {
+    use sqlveil::detect::Detector;
+    let policy = policy();
+    let engine = PolarsEngine::open(root().join("examples/data"), &policy).unwrap();
+    let d = Detector::with_known_values(
+        &policy,
+        &engine,
+        &sqlveil::detect::KnownValuesOptions::new(),
+    )
+    .unwrap();
+    let mut texts: Vec<(String, String)> = questions()
+        .questions
+        .iter()
+        .map(|q| ("questions.toml".to_string(), q.question.clone()))
+        .collect();
+    for f in ["ordinary_questions.txt", "hard_questions.txt"] {
+        let t = std::fs::read_to_string(root().join("tests/data/known").join(f)).unwrap();
+        texts.extend(
+            t.lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .map(|l| (f.to_string(), l.to_string())),
+        );
+    }
+    let mut by_set: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
+    for (set, t) in &texts {
+        let hits = d.find(t);
+        let known: Vec<String> = hits
+            .iter()
+            .filter(|h| h.detector.starts_with("known:"))
+            .map(|h| format!("{}={}", &t[h.range.clone()], h.detector))
+            .collect();
+        let dates = hits.iter().filter(|h| h.class == "generalized").count();
+        let e = by_set.entry(set.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(!known.is_empty());
+        e.2 += usize::from(dates > 0);
+        if !known.is_empty() {
+            println!("{set}: {t:?}: {known:?}");
+        }
+        if set != "hard_questions.txt" {
+            assert_eq!(dates, 0, "{t}");
+        }
+    }
+    for (set, (n, changed, dated)) in &by_set {
+        println!("{set}: {n} texts, {changed} with a known-value hit, {dated} with a date hit");
+    }
+    let (mut days, mut iso, mut us, mut dob_days, mut dob_hits) = (0, 0, 0, 0, 0);
+    let mut day = chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+    let end = chrono::NaiveDate::from_ymd_opt(2030, 12, 31).unwrap();
+    while day <= end {
+        days += 1;
+        let a = !d.find(&format!("on {}", day.format("%Y-%m-%d"))).is_empty();
+        let b = !d.find(&format!("on {}", day.format("%m/%d/%Y"))).is_empty();
+        iso += usize::from(a);
+        us += usize::from(b);
+        if (1940..=2010).contains(&chrono::Datelike::year(&day)) {
+            dob_days += 1;
+            dob_hits += usize::from(a);
+        }
+        day = day.succ_opt().unwrap();
+    }
+    println!(
+        "days 1900-2030: {days}; replaced as YYYY-MM-DD {iso} ({:.2}%), as MM/DD/YYYY {us} ({:.2}%); of 1940-2010: {dob_hits}/{dob_days} ({:.2}%)",
+        100.0 * iso as f64 / days as f64,
+        100.0 * us as f64 / days as f64,
+        100.0 * dob_hits as f64 / dob_days as f64
+    );
 }

@@ -167,7 +167,8 @@ impl ChatBuilder {
     /// How closely a question must match a `direct` example to be answered
     /// by its SQL without a model call: the share of the example's words the
     /// question holds, when it holds no other word (default 0.9; above 1.0
-    /// turns direct answers off).
+    /// turns direct answers off). [`build`](Self::build) refuses a value
+    /// below 0.5, or one that is not a finite number.
     pub fn direct_threshold(mut self, threshold: f64) -> ChatBuilder {
         self.options.direct_threshold = threshold;
         self
@@ -188,9 +189,16 @@ impl ChatBuilder {
     /// # Errors
     /// A key that cannot be derived, an engine
     /// failure while reading sample values, a link host that is not a host
-    /// name, an example that holds a protected value or whose SQL the guard
-    /// refuses (a rule error naming the example).
+    /// name, a [`direct_threshold`](Self::direct_threshold) below 0.5 or not
+    /// a finite number, an example that holds a protected value or whose
+    /// SQL the guard refuses (a rule error naming the example).
     pub fn build(self) -> Result<Chat, Error> {
+        let t = self.options.direct_threshold;
+        if !(t.is_finite() && t >= MIN_DIRECT_THRESHOLD) {
+            return Err(Error::usage(format!(
+                "direct_threshold must be a number of at least {MIN_DIRECT_THRESHOLD} (above 1.0 turns direct answers off), not {t}"
+            )));
+        }
         let link_hosts = self
             .options
             .link_hosts
@@ -259,6 +267,10 @@ impl ChatBuilder {
         })
     }
 }
+
+/// The lowest [`ChatBuilder::direct_threshold`]: below half of the words
+/// shared, a question is not "the same question" in any sense.
+const MIN_DIRECT_THRESHOLD: f64 = 0.5;
 
 /// Reads and scans sample values of `allow` text columns.
 pub(super) fn samples(

@@ -1013,6 +1013,46 @@ impl Chat {
     }
 }
 
+/// The single-quoted strings of a SQL text, with `''` read as one quote.
+fn string_literals(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut lit = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    lit.push('\'');
+                    continue;
+                }
+                break;
+            }
+            lit.push(c);
+        }
+        out.push(lit);
+    }
+    out
+}
+
+/// Each word with a capital first letter (`johnson` → `Johnson`).
+fn title_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start = true;
+    for c in text.chars() {
+        if start && c.is_alphabetic() {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = !c.is_alphanumeric();
+    }
+    out
+}
+
 /// Checks one example: detectors over its texts, its slots, the guard.
 fn check_example(
     e: &Example,
@@ -1038,6 +1078,17 @@ fn check_example(
         if let Some(kind) = r.counts.keys().next() {
             return Err(e.error(format!(
                 "its {what} holds a protected value (found by `{kind}`); write a `{{param}}` slot instead"
+            )));
+        }
+    }
+    // A string in the SQL is a value, in whatever case it is written: a
+    // surname in `LIKE '%johnson%'` is looked for as `Johnson` (a part of a
+    // value is found only with a capital in ordinary text).
+    for lit in string_literals(&e.sql) {
+        let r = detector.redact(&title_words(&lit.replace('%', " ")), scratch)?;
+        if let Some(kind) = r.counts.keys().next() {
+            return Err(e.error(format!(
+                "its sql holds a protected value in a string (found by `{kind}`); write a `{{param}}` slot instead"
             )));
         }
     }

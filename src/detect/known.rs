@@ -588,7 +588,55 @@ impl Head {
     }
 }
 
+/// The most readings of one stretch of text a walk follows at once (see
+/// `walk_text`): joined words are rare, and each reading ends at the first
+/// byte no key continues with.
+const MAX_BRANCHES: usize = 8;
+
+/// Characters that may join the words of a value in place of a space
+/// (`Liam_Johnson`, `liam.johnson`, `Liam-Johnson`).
+fn is_joiner(c: char) -> bool {
+    matches!(
+        c,
+        '_' | '.' | '-' | '\u{2010}'..='\u{2015}' | '\u{00B7}' | '\u{2027}'
+    )
+}
+
+/// The branches that read a word break where the text joins two words,
+/// after a branch at `k` with key `kb`: the key's space or hyphen (none
+/// after one, or where white space waits: the text has a real space
+/// there).
+#[allow(clippy::type_complexity)]
+fn forks<'f>(k: &Cursor<'f>, kb: &[u8], waiting: bool, out: &mut Vec<(Cursor<'f>, Vec<u8>, bool)>) {
+    if waiting || kb.last().is_none_or(|&b| b == b' ' || b == b'-') {
+        return;
+    }
+    for brk in [b' ', b'-'] {
+        let mut k = *k;
+        if k.step(brk) {
+            let mut kb = kb.to_vec();
+            kb.push(brk);
+            out.push((k, kb, false));
+        }
+    }
+}
+
+/// Steps a word break the text writes as white space: the key's space, or
+/// its hyphen (`Mary Jane` for `Mary-Jane`).
+fn step_break(k: &mut Cursor<'_>, kb: &mut Vec<u8>) -> bool {
+    for brk in [b' ', b'-'] {
+        let mut t = *k;
+        if t.step(brk) {
+            *k = t;
+            kb.push(brk);
+            return true;
+        }
+    }
+    false
+}
+
 /// A walk through an FST.
+#[derive(Clone, Copy)]
 struct Cursor<'f> {
     fst: &'f Fst<Vec<u8>>,
     node: fst::raw::Node<'f>,
@@ -752,6 +800,14 @@ impl KnownValues {
     }
 
     /// Follows the text FST from `p` over the normalised text.
+    ///
+    /// A value's words may also be joined in the text: where a key has a
+    /// space, the text may have `_`, `.`, `-` (or another dash), or nothing
+    /// at all (`Liam_Johnson`, `liam.johnson`, `LiamJohnson`,
+    /// `liamjohnson` are all `Liam Johnson`). The walk follows each reading
+    /// as a branch of its own (at most [`MAX_BRANCHES`]); a branch ends
+    /// where the FST has no key with its prefix, so a joined reading costs
+    /// a look-up only where some value has a space after the letters read.
     fn walk_text(
         &self,
         fst: &Fst<Vec<u8>>,
@@ -762,20 +818,30 @@ impl KnownValues {
         out: &mut Vec<KnownHit>,
     ) {
         let Some(rest) = text.get(p..) else { return };
+        // The first branch reads the text as written; `key` is its key.
         let mut cur: Option<Cursor<'_>> = None;
         key.clear();
         let mut pending = false;
+        // Other branches: a cursor, its key, and whether white space waits.
+        let mut joined: Vec<(Cursor<'_>, Vec<u8>, bool)> = Vec::new();
+        let mut main_alive = true;
         for (i, c) in rest.char_indices() {
             one.clear();
             if c.is_ascii() {
                 if is_ascii_space(c as u8) {
                     pending = !key.is_empty();
+                    for b in joined.iter_mut() {
+                        b.2 = b.1.last().is_some_and(|&b| b != b' ' && b != b'-');
+                    }
                     continue;
                 }
                 one.push(c.to_ascii_lowercase() as u8);
             } else {
                 if is_space(c) {
                     pending = !key.is_empty();
+                    for b in joined.iter_mut() {
+                        b.2 = b.1.last().is_some_and(|&b| b != b' ' && b != b'-');
+                    }
                     continue;
                 }
                 push_text_char(c, one);
@@ -783,32 +849,95 @@ impl KnownValues {
                     continue;
                 }
             }
-            if pending {
-                pending = false;
-                if !cur.as_mut().is_some_and(|k| k.step(b' ')) {
-                    return;
+            let end = p + i + c.len_utf8();
+            // New joined readings, from every branch alive before `c`: a
+            // joiner read as the space, or a space read before a letter.
+            let mut new: Vec<(Cursor<'_>, Vec<u8>, bool)> = Vec::new();
+            if c.is_alphabetic() || is_joiner(c) {
+                if let (true, Some(k)) = (main_alive, cur.as_ref()) {
+                    forks(k, key, pending, &mut new);
                 }
-                key.push(b' ');
+                for b in &joined {
+                    if new.len() + joined.len() >= MAX_BRANCHES {
+                        break;
+                    }
+                    forks(&b.0, &b.1, b.2, &mut new);
+                }
             }
-            for &b in one.iter() {
-                let ok = match cur.as_mut() {
-                    Some(k) => k.step(b),
-                    None => match Cursor::start(fst, &self.heads[0], b) {
-                        Some(k) => {
-                            cur = Some(k);
-                            true
+            // A joiner read as the space consumes it: the fork is complete.
+            let (mut spaced, mut to_step): (Vec<_>, Vec<_>) = if is_joiner(c) {
+                (new, Vec::new())
+            } else {
+                (Vec::new(), new)
+            };
+            // The branch as written.
+            if main_alive {
+                if pending {
+                    pending = false;
+                    if !cur.as_mut().is_some_and(|k| step_break(k, key)) {
+                        main_alive = false;
+                    }
+                }
+                if main_alive {
+                    for &b in one.iter() {
+                        let ok = match cur.as_mut() {
+                            Some(k) => k.step(b),
+                            None => match Cursor::start(fst, &self.heads[0], b) {
+                                Some(k) => {
+                                    cur = Some(k);
+                                    true
+                                }
+                                None => false,
+                            },
+                        };
+                        if !ok {
+                            main_alive = false;
+                            break;
                         }
-                        None => false,
-                    },
-                };
-                if !ok {
-                    return;
+                        key.push(b);
+                    }
                 }
-                key.push(b);
+                if main_alive {
+                    if let Some(v) = cur.as_ref().and_then(Cursor::value) {
+                        self.hit(text, p, end, c, v, key, false, out);
+                    }
+                }
             }
-            if let Some(v) = cur.as_ref().and_then(Cursor::value) {
-                let end = p + i + c.len_utf8();
-                self.hit(text, p, end, c, v, key, false, out);
+            // The other branches, and the new ones that read `c`.
+            to_step.append(&mut joined);
+            for (mut k, mut kb, waiting) in to_step {
+                // A second joiner after a joiner read as a break
+                // (`liam__johnson`) is part of that break.
+                if is_joiner(c) && !waiting && kb.last().is_some_and(|&b| b == b' ' || b == b'-') {
+                    joined.push((k, kb, false));
+                    continue;
+                }
+                if waiting && !step_break(&mut k, &mut kb) {
+                    continue;
+                }
+                if one.iter().all(|&b| k.step(b)) {
+                    kb.extend_from_slice(one);
+                    if let Some(v) = k.value() {
+                        self.hit(text, p, end, c, v, &kb, false, out);
+                    }
+                    joined.push((k, kb, false));
+                }
+            }
+            joined.append(&mut spaced);
+            // Two readings at one key are one (a hyphen read as itself and
+            // as the value's hyphen).
+            let mut i = 0;
+            while i < joined.len() {
+                let dup = (main_alive && joined[i].1 == *key)
+                    || joined[..i].iter().any(|b| b.1 == joined[i].1);
+                if dup {
+                    joined.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if !main_alive && joined.is_empty() {
+                return;
             }
         }
     }
@@ -832,7 +961,8 @@ impl KnownValues {
                 if dropped(c) {
                     continue;
                 }
-                if digit_gap(c) && !key.is_empty() {
+                // A group separator of thousands (`1'234'567`) too.
+                if (digit_gap(c) || matches!(c, '\'' | '\u{2019}')) && !key.is_empty() {
                     continue;
                 }
                 return;
@@ -1747,6 +1877,71 @@ mod tests {
         assert_eq!(hits(&kv, "SéGOLÈNE zOË hall"), ["zOË hall=Zoë Hall"]);
         assert_eq!(hits(&kv, "bob stone!"), ["bob stone= Bob Stone "]);
         assert_eq!(hits(&kv, "bob\n   stone!"), ["bob\n   stone= Bob Stone "]);
+    }
+
+    #[test]
+    fn joined_words_are_the_value() {
+        let kv = KnownValues::from_values(
+            &[spec(person(), true)],
+            &[&["Liam Johnson", "Mary-Jane Smith", "Ann Lee"]],
+            &KnownValuesOptions::default(),
+        )
+        .unwrap();
+        for text in [
+            "Liam_Johnson",
+            "liam.johnson",
+            "LiamJohnson",
+            "liamjohnson",
+            "LIAM-JOHNSON",
+            "liam\u{2013}johnson",
+            "liam_ johnson",
+            "liam__johnson",
+        ] {
+            let h = hits(&kv, &format!("by {text} today"));
+            assert!(
+                h.iter().any(|h| h == &format!("{text}=Liam Johnson")),
+                "{text}: {h:?}"
+            );
+        }
+        // A dash of the value itself still reads as written, or as a space.
+        assert_eq!(
+            hits(&kv, "mary-jane smith"),
+            ["mary-jane smith=Mary-Jane Smith"]
+        );
+        assert_eq!(
+            hits(&kv, "MaryJaneSmith"),
+            ["MaryJaneSmith=Mary-Jane Smith"]
+        );
+        // Inside a longer word, or glued to one, nothing.
+        assert!(hits(&kv, "williamjohnsons").is_empty());
+        assert!(hits(&kv, "xliamjohnson").is_empty());
+        assert_eq!(hits(&kv, "annlee."), ["annlee=Ann Lee"]);
+    }
+
+    #[test]
+    fn numbers_with_group_separators() {
+        let acct = ColumnSpec {
+            column: "account".into(),
+            ..spec(Action::Deny, false)
+        };
+        let kv = KnownValues::from_values(&[acct], &[&["1234567"]], &KnownValuesOptions::default())
+            .unwrap();
+        for text in [
+            "1234567",
+            "1,234,567",
+            "1 234 567",
+            "1.234.567",
+            "1'234'567",
+            "1\u{2019}234\u{2019}567",
+            "1\u{202F}234\u{202F}567",
+            "1\u{00A0}234\u{00A0}567",
+            "１,２３４,５６７",
+        ] {
+            assert_eq!(hits(&kv, &format!("account {text}.")).len(), 1, "{text}");
+        }
+        for text in ["1,234,5678", "11,234,567"] {
+            assert!(hits(&kv, &format!("n {text}.")).is_empty(), "{text}");
+        }
     }
 
     #[test]

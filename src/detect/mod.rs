@@ -112,6 +112,7 @@
 //! [`Engine`]: crate::Engine
 
 mod builtin;
+mod dates;
 mod known;
 mod known_file;
 mod normalize;
@@ -125,7 +126,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::Builtins;
-
+use self::dates::{DateHit, DateSpec, KnownDates};
 use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
 pub use self::known::{
     KnownColumnReport, KnownPhase, KnownProgress, KnownValuesOptions, KnownValuesReport,
@@ -197,6 +198,10 @@ pub struct Detector {
     known_store: Option<KnownIndexStore>,
     /// The loaded values; swapped whole by [`Detector::refresh`].
     known: RwLock<Option<Arc<KnownValues>>>,
+    /// The policy's columns whose dates may be protected or public.
+    date_specs: Vec<DateSpec>,
+    /// The protected dates; swapped whole by [`Detector::refresh`].
+    dates: RwLock<Option<Arc<KnownDates>>>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -223,6 +228,12 @@ pub struct Redacted {
     pub counts: BTreeMap<String, usize>,
 }
 
+/// The value of a decimal digit of any script (`７`, `٨`), as an ASCII
+/// digit.
+pub(crate) fn digit_value(c: char) -> Option<u8> {
+    normalize::digit_byte(c).filter(u8::is_ascii_digit)
+}
+
 fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric() || c == '_')
 }
@@ -234,6 +245,8 @@ enum Source<'a> {
     Pattern(&'a str, &'a str),
     /// A known value: its hit, by index.
     Known(usize),
+    /// A known date: its hit, by index.
+    Date(usize),
 }
 
 /// A candidate hit: range, specificity, source.
@@ -300,6 +313,8 @@ impl Detector {
             known_options: KnownValuesOptions::default(),
             known_store: None,
             known: RwLock::new(None),
+            date_specs: KnownDates::specs(policy),
+            dates: RwLock::new(None),
         })
     }
 
@@ -478,6 +493,11 @@ impl Detector {
             values: kv.report.columns.iter().map(|c| c.values as u64).sum(),
             elapsed: start.elapsed(),
         });
+        let dates = Arc::new(KnownDates::build(&self.date_specs, engine)?);
+        match self.dates.write() {
+            Ok(mut g) => *g = Some(dates),
+            Err(poisoned) => *poisoned.into_inner() = Some(dates),
+        }
         let kv = Arc::new(kv);
         let report = kv.report.clone();
         match self.known.write() {
@@ -491,6 +511,13 @@ impl Detector {
     /// has none.
     pub fn known_values_report(&self) -> Option<KnownValuesReport> {
         self.known_snapshot().map(|k| k.report.clone())
+    }
+
+    fn dates_snapshot(&self) -> Option<Arc<KnownDates>> {
+        match self.dates.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     fn known_snapshot(&self) -> Option<Arc<KnownValues>> {
@@ -508,9 +535,16 @@ impl Detector {
     /// token).
     pub fn find(&self, text: &str) -> Vec<Hit> {
         let known = self.known_snapshot();
-        let (hits, known_hits) = self.hits(text, known.as_deref());
+        let dates = self.dates_snapshot();
+        let (hits, known_hits, date_hits) = self.hits(text, known.as_deref(), dates.as_deref());
+        let found = Found {
+            known: known.as_deref(),
+            known_hits: &known_hits,
+            dates: dates.as_deref(),
+            date_hits: &date_hits,
+        };
         hits.into_iter()
-            .map(|(range, src)| hit_of(known.as_deref(), &known_hits, range, src))
+            .map(|(range, src)| hit_of(&found, range, src))
             .collect()
     }
 
@@ -519,7 +553,8 @@ impl Detector {
         &'a self,
         text: &str,
         known: Option<&KnownValues>,
-    ) -> (Vec<(Range<usize>, Source<'a>)>, Vec<KnownHit>) {
+        dates: Option<&KnownDates>,
+    ) -> (Vec<(Range<usize>, Source<'a>)>, Vec<KnownHit>, Vec<DateHit>) {
         let mut cands: Vec<Cand<'a>> = Vec::new();
         if let Some(b) = &self.builtins {
             b.find(text, |r, specificity, name| {
@@ -558,7 +593,17 @@ impl Detector {
                     .map(|(i, h)| (h.range.clone(), h.specificity, Source::Known(i))),
             );
         }
-        (resolve(cands), known_hits)
+        let mut date_hits: Vec<DateHit> = Vec::new();
+        if let Some(d) = dates.filter(|d| !d.is_empty()) {
+            d.find(text, &mut date_hits);
+            cands.extend(
+                date_hits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (h.range.clone(), 6, Source::Date(i))),
+            );
+        }
+        (resolve(cands), known_hits, date_hits)
     }
 
     /// Replaces every hit with a token of its class, and counts hits per
@@ -617,7 +662,14 @@ impl Detector {
         mut found: Option<&mut Vec<Hit>>,
     ) -> Result<Redacted, Error> {
         let known = self.known_snapshot();
-        let (hits, known_hits) = self.hits(text, known.as_deref());
+        let dates = self.dates_snapshot();
+        let (hits, known_hits, date_hits) = self.hits(text, known.as_deref(), dates.as_deref());
+        let found_by = Found {
+            known: known.as_deref(),
+            known_hits: &known_hits,
+            dates: dates.as_deref(),
+            date_hits: &date_hits,
+        };
         // Tokens are longer than most values: room for a fifth more.
         let mut out = String::with_capacity(text.len() + text.len() / 5);
         // Hits per detector, in a short list while the text is read (a few
@@ -627,7 +679,7 @@ impl Detector {
         let mut last = 0;
         for (range, src) in hits {
             if let Some(f) = found.as_deref_mut() {
-                f.push(hit_of(known.as_deref(), &known_hits, range.clone(), src));
+                f.push(hit_of(&found_by, range.clone(), src));
             }
             let (Some(before), Some(hit)) = (text.get(last..range.start), text.get(range.clone()))
             else {
@@ -665,6 +717,19 @@ impl Detector {
                     }
                     col.detector.as_str()
                 }
+                Source::Date(i) => {
+                    let (Some(h), Some(col)) = (
+                        date_hits.get(i),
+                        date_hits
+                            .get(i)
+                            .zip(dates.as_deref())
+                            .and_then(|(h, d)| d.column(h.column)),
+                    ) else {
+                        return Err(Error::usage("a known-date hit has no column"));
+                    };
+                    out.push_str(&h.replacement);
+                    col.detector.as_str()
+                }
             };
             last = range.end;
             match tally.iter_mut().find(|(d, _)| *d == detector) {
@@ -681,15 +746,27 @@ impl Detector {
     }
 }
 
+/// The known values and dates of one search, and their hits.
+struct Found<'k> {
+    known: Option<&'k KnownValues>,
+    known_hits: &'k [KnownHit],
+    dates: Option<&'k KnownDates>,
+    date_hits: &'k [DateHit],
+}
+
 /// The public form of a hit.
-fn hit_of(
-    known: Option<&KnownValues>,
-    known_hits: &[KnownHit],
-    range: Range<usize>,
-    src: Source<'_>,
-) -> Hit {
+fn hit_of(found: &Found<'_>, range: Range<usize>, src: Source<'_>) -> Hit {
+    let (known, known_hits) = (found.known, found.known_hits);
     let (detector, class) = match src {
         Source::Pattern(d, c) => (d.to_string(), c.to_string()),
+        Source::Date(i) => match found
+            .dates
+            .zip(found.date_hits.get(i))
+            .and_then(|(d, h)| d.column(h.column))
+        {
+            Some(c) => (c.detector.clone(), c.class.to_string()),
+            None => (String::new(), String::new()),
+        },
         Source::Known(i) => match known
             .zip(known_hits.get(i))
             .and_then(|(k, h)| k.column(h.column))

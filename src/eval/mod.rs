@@ -76,6 +76,12 @@ pub struct Question {
     /// SQL); slots as in `gold`.
     #[serde(default)]
     pub scripted: Vec<String>,
+    /// Columns (`table.column`) whose privacy findings in this question's
+    /// requests were reviewed as chance matches (an average income that
+    /// equals a ZIP code): reported, marked reviewed, and not failing the
+    /// run. Any other finding fails it.
+    #[serde(default)]
+    pub privacy_reviewed: Vec<String>,
 }
 
 impl Question {
@@ -315,6 +321,7 @@ pub fn run(
     options: &EvalOptions,
 ) -> Result<Report, Error> {
     let mut results = Vec::new();
+    let mut owners = Vec::new();
     for q in &set.questions {
         let (before, used) = (seen.request_count(), seen.usage());
         let mut r = run_one(chat, q, options)?;
@@ -325,8 +332,13 @@ pub fn run(
         r.prompt_tokens = now.prompt_tokens.saturating_sub(used.prompt_tokens);
         r.completion_tokens = now.completion_tokens.saturating_sub(used.completion_tokens);
         results.push(r);
+        owners.push(privacy::Owner {
+            requests: before..seen.request_count(),
+            id: &q.id,
+            reviewed: &q.privacy_reviewed,
+        });
     }
-    let privacy = privacy::check(chat, &seen.requests())?;
+    let privacy = privacy::check(chat, &seen.requests(), &owners)?;
     let summary = summarize(&results);
     Ok(Report {
         model: seen.name_of_inner().to_string(),
@@ -531,12 +543,28 @@ impl Report {
                 "no value found".to_string()
             } else {
                 format!(
-                    "{} VALUES FOUND ({} text; numbers and dates can equal a computed result by chance: check them)",
+                    "{} VALUES FOUND ({} text; {} reviewed in the question set as chance matches)",
                     p.leaks.len(),
-                    p.text_leaks()
+                    p.text_leaks(),
+                    p.leaks.len() - p.unreviewed(),
                 )
             }
         ));
+        for l in &p.leaks {
+            out.push_str(&format!(
+                "  {} request {} ({}): a {} value of {}{}\n",
+                if l.reviewed { "reviewed" } else { "FOUND" },
+                l.request,
+                l.question.as_deref().unwrap_or("no question"),
+                l.kind,
+                l.column,
+                if l.reviewed {
+                    " (privacy_reviewed)"
+                } else {
+                    ""
+                },
+            ));
+        }
         out
     }
 }

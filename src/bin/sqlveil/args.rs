@@ -177,7 +177,7 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Run a question set through the pipeline and score it: a table on stdout, JSON with --json (exit 1 when a protected text value reached the model).
+    /// Run a question set through the pipeline and score it: a table on stdout, JSON with --json (exit 1 when any protected value of the data reached the model, unless the question set marks it reviewed).
     #[command(args_conflicts_with_subcommands = true)]
     Eval {
         #[command(subcommand)]

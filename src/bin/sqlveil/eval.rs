@@ -116,12 +116,16 @@ fn evaluate(run: &EvalRun) -> Result<u8, Error> {
         std::fs::write(path, text + "\n")
             .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    // A protected text value in a model request fails the run.
-    Ok(if report.privacy.text_leaks() > 0 {
-        1
-    } else {
-        0
-    })
+    // Any protected value in a model request fails the run, unless the
+    // question set marks it reviewed.
+    let found = report.privacy.unreviewed();
+    if found > 0 {
+        eprintln!(
+            "sqlveil: eval failed: {found} protected value(s) of the data reached the model (privacy check); see the list above"
+        );
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 fn usage(message: impl Into<String>) -> Error {
