@@ -1360,7 +1360,8 @@ fn poisoned() -> Error {
 }
 
 /// Of two values for one key: the higher priority, then the smaller stored
-/// spelling (so that the load order does not decide).
+/// spelling, then the smaller value (so that neither the load order nor the
+/// runs decide: one spelling stored twice is two values).
 fn better(store: &RwLock<Store>, key: &[u8], a: u64, b: u64) -> Result<u64, Error> {
     Ok(match prio_of(a).cmp(&prio_of(b)) {
         std::cmp::Ordering::Greater => a,
@@ -1369,10 +1370,10 @@ fn better(store: &RwLock<Store>, key: &[u8], a: u64, b: u64) -> Result<u64, Erro
             let st = store.read().map_err(|_| poisoned())?;
             let sa = stored(key, a, &st.templates, &st.spellings);
             let sb = stored(key, b, &st.templates, &st.spellings);
-            if sb < sa {
-                b
-            } else {
-                a
+            match sb.cmp(&sa) {
+                std::cmp::Ordering::Less => b,
+                std::cmp::Ordering::Greater => a,
+                std::cmp::Ordering::Equal => a.min(b),
             }
         }
     })
