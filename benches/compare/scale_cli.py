@@ -29,7 +29,7 @@ JOIN = (
     "SELECT c.city, COUNT(*) AS orders, SUM(o.amount) AS total "
     "FROM orders o JOIN customers c ON o.customer_id = c.customer_id GROUP BY c.city"
 )
-KEY = "07" * 32
+KEY = "1e69b711fb05b2e652e7fb35f481fdff00439dd7b8bca429123ca25bd379751f"  # any random 32 bytes; a trivial key is refused
 
 POLARS = r"""
 import sys, polars as pl
