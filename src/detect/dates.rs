@@ -16,9 +16,10 @@ use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
 use super::normalize::digit_byte;
-use crate::engine::{Catalog, ColumnType, Engine};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::rules::{Action, Generalization, Policy};
+use crate::schema::{Catalog, ColumnType};
 
 /// What a found date becomes.
 #[derive(Debug, Clone)]
