@@ -458,12 +458,16 @@ impl Engine for PolarsEngine {
                 "column `{table}.{column}` has a name polars reads as a pattern; rename it"
             )));
         }
-        // Projection pushdown: the scan reads this one column.
+        // Projection pushdown: the scan reads this one column. Distinct
+        // values are taken before the cast to text, so a date or number
+        // column of 80 M rows casts its few thousand distinct values, not
+        // every row.
         let mut q = self
             .frame(t)
-            .select([col(column).cast(DataType::String)])
+            .select([col(column)])
             .drop_nulls(None)
-            .unique(None, UniqueKeepStrategy::Any);
+            .unique(None, UniqueKeepStrategy::Any)
+            .select([col(column).cast(DataType::String)]);
         if let Some(n) = limit {
             q = q
                 .sort([column], SortMultipleOptions::default())
