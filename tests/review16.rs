@@ -471,3 +471,18 @@ fn finding_examples_accept_undetected_forms() {
     }
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
+
+#[test]
+#[ignore = "finding (medium): a percent-encoded space in a URL (Liam%20Johnson) leaves the surname, a unique surname in lower case (wolstenholme, cromusshaw) passes, an HTML entity (Zo&euml;) and digits for letters (L1am J0hnson) pass"]
+fn finding_encodings_and_lowercase_parts() {
+    assert_hidden(&[
+        (
+            "Open https://crm.example.com/search?q=Liam%20Johnson",
+            "Johnson",
+        ),
+        ("What did wolstenholme order?", "wolstenholme"),
+        ("What did cromusshaw order?", "cromusshaw"),
+        ("What did Zo&euml; Hall order?", "Zo&euml;"),
+        ("What did L1am J0hnson order?", "J0hnson"),
+    ]);
+}
