@@ -25,6 +25,7 @@ mod llm;
 mod postgres;
 mod protect;
 mod reveal;
+mod review16;
 mod rules;
 #[cfg(feature = "postgres")]
 mod soundness;
