@@ -186,8 +186,9 @@ fn held_numbers_and_contacts() {
 
 // ---------------------------------------------------------------- findings
 
+/// Was a finding (critical): a birth date as 24-Jun-93 / 24-JUN-1993 /
+/// 1993-Jun-24 / 24/Jun/1993 / Jun-24-1993 reached the model unchanged.
 #[test]
-#[ignore = "finding (critical): a birth date as 24-Jun-93 / 24-JUN-1993 / 1993-Jun-24 / 24/Jun/1993 / Jun-24-1993 reaches the model unchanged"]
 fn finding_dd_mon_yy_dates() {
     assert_hidden(&[
         ("Who was born 24-Jun-93?", "24-Jun-93"),
@@ -199,8 +200,9 @@ fn finding_dd_mon_yy_dates() {
     ]);
 }
 
+/// Was a finding (critical): a birth date as an ISO timestamp
+/// 1993-06-24T00:00 reached the model unchanged.
 #[test]
-#[ignore = "finding (critical): a birth date as an ISO timestamp 1993-06-24T00:00 reaches the model unchanged"]
 fn finding_iso_timestamps() {
     assert_hidden(&[
         ("Who was born 1993-06-24T00:00?", "1993-06-24"),
@@ -322,7 +324,9 @@ fn leaks_under_review(q: &str, reviewed: &[&str]) -> Vec<(String, bool)> {
 #[test]
 fn review_of_another_column_does_not_hide_a_birth_date() {
     let l = leaks_under_review(
-        "Who was born 24-Jun-93?",
+        // A form the detector still misses (24-Jun-93 was one until the
+        // review's fix), so that it reaches the model and the check.
+        "Who was born June the 24th 1993?",
         &["customers.zip", "customers.signup_date"],
     );
     println!("{l:?}");
@@ -402,12 +406,14 @@ fn finding_scripts_and_plurals() {
 fn check_on_more_forms() {
     // Which of these the eval check reports (printed; only the first two are
     // asserted, the rest recorded in the report).
+    // The first two still pass the detector (24/Jun/1993 and Jun-24-1993
+    // were here until the review's fix made the detector replace them).
     let probes: &[(&str, &str)] = &[
-        ("Who was born 24/Jun/1993?", "24/Jun/1993"),
-        ("Who was born Jun-24-1993?", "Jun-24-1993"),
-        ("Mail liam . johnson @ hotmail . com please", "johnson"),
         ("What did w.martin9 order?", "martin9"),
         ("Who was born June the 24th 1993?", "24th"),
+        ("Mail liam . johnson @ hotmail . com please", "johnson"),
+        ("Who was born 24/Jun/1993?", "24/Jun/1993"),
+        ("Who was born Jun-24-1993?", "Jun-24-1993"),
         ("Who was born 240693?", "240693"),
         ("Who was born 1993\u{5E74}6\u{6708}24\u{65E5}?", "24"),
     ];
@@ -455,13 +461,23 @@ fn examples_refuse_values_the_detector_knows() {
     }
 }
 
+/// Was part of the finding below: example texts holding 24-Jun-93 or
+/// 1993-06-24T00:00 were accepted.
 #[test]
-#[ignore = "finding (critical, same gap as the detector): example texts holding 24-Jun-93, 1993-06-24T00:00, ljohnson, liam . johnson @ hotmail . com are accepted"]
+fn examples_refuse_month_name_and_timestamp_dates() {
+    for q in [
+        "How many customers were born 24-Jun-93?",
+        "How many customers were born 1993-06-24T00:00?",
+    ] {
+        assert!(build_with_example(&example(q, "ok")).is_err(), "{q}");
+    }
+}
+
+#[test]
+#[ignore = "finding (critical, same gap as the detector): example texts holding ljohnson or liam . johnson @ hotmail . com are accepted"]
 fn finding_examples_accept_undetected_forms() {
     let mut accepted = Vec::new();
     for (q, n) in [
-        ("How many customers were born 24-Jun-93?", "ok"),
-        ("How many customers were born 1993-06-24T00:00?", "ok"),
         ("How many orders has ljohnson placed?", "ok"),
         ("How many orders?", "from liam . johnson @ hotmail . com"),
     ] {

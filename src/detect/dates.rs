@@ -284,12 +284,15 @@ static SHAPES: LazyLock<Option<Regex>> = LazyLock::new(|| {
     let sep = r"(?:\s*[-/.\x{2010}-\x{2015}\x{2212}\x{FF0D}\x{FF0F}\x{FF0E}]\s*|\s+)";
     let month = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?";
     let ord = r"(?:st|nd|rd|th)?";
+    // Beside a month name: nothing, white space, a comma, or a separator
+    // (`24-Jun-93`, `24/Jun/1993`, `Jun-24-1993`, `1993-Jun-24`).
+    let msep = r"(?:\s*[-/.,\x{2010}-\x{2015}\x{2212}\x{FF0D}\x{FF0F}\x{FF0E}]\s*|\s*)";
     let re = format!(
         r"(?ix)
         (?P<n1>\d{{1,4}}){sep}(?P<n2>\d{{1,2}}){sep}(?P<n3>\d{{1,4}})
-        | (?P<md_m>{month})\s*(?P<md_d>\d{{1,2}}){ord}\s*,?\s*'?(?P<md_y>\d{{2,4}})
-        | (?P<dm_d>\d{{1,2}}){ord}\s*(?:of\s+)?(?P<dm_m>{month})\s*,?\s*'?(?P<dm_y>\d{{2,4}})
-        | (?P<ym_y>\d{{4}})\s*,?\s*(?P<ym_m>{month})\s*(?P<ym_d>\d{{1,2}}){ord}
+        | (?P<md_m>{month}){msep}(?P<md_d>\d{{1,2}}){ord}{msep}'?(?P<md_y>\d{{2,4}})
+        | (?P<dm_d>\d{{1,2}}){ord}{msep}(?:of\s+)?(?P<dm_m>{month}){msep}'?(?P<dm_y>\d{{2,4}})
+        | (?P<ym_y>\d{{4}}){msep}(?P<ym_m>{month}){msep}(?P<ym_d>\d{{1,2}}){ord}
         | (?P<compact>\d{{8}})"
     );
     Regex::new(&re).ok()
@@ -399,8 +402,15 @@ fn candidates_in(re: &Regex, text: &str, window: Range<usize>, each: &mut Readin
         let r = m.range();
         let before = text.get(..r.start).and_then(|t| t.chars().next_back());
         let after = text.get(r.end..).and_then(|t| t.chars().next());
+        // A date followed by `T` and a time (`1993-06-24T00:00`, ISO 8601)
+        // is a date, not part of a word.
+        let time_follows = matches!(after, Some('T' | 't'))
+            && text
+                .get(r.end..)
+                .and_then(|t| t.chars().nth(1))
+                .is_some_and(|c| c.is_ascii_digit());
         let glued = before.is_some_and(|b| b.is_alphanumeric())
-            || after.is_some_and(|a| a.is_alphanumeric());
+            || (after.is_some_and(|a| a.is_alphanumeric()) && !time_follows);
         if glued {
             // Try again one character later: the shape may start inside.
             at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
@@ -533,6 +543,13 @@ mod tests {
             "24\u{00A0}June\u{00A0}1993",
             "93-06-24",
             "Jun 24 '93",
+            // Found by the review of #16 (tests/review16.rs).
+            "24-Jun-93",
+            "24-JUN-1993",
+            "1993-Jun-24",
+            "24/Jun/1993",
+            "Jun-24-1993",
+            "24.Jun.1993",
         ] {
             assert_eq!(
                 found(&k, &format!("born on {text}, right?")),
@@ -554,6 +571,25 @@ mod tests {
             "June 1993",
         ] {
             assert!(found(&k, text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_day_with_a_time_after_it() {
+        let k = KnownDates::from_days(&["1993-06-24"], &[]);
+        for text in [
+            "1993-06-24T00:00",
+            "1993-06-24T00:00:00Z",
+            "1993-06-24t08:30",
+        ] {
+            assert_eq!(
+                found(&k, &format!("born {text}?")),
+                ["1993-06-24=1993"],
+                "{text}"
+            );
+        }
+        for text in ["1993-06-24Tx", "1993-06-24T", "1993-06-24TZ"] {
+            assert!(found(&k, &format!("born {text}?")).is_empty(), "{text}");
         }
     }
 
