@@ -39,6 +39,21 @@ impl Validator<'_> {
         Error::rules_at(self.path, Some(line_col(self.text, span.start)), message)
     }
 
+    /// A column's action that lacks one of its keys.
+    fn missing_key(
+        &self,
+        span: &Range<usize>,
+        table: &str,
+        name: &str,
+        action: &str,
+        key: &str,
+    ) -> Error {
+        self.err(
+            span.clone(),
+            format!("column `{table}.{name}`: action `{action}` needs key `{key}`"),
+        )
+    }
+
     pub(super) fn policy(&self, file: RuleFile) -> Result<Policy, Error> {
         if *file.version.get_ref() != 1 {
             return Err(self.err(
@@ -231,12 +246,7 @@ impl Validator<'_> {
                 }
             }
         }
-        let required = |key: &str| {
-            self.err(
-                span.clone(),
-                format!("column `{table}.{name}`: action `{tag}` needs key `{key}`"),
-            )
-        };
+        let required = |key: &str| self.missing_key(&span, table, &name, tag, key);
         let action =
             match tag {
                 "allow" => Action::Allow,
@@ -310,12 +320,7 @@ impl Validator<'_> {
         c: &ColumnFile,
         span: &Range<usize>,
     ) -> Result<Action, Error> {
-        let required = |key: &str| {
-            self.err(
-                span.clone(),
-                format!("column `{table}.{name}`: action `mask` needs key `{key}`"),
-            )
-        };
+        let required = |key: &str| self.missing_key(span, table, name, "mask", key);
         let mask = c.mask.as_ref().ok_or_else(|| required("mask"))?;
         let kind = MaskKind::from_tag(mask.get_ref()).ok_or_else(|| {
             self.err(
@@ -380,12 +385,7 @@ impl Validator<'_> {
         c: &ColumnFile,
         span: &Range<usize>,
     ) -> Result<Action, Error> {
-        let required = |key: &str| {
-            self.err(
-                span.clone(),
-                format!("column `{table}.{name}`: action `aggregate` needs key `{key}`"),
-            )
-        };
+        let required = |key: &str| self.missing_key(span, table, name, "aggregate", key);
         let functions = c.functions.as_ref().ok_or_else(|| required("functions"))?;
         if functions.get_ref().is_empty() {
             return Err(self.err(
