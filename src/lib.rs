@@ -107,6 +107,7 @@ pub mod error;
 pub mod eval;
 mod files;
 pub mod guard;
+mod leak;
 pub mod llm;
 pub mod protect;
 pub mod rules;

@@ -916,8 +916,9 @@ fn direct_threshold_out_of_range_is_an_error() {
 }
 
 /// `sqlveil eval` fails on any privacy finding (a number as much as a
-/// text), with a message, unless the question set marks the column of that
-/// question reviewed; a run with no finding passes.
+/// text), with a message, unless the question set marks that finding of
+/// that question reviewed by the fingerprint the report prints; a mark
+/// reviews one finding, never its column; a run with no finding passes.
 #[test]
 fn eval_cli_fails_on_any_privacy_finding() {
     let dir = tempfile::tempdir().unwrap();
@@ -935,16 +936,11 @@ id = "count"
 question = "How many customers are there?"
 gold = "SELECT COUNT(*) AS n FROM customers"
 "#;
-    let reviewed = format!("{leak}privacy_reviewed = [\"customers.income\"]\n");
     let hex: String = KEY.iter().map(|b| format!("{b:02x}")).collect();
-    for (name, text, want) in [
-        ("leak", leak, 1),
-        ("clean", clean, 0),
-        ("reviewed", reviewed.as_str(), 0),
-    ] {
+    let eval = |name: &str, text: &str| {
         let path = dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
-        let (code, out, err) = crate::util::run_cli(
+        crate::util::run_cli(
             &[
                 "eval",
                 "--questions",
@@ -957,20 +953,42 @@ gold = "SELECT COUNT(*) AS n FROM customers"
             ],
             Some(&hex),
             "",
-        );
-        assert_eq!(code, want, "{name}: {out}\n{err}");
-        if want == 1 {
-            assert!(err.contains("reached the model"), "{err}");
-            assert!(
-                out.contains("FOUND request 0 (income): a number value of customers.income"),
-                "{out}"
-            );
-            assert!(
-                !out.contains("68,794") && !out.contains("68794"),
-                "the report shows the value: {out}"
-            );
-        }
-    }
+        )
+    };
+    let (code, out, err) = eval("leak", leak);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("reached the model"), "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("FOUND request 0 (income): a number value of customers.income ("))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        !out.contains("68,794") && !out.contains("68794"),
+        "the report shows the value: {out}"
+    );
+    let fingerprint = line
+        .split('(')
+        .nth(2)
+        .and_then(|s| s.split(')').next())
+        .unwrap();
+    assert!(fingerprint.starts_with("customers.income#"), "{line}");
+    let (code, out, err) = eval("clean", clean);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // Reviewed by its fingerprint: passes, and is reported as reviewed.
+    let reviewed = format!("{leak}privacy_reviewed = [\"{fingerprint}\"]\n");
+    let (code, out, err) = eval("reviewed", &reviewed);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("reviewed request 0 (income)"), "{out}");
+    // Another income in the same question is a second finding: the mark
+    // for the first does not hide it.
+    let two = reviewed.replace("earn 68,794 a year", "earn 68,794 or 42,759 a year");
+    let (code, out, err) = eval("two", &two);
+    assert_eq!(code, 1, "{out}\n{err}");
+    // A whole column is not a mark.
+    let column = format!("{leak}privacy_reviewed = [\"customers.income\"]\n");
+    let (code, _, err) = eval("column", &column);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("never a whole column"), "{err}");
 }
 
 /// The ways people write one customer's name, birth date and numbers, as a

@@ -16,6 +16,7 @@ const ORDER: &[&str] = &[
     "transform",
     "guard",
     "detect",
+    "leak",
     "engine",
     "llm",
     "protect",

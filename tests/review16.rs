@@ -291,9 +291,9 @@ fn check_reports_what_passed_held() {
     ]);
 }
 
+/// Was a finding (medium): the check did not report these either.
 #[test]
-#[ignore = "finding (medium): the eval privacy check does not report ljohnson, LJohnson, Mueller, OBrien, Obrien, 555-0151, typos, spelled-out digits, ISO week/ordinal/serial dates"]
-fn finding_check_misses() {
+fn check_reports_usernames_transliterations_and_partial_phones() {
     assert_reported(&[
         ("What did ljohnson order?", "ljohnson"),
         ("What did LJohnson order?", "LJohnson"),
@@ -301,6 +301,16 @@ fn finding_check_misses() {
         ("What did Sarah OBrien order?", "OBrien"),
         ("What did Sarah Obrien order?", "Obrien"),
         ("Who has phone 555-0151?", "555-0151"),
+        ("Who was born 240693?", "240693"),
+        ("Who was born 062493?", "062493"),
+        ("Who was born 1993\u{5E74}6\u{6708}24\u{65E5}?", "24"),
+    ]);
+}
+
+#[test]
+#[ignore = "finding (low): the eval privacy check does not report typos, spelled-out digits, ISO week/ordinal/serial dates"]
+fn finding_check_misses() {
+    assert_reported(&[
         ("What did Liam Jonhson order?", "Jonhson"),
         (
             "Whose SSN is two one three six seven eight five five nine?",
@@ -311,9 +321,19 @@ fn finding_check_misses() {
     ]);
 }
 
-/// Which columns the check reports for one question under a review mark.
-fn leaks_under_review(q: &str, reviewed: &[&str]) -> Vec<(String, bool)> {
-    let (_, r) = run(&[(q, "", reviewed)]);
+/// What the check reports for one question, under review marks chosen by
+/// `pick` from the unreviewed run's fingerprints: (column, reviewed).
+fn leaks_under_review(q: &str, pick: impl Fn(&[String]) -> Vec<String>) -> Vec<(String, bool)> {
+    let (_, first) = run(&[(q, "", &[])]);
+    let prints: Vec<String> = first
+        .privacy
+        .leaks
+        .iter()
+        .map(|l| l.fingerprint.clone())
+        .collect();
+    let marks = pick(&prints);
+    let marks: Vec<&str> = marks.iter().map(String::as_str).collect();
+    let (_, r) = run(&[(q, "", &marks)]);
     r.privacy
         .leaks
         .iter()
@@ -327,22 +347,31 @@ fn review_of_another_column_does_not_hide_a_birth_date() {
         // A form the detector still misses (24-Jun-93 was one until the
         // review's fix), so that it reaches the model and the check.
         "Who was born June the 24th 1993?",
-        &["customers.zip", "customers.signup_date"],
+        |_| {
+            vec![
+                "customers.zip#00000000".into(),
+                "customers.signup_date#00000000".into(),
+            ]
+        },
     );
     println!("{l:?}");
     assert!(l.iter().any(|(_, rev)| !rev), "{l:?}");
 }
 
+/// Was a finding (medium): `privacy_reviewed` named a column, so reviewing
+/// one chance match of customers.date_of_birth hid every other customer's
+/// birth date in the same question. A mark now names one finding.
 #[test]
-#[ignore = "finding (medium): privacy_reviewed is per column and per question: reviewing one chance match of customers.date_of_birth hides every other customer's birth date in the same question"]
-fn finding_review_hides_other_values_of_the_column() {
-    // 1993-06-24 is Liam Johnson's, 1976-06-27 Richard Jones's: the mark
-    // meant for one hides both, and nothing in the report tells them apart.
-    let l = leaks_under_review(
-        "Compare the customer born 24-Jun-93 with the one born 27-Jun-76",
-        &["customers.date_of_birth"],
-    );
+fn review_of_one_value_does_not_hide_another_of_the_column() {
+    // 1993-06-24 is Liam Johnson's, 1976-06-27 Richard Jones's, in a form
+    // the detector misses, so both reach the model and the check.
+    let q = "Compare the customer born June the 24th 1993 with the one born June the 27th 1976";
+    let l = leaks_under_review(q, |prints| {
+        assert!(prints.len() >= 2, "{prints:?}");
+        vec![prints[0].clone()]
+    });
     println!("{l:?}");
+    assert!(l.iter().any(|(_, rev)| *rev), "{l:?}");
     assert!(
         l.iter().any(|(_, rev)| !rev),
         "every finding hidden by one review: {l:?}"
@@ -473,13 +502,18 @@ fn examples_refuse_month_name_and_timestamp_dates() {
     }
 }
 
+/// Was a finding (critical, the detector's gap): example texts holding
+/// `ljohnson` or `liam . johnson @ hotmail . com` were accepted. The
+/// independent check now reads examples too.
 #[test]
-#[ignore = "finding (critical, same gap as the detector): example texts holding ljohnson or liam . johnson @ hotmail . com are accepted"]
-fn finding_examples_accept_undetected_forms() {
+fn examples_refuse_forms_only_the_check_finds() {
     let mut accepted = Vec::new();
     for (q, n) in [
         ("How many orders has ljohnson placed?", "ok"),
         ("How many orders?", "from liam . johnson @ hotmail . com"),
+        ("How many orders has Priya Mueller placed?", "ok"),
+        ("Who was born 240693?", "ok"),
+        ("How many orders?", "call 555-0151"),
     ] {
         if build_with_example(&example(q, n)).is_ok() {
             accepted.push(format!("{q:?} / {n:?}"));

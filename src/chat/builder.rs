@@ -246,8 +246,14 @@ impl ChatBuilder {
             }
         }
         let digester = Digester::new(&self.key, &self.policy)?;
-        let examples =
-            ExampleIndex::build(&self.examples, &self.policy, &guard, &detector, &self.key)?;
+        let examples = ExampleIndex::build(
+            &self.examples,
+            &self.policy,
+            &guard,
+            &detector,
+            &self.key,
+            self.engine.as_ref(),
+        )?;
         Ok(Chat {
             examples,
             protector_key: self.key,

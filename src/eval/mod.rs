@@ -76,10 +76,12 @@ pub struct Question {
     /// SQL); slots as in `gold`.
     #[serde(default)]
     pub scripted: Vec<String>,
-    /// Columns (`table.column`) whose privacy findings in this question's
-    /// requests were reviewed as chance matches (an average income that
-    /// equals a ZIP code): reported, marked reviewed, and not failing the
-    /// run. Any other finding fails it.
+    /// Privacy findings in this question's requests reviewed as chance
+    /// matches (an average income that equals a ZIP code), each by the
+    /// fingerprint the report prints (`customers.zip#1a2b3c4d`): one entry
+    /// reviews one finding, reported and marked reviewed but not failing
+    /// the run. Any other finding fails it, another value of the same
+    /// column included.
     #[serde(default)]
     pub privacy_reviewed: Vec<String>,
 }
@@ -109,7 +111,8 @@ impl QuestionSet {
     ///
     /// # Errors
     /// Malformed TOML, unknown keys, duplicate ids, a question with neither
-    /// gold SQL, expected rows nor `refuse = true`.
+    /// gold SQL, expected rows nor `refuse = true`, a `privacy_reviewed`
+    /// entry that is not a finding's fingerprint.
     pub fn from_toml_str(text: &str) -> Result<QuestionSet, Error> {
         let set: QuestionSet = toml::from_str(text)
             .map_err(|e| Error::usage(format!("question set: {}", e.message())))?;
@@ -124,6 +127,16 @@ impl QuestionSet {
             if q.gold.is_none() && q.expected.is_none() && !q.refuse {
                 return Err(Error::usage(format!(
                     "question set: `{}` has neither `gold`, `expected` nor `refuse = true`",
+                    q.id
+                )));
+            }
+            if let Some(bad) = q
+                .privacy_reviewed
+                .iter()
+                .find(|r| !privacy::is_fingerprint(r))
+            {
+                return Err(Error::usage(format!(
+                    "question set: `{}` lists `{bad}` in privacy_reviewed; an entry reviews one finding and names it as the report prints it (`table.column#` and 8 hex digits), never a whole column",
                     q.id
                 )));
             }
@@ -552,12 +565,13 @@ impl Report {
         ));
         for l in &p.leaks {
             out.push_str(&format!(
-                "  {} request {} ({}): a {} value of {}{}\n",
+                "  {} request {} ({}): a {} value of {} ({}){}\n",
                 if l.reviewed { "reviewed" } else { "FOUND" },
                 l.request,
                 l.question.as_deref().unwrap_or("no question"),
                 l.kind,
                 l.column,
+                l.fingerprint,
                 if l.reviewed {
                     " (privacy_reviewed)"
                 } else {
