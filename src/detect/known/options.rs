@@ -10,8 +10,7 @@
 /// # Example
 /// ```
 /// use sqlveil::detect::KnownValuesOptions;
-/// let mut o = KnownValuesOptions::new();
-/// o.max_memory(512 << 20).min_chars(4);
+/// let o = KnownValuesOptions::new().max_memory(512 << 20).min_chars(4);
 /// assert_eq!(o.get_max_memory(), 512 << 20);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +47,7 @@ impl KnownValuesOptions {
     /// The most memory the finished index may hold, in bytes (default
     /// 4 GiB). A build that needs more fails with an error naming the
     /// figure; it never keeps part of the values.
-    pub fn max_memory(&mut self, bytes: u64) -> &mut Self {
+    pub fn max_memory(mut self, bytes: u64) -> KnownValuesOptions {
         self.max_memory = bytes;
         self
     }
@@ -57,33 +56,33 @@ impl KnownValuesOptions {
     /// is built (default 256 MiB). Each full buffer becomes one compressed
     /// run; the runs are merged at the end. A smaller buffer builds with
     /// less memory and a little more time; it never drops a value.
-    pub fn build_buffer(&mut self, bytes: u64) -> &mut Self {
+    pub fn build_buffer(mut self, bytes: u64) -> KnownValuesOptions {
         self.build_buffer = bytes.max(1);
         self
     }
 
     /// The fewest characters a value must have to be found (default 3).
-    pub fn min_chars(&mut self, n: usize) -> &mut Self {
+    pub fn min_chars(mut self, n: usize) -> KnownValuesOptions {
         self.min_chars = n;
         self
     }
 
     /// The fewest digits a value made only of digits and separators must
     /// have to be found (default 6).
-    pub fn min_digits(&mut self, n: usize) -> &mut Self {
+    pub fn min_digits(mut self, n: usize) -> KnownValuesOptions {
         self.min_digits = n;
         self
     }
 
     /// The fewest characters a part (`match_parts`) must have (default 4).
-    pub fn min_part_chars(&mut self, n: usize) -> &mut Self {
+    pub fn min_part_chars(mut self, n: usize) -> KnownValuesOptions {
         self.min_part_chars = n;
         self
     }
 
     /// Whether parts are found in any case (default `false`: only where
     /// they start with a capital letter in the text).
-    pub fn parts_any_case(&mut self, yes: bool) -> &mut Self {
+    pub fn parts_any_case(mut self, yes: bool) -> KnownValuesOptions {
         self.parts_any_case = yes;
         self
     }

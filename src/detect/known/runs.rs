@@ -300,8 +300,7 @@ mod tests {
             .map(|i| format!("Quorndale-{}", "x".repeat(i % 7) + &i.to_string()))
             .collect();
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-        let mut o = KnownValuesOptions::new();
-        o.build_buffer(4096);
+        let o = KnownValuesOptions::new().build_buffer(4096);
         let kv = KnownValues::from_values(&[spec(person(), false)], &[&refs], &o).unwrap();
         for (i, v) in values.iter().enumerate() {
             let text = format!("then {v}, and quorndale-nothing");
@@ -339,8 +338,7 @@ mod tests {
                 cols.iter().map(|c| c.iter().map(String::as_str).collect()).collect();
             let lists: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
             let one = KnownValues::from_values(&specs, &lists, &KnownValuesOptions::new()).unwrap();
-            let mut o = KnownValuesOptions::new();
-            o.build_buffer(buffer);
+            let o = KnownValuesOptions::new().build_buffer(buffer);
             let many = KnownValues::from_values(&specs, &lists, &o).unwrap();
             let bytes = |m: &Option<Map<Vec<u8>>>| m.as_ref().map(|m| m.as_fst().as_bytes().to_vec());
             proptest::prop_assert_eq!(bytes(&one.text), bytes(&many.text));
@@ -359,8 +357,7 @@ mod tests {
             },
         ];
         for buffer in [1, 1 << 20] {
-            let mut o = KnownValuesOptions::default();
-            o.build_buffer(buffer);
+            let o = KnownValuesOptions::default().build_buffer(buffer);
             let kv =
                 KnownValues::from_values(&specs, &[&["Elm Court"], &["elm court"]], &o).unwrap();
             let mut out = Vec::new();

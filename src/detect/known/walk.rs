@@ -532,8 +532,7 @@ mod tests {
         assert_eq!(hits(&kv, "Did Young order?"), ["Young=Young"]);
         // Wei and Li are shorter than the part minimum.
         assert_eq!(hits(&kv, "Wei ordered"), Vec::<String>::new());
-        let mut o = KnownValuesOptions::default();
-        o.parts_any_case(true);
+        let o = KnownValuesOptions::default().parts_any_case(true);
         let kv = KnownValues::from_values(&s, v, &o).unwrap();
         assert_eq!(hits(&kv, "young customers"), ["young=Young"]);
     }
