@@ -263,8 +263,7 @@ fn every_name_of_a_large_table_is_found() {
     )
     .unwrap();
     let engine = PolarsEngine::open(dir.path(), &p).unwrap();
-    let mut o = KnownValuesOptions::new();
-    o.build_buffer(64 << 10);
+    let o = KnownValuesOptions::new().build_buffer(64 << 10);
     let d = Detector::with_known_values(&p, &engine, &o).unwrap();
     let r = d.known_values_report().unwrap();
     assert_eq!(r.columns[0].values, N);
@@ -294,8 +293,9 @@ fn every_name_of_a_large_table_is_found() {
 
     // A memory limit the index does not fit in is an error at build time,
     // never a partial index.
-    let mut small = KnownValuesOptions::new();
-    small.build_buffer(64 << 10).max_memory(32 << 10);
+    let small = KnownValuesOptions::new()
+        .build_buffer(64 << 10)
+        .max_memory(32 << 10);
     let e = Detector::with_known_values(&p, &engine, &small).unwrap_err();
     assert!(e.to_string().contains("memory limit"), "{e}");
     assert!(!e.to_string().contains("Varnholt"), "{e}");
@@ -684,8 +684,7 @@ fn false_positive_rate_on_ordinary_questions() {
     );
     let whole = sample.replace(parts, "class = \"person\" }");
     let default = KnownValuesOptions::new();
-    let mut any_case = KnownValuesOptions::new();
-    any_case.parts_any_case(true);
+    let any_case = KnownValuesOptions::new().parts_any_case(true);
     let mut rates = Vec::new();
     for (label, rules, opts, bound) in [
         ("whole values only", &whole, &default, 0.01),

@@ -114,7 +114,6 @@
 mod builtin;
 mod dates;
 mod known;
-mod known_file;
 mod normalize;
 mod validate;
 
@@ -127,11 +126,12 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::Builtins;
 use self::dates::{DateHit, DateSpec, KnownDates};
+use self::known::file as known_file;
 use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
 pub use self::known::{
-    KnownColumnReport, KnownPhase, KnownProgress, KnownValuesOptions, KnownValuesReport,
+    KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions,
+    KnownValuesReport,
 };
-pub use self::known_file::KnownIndexStore;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::rules::Policy;

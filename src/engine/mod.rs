@@ -15,14 +15,12 @@ pub(crate) mod postgres;
 pub(crate) mod spark;
 
 pub(crate) use self::contract::{run, Engine};
-// Known-value loading (`detect/known.rs`) names these `crate::engine::…`.
 #[cfg(feature = "postgres")]
 pub use self::postgres::PostgresEngineBuilder;
 #[cfg(feature = "spark")]
 pub use self::spark::SparkEngineBuilder;
 use crate::error::Error;
-use crate::schema::CatalogColumn;
-pub(crate) use crate::schema::{Catalog, ColumnType};
+use crate::schema::{Catalog, CatalogColumn};
 
 /// An SQL identifier in double quotes (the same in polars and PostgreSQL),
 /// for SQL that sqlveil itself sends to an engine.

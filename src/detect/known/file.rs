@@ -20,7 +20,7 @@ use fst::Map;
 use ring::{digest, hmac};
 use serde::{Deserialize, Serialize};
 
-use super::known::{ColumnSpec, Head, KnownColumn, KnownValues, KnownValuesOptions, Templates};
+use super::{ColumnSpec, Head, KnownColumn, KnownValues, KnownValuesOptions, Templates};
 use crate::error::{Error, ErrorKind};
 use crate::tokens::MasterKey;
 
