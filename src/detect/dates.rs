@@ -293,10 +293,25 @@ static SHAPES: LazyLock<Option<Regex>> = LazyLock::new(|| {
         | (?P<md_m>{month}){msep}(?P<md_d>\d{{1,2}}){ord}{msep}'?(?P<md_y>\d{{2,4}})
         | (?P<dm_d>\d{{1,2}}){ord}{msep}(?:of\s+)?(?P<dm_m>{month}){msep}'?(?P<dm_y>\d{{2,4}})
         | (?P<ym_y>\d{{4}}){msep}(?P<ym_m>{month}){msep}(?P<ym_d>\d{{1,2}}){ord}
-        | (?P<compact>\d{{8}})"
+        | (?P<compact>\d{{8}})
+        | (?P<compact6>\d{{6}})
+        | (?P<cjk>\d{{4}}\s*[年년]\s*\d{{1,2}}\s*[月월]\s*\d{{1,2}}\s*[日일]?)"
     );
     Regex::new(&re).ok()
 });
+
+/// Whether a character is a Chinese, Japanese or Korean letter (written
+/// without spaces between words).
+fn is_cjk(c: char) -> bool {
+    matches!(
+        c,
+        '\u{3040}'..='\u{30FF}'
+            | '\u{3400}'..='\u{4DBF}'
+            | '\u{4E00}'..='\u{9FFF}'
+            | '\u{AC00}'..='\u{D7AF}'
+            | '\u{F900}'..='\u{FAFF}'
+    )
+}
 
 /// The number a run of digits of any script stands for.
 fn number(s: &str) -> Option<(u32, usize)> {
@@ -409,8 +424,10 @@ fn candidates_in(re: &Regex, text: &str, window: Range<usize>, each: &mut Readin
                 .get(r.end..)
                 .and_then(|t| t.chars().nth(1))
                 .is_some_and(|c| c.is_ascii_digit());
-        let glued = before.is_some_and(|b| b.is_alphanumeric())
-            || (after.is_some_and(|a| a.is_alphanumeric()) && !time_follows);
+        // Chinese, Japanese and Korean are written without spaces: a date
+        // beside their letters is not inside a word.
+        let word = |c: char| c.is_alphanumeric() && !is_cjk(c);
+        let glued = before.is_some_and(word) || (after.is_some_and(word) && !time_follows);
         if glued {
             // Try again one character later: the shape may start inside.
             at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
@@ -488,6 +505,17 @@ fn readings(shape: &str) -> Vec<Option<NaiveDate>> {
             days.push(ymd(i32::try_from(lo).ok(), hi / 100, hi % 100));
             days.push(ymd(i32::try_from(lo).ok(), hi % 100, hi / 100));
         }
+        (None, &[(n, 6)]) => {
+            // `930624`, `062493`, `240693`: a two-digit year last or first.
+            let (hi, mid, lo) = (n / 10_000, n / 100 % 100, n % 100);
+            for y in years(lo, 2) {
+                days.push(ymd(y, hi, mid));
+                days.push(ymd(y, mid, hi));
+            }
+            for y in years(hi, 2) {
+                days.push(ymd(y, mid, lo));
+            }
+        }
         (Some((mn, at)), &[(a, la), (b, lb)]) => {
             // `1993 June 24`: a four-digit year, then the month; else the
             // day comes first (`June 24, 1993`, `24 June 1993`).
@@ -550,6 +578,13 @@ mod tests {
             "24/Jun/1993",
             "Jun-24-1993",
             "24.Jun.1993",
+            // Six digits, and Chinese, Japanese and Korean dates.
+            "240693",
+            "062493",
+            "930624",
+            "1993\u{5E74}6\u{6708}24\u{65E5}",
+            "1993\u{5E74}06\u{6708}24",
+            "1993\u{B144} 6\u{C6D4} 24\u{C77C}",
         ] {
             assert_eq!(
                 found(&k, &format!("born on {text}, right?")),
@@ -569,9 +604,19 @@ mod tests {
             "199306245",
             "1993",
             "June 1993",
+            "2406930",
+            "1240693",
+            "id 240693x",
         ] {
             assert!(found(&k, text).is_empty(), "{text}");
         }
+    }
+
+    #[test]
+    fn cjk_text_around_a_date() {
+        let k = KnownDates::from_days(&["1993-06-24"], &[]);
+        let text = "\u{4ED6}1993\u{5E74}6\u{6708}24\u{65E5}\u{51FA}\u{751F}";
+        assert_eq!(found(&k, text).len(), 1, "{text}");
     }
 
     #[test]

@@ -92,6 +92,77 @@ impl KnownValues {
     }
 }
 
+/// The value bits of a column at a priority, with no kind.
+fn base_with(col: usize, prio: u64) -> u64 {
+    col as u64 | (prio << PRIO_SHIFT)
+}
+
+/// The bits of a value that say how its spelling is given back.
+const KIND_MASK: u64 = 0b111 << KIND_SHIFT;
+const PAYLOAD_MASK: u64 = MAX_PAYLOAD << PAYLOAD_SHIFT;
+
+/// Other spellings of a text value people write: an apostrophe as a
+/// break (`O Brien`; the walk then reads `OBrien` and `Obrien` too), and
+/// umlauts and the Nordic letters as two letters (`Mueller` for
+/// `Müller`), and both at once.
+fn spellings_of(v: &str) -> Vec<String> {
+    let apostrophe = |c: char| {
+        matches!(
+            c,
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '`' | '\u{00B4}'
+        )
+    };
+    let mut out = Vec::new();
+    if v.contains(apostrophe) {
+        out.push(v.replace(apostrophe, " "));
+    }
+    let t = transliterated(v);
+    if t != v {
+        if t.contains(apostrophe) {
+            out.push(t.replace(apostrophe, " "));
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// Umlauts and the Nordic letters as their two-letter spellings.
+fn transliterated(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            'ä' | 'æ' => out.push_str("ae"),
+            'ö' | 'ø' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'å' => out.push_str("aa"),
+            'Ä' | 'Æ' => out.push_str("Ae"),
+            'Ö' | 'Ø' => out.push_str("Oe"),
+            'Ü' => out.push_str("Ue"),
+            'Å' => out.push_str("Aa"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A name's initial and surname, `L Johnson` for `Liam Johnson` (the walk
+/// also reads `ljohnson`, `L.Johnson`, `LJohnson`), when the value is two
+/// or more words of letters and the surname has at least 6 letters:
+/// shorter ones make common words (`across` of A. Cross).
+fn initial_form(v: &str) -> Option<String> {
+    let words: Vec<&str> = v.split_whitespace().collect();
+    let (first, last) = (words.first()?, words.last()?);
+    let letters = |w: &str| {
+        w.chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '\'' | '\u{2019}' | '-'))
+    };
+    if words.len() < 2 || !words.iter().all(|w| letters(w)) || last.chars().count() < 6 {
+        return None;
+    }
+    let initial = first.chars().next()?;
+    Some(format!("{initial} {last}"))
+}
+
 /// Whether a (trimmed) value is worth finding.
 fn identifying(v: &str, opts: &KnownValuesOptions) -> bool {
     let mut chars = 0;
@@ -130,8 +201,25 @@ struct DigitForm {
     key: Vec<u8>,
     template: Vec<u8>,
     letters: bool,
-    /// Other keys with their templates.
-    alternates: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Other keys with their templates, and whether the key is a phone's
+    /// local part (found only where the text has a separator in it).
+    alternates: Vec<(Vec<u8>, Vec<u8>, bool)>,
+}
+
+/// A digit template with its first `skip` digits written out (from the
+/// value `v` the template was made of, byte for byte).
+fn written_out(template: &[u8], v: &str, skip: usize) -> Vec<u8> {
+    let mut tpl = Vec::with_capacity(template.len());
+    let mut seen = 0;
+    for (&tb, ob) in template.iter().zip(v.bytes()) {
+        if tb == T_KEEP && seen < skip {
+            tpl.push(ob);
+            seen += 1;
+        } else {
+            tpl.push(tb);
+        }
+    }
+    tpl
 }
 
 fn digit_form(v: &str, opts: &KnownValuesOptions) -> Option<DigitForm> {
@@ -189,22 +277,13 @@ fn digit_form(v: &str, opts: &KnownValuesOptions) -> Option<DigitForm> {
                 let skip = key.len() - rest_digits;
                 let national: Vec<u8> = key[skip..].to_vec();
                 // The template with the country code's digits written out.
-                let mut tpl = Vec::with_capacity(template.len());
-                let mut seen = 0;
-                for (&tb, ob) in template.iter().zip(v.bytes()) {
-                    if tb == T_KEEP && seen < skip {
-                        tpl.push(ob);
-                        seen += 1;
-                    } else {
-                        tpl.push(tb);
-                    }
-                }
+                let tpl = written_out(&template, v, skip);
                 let mut trunk = vec![b'0'];
                 trunk.extend_from_slice(&national);
                 let mut trunk_tpl = vec![T_SKIP];
                 trunk_tpl.extend_from_slice(&tpl);
-                alternates.push((national, tpl));
-                alternates.push((trunk, trunk_tpl));
+                alternates.push((national, tpl, false));
+                alternates.push((trunk, trunk_tpl, false));
             }
         } else if key.first() == Some(&b'0')
             && digits > opts.min_digits
@@ -222,7 +301,16 @@ fn digit_form(v: &str, opts: &KnownValuesOptions) -> Option<DigitForm> {
                     tpl.push(tb);
                 }
             }
-            alternates.push((national, tpl));
+            alternates.push((national, tpl, false));
+        }
+        // A phone (10 to 13 digits written in groups) by its last seven
+        // digits (`555-0151`), which must be written with a separator.
+        let separated = template.iter().any(|&b| b != T_KEEP && b != T_UPPER);
+        if (10..=13).contains(&digits) && separated {
+            let skip = key.len() - 7;
+            if let Some(local) = key.get(skip..) {
+                alternates.push((local.to_vec(), written_out(&template, v, skip), true));
+            }
         }
     }
     Some(DigitForm {
@@ -322,9 +410,9 @@ impl<'o> Builder<'o> {
         if let Some(d) = digit_form(v, self.opts) {
             report.digit_values += 1;
             let letters = if d.letters { LETTERS } else { 0 };
-            let mut keys = vec![(d.key, d.template)];
+            let mut keys = vec![(d.key, d.template, false)];
             keys.extend(d.alternates);
-            for (key, template) in keys {
+            for (key, template, local) in keys {
                 let how = if deny {
                     KIND_NONE << KIND_SHIFT
                 } else {
@@ -339,7 +427,9 @@ impl<'o> Builder<'o> {
                         None => self.spell(v)?,
                     }
                 };
-                self.push(true, col, &key, base | letters | how)?;
+                // On a digit key, `PART` marks a phone's local part.
+                let local = if local { PART } else { 0 };
+                self.push(true, col, &key, base | letters | local | how)?;
             }
             return Ok(());
         }
@@ -352,6 +442,7 @@ impl<'o> Builder<'o> {
                 self.how(&key, v)?
             };
             self.push(false, col, &key, base | how)?;
+            self.variants(col, t, &key, base, deny)?;
         }
         if parts {
             let pprio = priority(&action, true);
@@ -370,9 +461,47 @@ impl<'o> Builder<'o> {
                 let how = self.how(&key, p)?;
                 let value = col as u64 | (pprio << PRIO_SHIFT) | PART | how;
                 self.push(false, col, &key, value)?;
+                self.variants(col, p, &key, value & !(KIND_MASK | PAYLOAD_MASK), false)?;
+            }
+            // Initial and surname (`ljohnson`, `L. Johnson`, `LJohnson`),
+            // in any case, at a part's priority: a whole value wins.
+            if let Some(initial) = initial_form(t) {
+                text_key(&initial, &mut key);
+                let how = self.spell(t)?;
+                self.push(false, col, &key, base_with(col, pprio) | how)?;
             }
         }
         self.scratch = key;
+        Ok(())
+    }
+
+    /// Pushes the other spellings of a text value or part `v` (key `key`):
+    /// an apostrophe read as a break (`O Brien`, and so `OBrien`, `Obrien`
+    /// for `O'Brien`), umlauts and Nordic letters as two letters (`Mueller`
+    /// for `Müller`). Each gives back `v`'s spelling.
+    fn variants(
+        &mut self,
+        col: usize,
+        v: &str,
+        key: &[u8],
+        base: u64,
+        deny: bool,
+    ) -> Result<(), Error> {
+        let mut seen: Vec<Vec<u8>> = vec![key.to_vec()];
+        for form in spellings_of(v) {
+            let mut k = Vec::new();
+            text_key(&form, &mut k);
+            if k.is_empty() || seen.contains(&k) {
+                continue;
+            }
+            let how = if deny {
+                KIND_NONE << KIND_SHIFT
+            } else {
+                self.spell(v)?
+            };
+            self.push(false, col, &k, base | how)?;
+            seen.push(k);
+        }
         Ok(())
     }
 

@@ -120,6 +120,18 @@ impl<'f> Cursor<'f> {
     }
 }
 
+/// Whether a number starting at `p` continues one before it (a digit, or
+/// a digit and one separator).
+fn continues_before(text: &str, p: usize) -> bool {
+    let digit = |c: char| digit_byte(c).is_some_and(|b| b.is_ascii_digit());
+    let mut before = text.get(..p).unwrap_or("").chars().rev();
+    match before.next() {
+        Some(c) if digit(c) => true,
+        Some(c) if digit_gap(c) => before.next().is_some_and(digit),
+        _ => false,
+    }
+}
+
 /// A known-value hit: the range, the column and the value as stored.
 pub(crate) struct KnownHit {
     pub(crate) range: std::ops::Range<usize>,
@@ -361,7 +373,19 @@ impl KnownValues {
                     continue;
                 }
                 let end = p + i + c.len_utf8();
-                self.hit(text, p, end, c, v, key, v & LETTERS == 0, out);
+                // A phone's local part (`PART` on a digit key) counts only
+                // written with a separator (`555-0151`, not `5550151`), and
+                // not as the end of a longer number (`1-555-0151` is read
+                // from its start).
+                if v & PART != 0 {
+                    let grouped = text
+                        .get(p..end)
+                        .is_some_and(|s| s.chars().any(|c| digit_byte(c).is_none()));
+                    if !grouped || continues_before(text, p) {
+                        continue;
+                    }
+                }
+                self.hit(text, p, end, c, v & !PART, key, v & LETTERS == 0, out);
             }
         }
     }
@@ -596,5 +620,68 @@ mod tests {
                 "{text}: {h:?}"
             );
         }
+    }
+
+    #[test]
+    fn spellings_people_write_for_a_name() {
+        let kv = KnownValues::from_values(
+            &[spec(person(), true)],
+            &[&["Liam Johnson", "Sarah O'Brien", "Priya M\u{00FC}ller", "Amy Cross"]],
+            &KnownValuesOptions::default(),
+        )
+        .unwrap();
+        for (text, value) in [
+            ("ljohnson", "Liam Johnson"),
+            ("LJohnson", "Liam Johnson"),
+            ("L. Johnson", "Liam Johnson"),
+            ("l_johnson", "Liam Johnson"),
+            ("Sarah OBrien", "Sarah O'Brien"),
+            ("Sarah O Brien", "Sarah O'Brien"),
+            ("OBrien", "O'Brien"),
+            ("Obrien", "O'Brien"),
+            ("Priya Mueller", "Priya M\u{00FC}ller"),
+            ("Mueller", "M\u{00FC}ller"),
+        ] {
+            let h = hits(&kv, &format!("what did {text} buy?"));
+            assert!(
+                h.iter().any(|h| h == &format!("{text}={value}")),
+                "{text}: {h:?}"
+            );
+        }
+        // A surname under 6 letters has no initial form: `across` is a word.
+        assert!(hits(&kv, "sold across cities").is_empty());
+        // A part in lower case is still not a part (`obrien` is not found as
+        // `O'Brien`; `mueller` likewise).
+        assert!(hits(&kv, "ask obrien").is_empty());
+    }
+
+    #[test]
+    fn a_phone_by_its_local_part() {
+        let phone = ColumnSpec {
+            column: "phone".into(),
+            ..spec(person(), false)
+        };
+        let kv = KnownValues::from_values(
+            &[phone],
+            &[&["(512) 555-0151", "+1 720 555 0163"]],
+            &KnownValuesOptions::default(),
+        )
+        .unwrap();
+        for (text, value) in [
+            ("555-0151", "(512) 555-0151"),
+            ("555 0151", "(512) 555-0151"),
+            ("555.0163", "+1 720 555 0163"),
+        ] {
+            let h = hits(&kv, &format!("call {text} now"));
+            assert!(
+                h.iter().any(|h| h == &format!("{text}={value}")),
+                "{text}: {h:?}"
+            );
+        }
+        // Seven digits without a separator, or inside a longer number, are
+        // another number.
+        assert!(hits(&kv, "call 5550151 now").is_empty());
+        assert!(hits(&kv, "call 9-555-0151 now").is_empty());
+        assert!(hits(&kv, "call 1555-0151 now").is_empty());
     }
 }
