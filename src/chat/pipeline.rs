@@ -314,7 +314,7 @@ impl Chat {
         if let Some(done) = direct {
             return Ok(done);
         }
-        if let Some(done) = self.from_cache(&cache_key, trace, &resolvable) {
+        if let Some(done) = self.cached_query(&cache_key, trace, &resolvable) {
             return Ok(done);
         }
         let done = self.ask_for_sql(system, scrubbed, ctx, trace, &resolvable)?;
@@ -369,7 +369,7 @@ impl Chat {
     /// The cached query for the question, when it still passes the guard
     /// and runs; one that fails (the data or the catalog changed under it)
     /// leaves the cache, and the model is asked again.
-    fn from_cache(
+    fn cached_query(
         &self,
         cache_key: &str,
         trace: &mut Trace,
