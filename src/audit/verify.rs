@@ -186,9 +186,54 @@ pub fn verify_with(files: &[PathBuf], options: &VerifyOptions) -> Result<Verific
         Some(k) => ChainKey::Hmac(k.clone()),
         None => ChainKey::Sha256,
     };
-    let ours = chain.fingerprint();
     // All lines first, so that a gap can be told from a swap by looking ahead.
-    let mut all: Vec<(&PathBuf, u64, Vec<u8>)> = Vec::new();
+    let all = read_lines(files)?;
+    let mut walk = Walk {
+        chain,
+        from_start: options.start.is_some(),
+        lines: 0,
+        prev: options.start.clone().unwrap_or_else(|| GENESIS.to_string()),
+        expect_seq: None,
+        seen_key: None,
+    };
+    let mut last_at = None;
+    for (idx, (f, n, raw)) in all.iter().enumerate() {
+        let later = all.get(idx + 1..).unwrap_or_default();
+        if let Err((b, key)) = walk.step(raw, later) {
+            return Ok(Verification {
+                lines: walk.lines,
+                head: walk.prev,
+                key,
+                broken: Some(((*f).clone(), *n, b)),
+            });
+        }
+        last_at = Some(((*f).clone(), *n));
+    }
+    if let Some(h) = &options.head {
+        if *h != walk.prev {
+            let (f, n) = last_at.unwrap_or_else(|| (files.first().cloned().unwrap_or_default(), 0));
+            return Ok(Verification {
+                lines: walk.lines,
+                head: walk.prev,
+                key: walk.seen_key,
+                broken: Some((f, n, Break::Truncated)),
+            });
+        }
+    }
+    Ok(Verification {
+        lines: walk.lines,
+        head: walk.prev,
+        key: walk.seen_key,
+        broken: None,
+    })
+}
+
+/// A non-empty line of a log: its file, its 1-based number, its bytes.
+type Line<'a> = (&'a PathBuf, u64, Vec<u8>);
+
+/// The non-empty lines of the files, in order.
+fn read_lines(files: &[PathBuf]) -> Result<Vec<Line<'_>>, Error> {
+    let mut all = Vec::new();
     for f in files {
         let file = File::open(f).map_err(|e| io_err(f, e))?;
         for (i, l) in BufReader::new(file).split(b'\n').enumerate() {
@@ -198,100 +243,91 @@ pub fn verify_with(files: &[PathBuf], options: &VerifyOptions) -> Result<Verific
             }
         }
     }
-    let seq_of = |raw: &[u8]| serde_json::from_slice::<Envelope>(raw).ok().map(|r| r.seq);
-    let mut expect_seq = None::<u64>;
-    let mut prev = options.start.clone().unwrap_or_else(|| GENESIS.to_string());
-    let mut lines = 0;
-    let mut last_at = None;
-    let mut seen_key = None::<String>;
-    for (idx, (f, n, raw)) in all.iter().enumerate() {
-        let broken = |b, key: &Option<String>| Verification {
-            lines,
-            head: prev.clone(),
-            key: key.clone(),
-            broken: Some(((*f).clone(), *n, b)),
+    Ok(all)
+}
+
+/// The walk along a chain: what the lines so far established.
+struct Walk {
+    chain: ChainKey,
+    /// Whether the chain starts at a given hash rather than at `seq` 0.
+    from_start: bool,
+    /// Lines that held.
+    lines: u64,
+    /// The hash of the last line that held (or the start).
+    prev: String,
+    /// The `seq` the next line must have; `None` before the first line.
+    expect_seq: Option<u64>,
+    /// The key fingerprint the first line carries.
+    seen_key: Option<String>,
+}
+
+impl Walk {
+    /// Checks one line (`later`: the lines after it) and moves past it; a
+    /// break comes with the key fingerprint to report.
+    fn step(&mut self, raw: &[u8], later: &[Line<'_>]) -> Result<(), (Break, Option<String>)> {
+        let Some((rec, head)) = parse_line(raw) else {
+            return Err((Break::Malformed, self.seen_key.clone()));
         };
-        let Ok(text) = std::str::from_utf8(raw) else {
-            return Ok(broken(Break::Malformed, &seen_key));
-        };
-        let Ok(rec) = serde_json::from_str::<Envelope>(text) else {
-            return Ok(broken(Break::Malformed, &seen_key));
-        };
-        let Some((head, hash)) = split_line(text) else {
-            return Ok(broken(Break::Malformed, &seen_key));
-        };
-        if hash != rec.hash {
-            return Ok(broken(Break::Malformed, &seen_key));
+        if self.seen_key.is_none() {
+            self.seen_key.clone_from(&rec.key);
         }
-        if seen_key.is_none() {
-            seen_key.clone_from(&rec.key);
-        }
-        match (rec.key.as_deref(), ours) {
-            (Some(_), None) => return Ok(broken(Break::KeyNeeded, &rec.key)),
-            (Some(theirs), Some(ours)) if theirs != ours => {
-                return Ok(broken(Break::OtherKey, &rec.key))
-            }
-            (None, Some(_)) => return Ok(broken(Break::Unkeyed, &seen_key)),
+        match (rec.key.as_deref(), self.chain.fingerprint()) {
+            (Some(_), None) => return Err((Break::KeyNeeded, rec.key)),
+            (Some(theirs), Some(ours)) if theirs != ours => return Err((Break::OtherKey, rec.key)),
+            (None, Some(_)) => return Err((Break::Unkeyed, self.seen_key.clone())),
             _ => {}
         }
-        if chain.hash(head.as_bytes()) != hash {
-            return Ok(broken(Break::Edited, &seen_key));
+        if self.chain.hash(head.as_bytes()) != rec.hash {
+            return Err((Break::Edited, self.seen_key.clone()));
         }
-        match expect_seq {
-            // The first line: the log's own first line, or the one after the
-            // given start hash.
-            None => {
-                let first = options.start.is_some() || rec.seq == 0;
-                if !first || rec.prev != prev {
-                    return Ok(broken(Break::Unanchored, &seen_key));
-                }
-            }
-            Some(want) => {
-                if rec.seq > want {
-                    let later = all[idx + 1..]
-                        .iter()
-                        .any(|(_, _, r)| seq_of(r) == Some(want));
-                    return Ok(broken(
-                        if later {
-                            Break::Reordered
-                        } else {
-                            Break::Removed
-                        },
-                        &seen_key,
-                    ));
-                }
-                if rec.seq < want {
-                    return Ok(broken(Break::Reordered, &seen_key));
-                }
-                if rec.prev != prev {
-                    // The right place in the sequence, a valid hash, the wrong
-                    // link: a line rebuilt by someone who could hash it.
-                    return Ok(broken(Break::Edited, &seen_key));
-                }
-            }
-        }
-        expect_seq = Some(rec.seq + 1);
-        prev = rec.hash;
-        lines += 1;
-        last_at = Some(((*f).clone(), *n));
+        self.sequence(&rec, later)
+            .map_err(|b| (b, self.seen_key.clone()))?;
+        self.expect_seq = Some(rec.seq + 1);
+        self.prev = rec.hash;
+        self.lines += 1;
+        Ok(())
     }
-    if let Some(h) = &options.head {
-        if *h != prev {
-            let (f, n) = last_at.unwrap_or_else(|| (files.first().cloned().unwrap_or_default(), 0));
-            return Ok(Verification {
-                lines,
-                head: prev,
-                key: seen_key,
-                broken: Some((f, n, Break::Truncated)),
+
+    /// Whether the line comes where the chain expects it: the first line
+    /// at the log's start (or the given start hash), every other one next
+    /// in `seq` and linked to the line before.
+    fn sequence(&self, rec: &Envelope, later: &[Line<'_>]) -> Result<(), Break> {
+        let Some(want) = self.expect_seq else {
+            let first = self.from_start || rec.seq == 0;
+            if !first || rec.prev != self.prev {
+                return Err(Break::Unanchored);
+            }
+            return Ok(());
+        };
+        if rec.seq > want {
+            let seq_of = |raw: &[u8]| serde_json::from_slice::<Envelope>(raw).ok().map(|r| r.seq);
+            let found = later.iter().any(|(_, _, r)| seq_of(r) == Some(want));
+            return Err(if found {
+                Break::Reordered
+            } else {
+                Break::Removed
             });
         }
+        if rec.seq < want {
+            return Err(Break::Reordered);
+        }
+        if rec.prev != self.prev {
+            // The right place in the sequence, a valid hash, the wrong
+            // link: a line rebuilt by someone who could hash it.
+            return Err(Break::Edited);
+        }
+        Ok(())
     }
-    Ok(Verification {
-        lines,
-        head: prev,
-        key: seen_key,
-        broken: None,
-    })
+}
+
+/// A chained record and the part of its line its hash covers; `None` when
+/// the line is not one (not UTF-8, not a record, or with bytes after its
+/// hash).
+fn parse_line(raw: &[u8]) -> Option<(Envelope, &str)> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let rec = serde_json::from_str::<Envelope>(text).ok()?;
+    let (head, hash) = split_line(text)?;
+    (hash == rec.hash).then_some((rec, head))
 }
 
 /// Filters for [`summarize`].

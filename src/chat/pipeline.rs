@@ -1,23 +1,22 @@
 //! The pipeline: one question through scrub, prompt, model, guard, engine, protect, answer and reveal.
 
-use super::answer::{Attempt, AttemptError, ChatAnswer, Timings};
+use super::answer::{Attempt, ChatAnswer, Timings};
 use super::builder::Options;
 use super::cache::Cache;
 use super::context::Context;
-use super::extract::extract_sql;
-use super::prompt::{fill, one_line, Schema, ANSWER_PROMPT, REPAIR_PROMPT, SQL_PROMPT};
+use super::prompt::{fill, one_line, Schema, ANSWER_PROMPT, SQL_PROMPT};
 use super::reveal::LinkHosts;
 use super::{repair, reveal, AnswerSegment, DirectMatch, ExampleIndex, PROMPT_VERSION};
 use crate::audit::{AuditSink, Digester};
 use crate::detect::Detector;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::guard::{Guard, GuardedQuery};
 use crate::llm::{LanguageModel, Message, ModelRequest, Usage};
 use crate::protect::{map_text, texts, ColumnReport, Protected, Protector};
 use crate::rules::{Action, Policy, TokenClass};
 use crate::tokens::{role_classes, MasterKey, RequestResolver, RequestTokens, Tokens};
-use polars::prelude::{AnyValue, DataFrame, DataType, IntoColumn};
+use polars::prelude::{AnyValue, Column, DataFrame, DataType, IntoColumn};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -91,6 +90,24 @@ pub(super) struct Trace {
     pub(super) direct: Option<DirectMatch>,
     /// The examples the prompt showed.
     pub(super) examples: Vec<String>,
+}
+
+/// A query that passed the guard and ran: the SQL as written, the guard's
+/// query, and the rows as the model sees them.
+pub(super) struct Accepted {
+    pub(super) sql: String,
+    pub(super) query: GuardedQuery,
+    pub(super) protected: Protected,
+    /// Whether the SQL came from the cache.
+    pub(super) cached: bool,
+}
+
+/// What the user gets back: the answer and rows, tokens revealed for
+/// their role.
+struct ForUser {
+    answer_segments: Option<Vec<AnswerSegment>>,
+    rows: DataFrame,
+    revealed: usize,
 }
 
 impl Chat {
@@ -201,7 +218,56 @@ impl Chat {
         })
     }
 
+    /// The pipeline for one question; `trace` keeps what it did, for the
+    /// audit event, whether it succeeds or not.
     fn run(&self, question: &str, ctx: &Context, trace: &mut Trace) -> Result<ChatAnswer, Error> {
+        self.check_length(question)?;
+        let classes = match &ctx.role {
+            Some(r) => Some(role_classes(&self.policy, r)?),
+            None => None,
+        };
+        let scrubbed = self.scrub_question(question, trace)?;
+        // The tokens this request may reveal: those of the scrubbed question
+        // now, those of the rows the model sees later.
+        let mut issued = RequestTokens::new();
+        issued.add_text(&self.tokens, &scrubbed);
+        let accepted = self.accept(&scrubbed, ctx, trace, &issued)?;
+        add_hits(&mut trace.hits, &accepted.protected.detector_hits);
+        trace.reports.clone_from(&accepted.protected.columns);
+        for c in token_columns(&accepted.query, &accepted.protected.frame) {
+            for v in texts(c)?.iter().flatten() {
+                issued.add_text(&self.tokens, v);
+            }
+        }
+        let model_answer = self.write_answer(&scrubbed, &accepted, trace)?;
+
+        let t = Instant::now();
+        let shown = self.reveal_for_role(model_answer.as_deref(), classes, &issued, &accepted)?;
+        trace.timings.reveal = t.elapsed();
+
+        Ok(ChatAnswer {
+            answer: shown.answer_segments.as_deref().map(AnswerSegment::join),
+            answer_segments: shown.answer_segments,
+            model_answer,
+            question_sent: scrubbed,
+            sql: accepted.sql,
+            columns: accepted.query.columns().to_vec(),
+            model_rows: accepted.protected.frame,
+            rows: shown.rows,
+            attempts: Vec::new(),
+            cached: accepted.cached,
+            model_calls: 0,
+            usage: Usage::default(),
+            detector_hits: BTreeMap::new(),
+            revealed: shown.revealed,
+            timings: Timings::default(),
+            direct: None,
+            examples: Vec::new(),
+        })
+    }
+
+    /// Refuses a question longer than the options allow.
+    fn check_length(&self, question: &str) -> Result<(), Error> {
         if question.len() > self.options.max_question_bytes {
             return Err(Error::usage(format!(
                 "the question is {} bytes long, more than the {} allowed",
@@ -209,182 +275,163 @@ impl Chat {
                 self.options.max_question_bytes
             )));
         }
-        let classes = match &ctx.role {
-            Some(r) => Some(role_classes(&self.policy, r)?),
-            None => None,
-        };
+        Ok(())
+    }
 
+    /// The question as the model sees it: its PII replaced by tokens.
+    fn scrub_question(&self, question: &str, trace: &mut Trace) -> Result<String, Error> {
         let t = Instant::now();
         let scrubbed = self.tokens.batch(|t| self.detector.redact(question, t))?;
         add_hits(&mut trace.hits, &scrubbed.counts);
         trace.timings.scrub = t.elapsed();
-        // The tokens this request may reveal: those of the scrubbed question
-        // now, those of the rows the model sees later.
-        let mut issued = RequestTokens::new();
-        issued.add_text(&self.tokens, &scrubbed.text);
+        Ok(scrubbed.text)
+    }
 
-        let mut accepted = None;
-        // A direct example: its SQL, slots filled with literals of the
-        // question's tokens, numbers and dates, through the same guard,
-        // engine and protection. When it fails, the model is asked.
-        if let Some((m, sql)) =
-            self.examples
-                .direct(&self.tokens, &scrubbed.text, self.options.direct_threshold)
-        {
-            trace.last_sql = Some(sql.clone());
-            let outcome = self.execute(&sql, trace, &issued);
-            self.attempt_event(ctx, trace, Some(&sql), &outcome)?;
-            match outcome {
-                Ok(done) => {
-                    trace.attempts.push(Attempt {
-                        sql: Some(sql.clone()),
-                        error: None,
-                    });
-                    trace.direct = Some(m);
-                    accepted = Some((sql, done));
-                }
-                Err(e) if repairable(&e) => trace.attempts.push(Attempt {
-                    sql: Some(sql),
-                    error: Some(AttemptError {
-                        code: e.code(),
-                        feedback: repair::feedback(&e, &self.names),
-                    }),
-                }),
-                Err(e) => return Err(e),
-            }
-        }
+    /// The query that answers the question: a direct example's, the
+    /// cache's, or the model's (repaired when it fails).
+    fn accept(
+        &self,
+        scrubbed: &str,
+        ctx: &Context,
+        trace: &mut Trace,
+        issued: &RequestTokens,
+    ) -> Result<Accepted, Error> {
+        let direct = self.try_direct(scrubbed, ctx, trace, issued)?;
 
         let t = Instant::now();
-        let (system, shown) = if accepted.is_some() {
+        let (system, shown) = if direct.is_some() {
             (String::new(), Vec::new())
         } else {
-            self.sql_prompt_with(&scrubbed.text)
+            self.sql_prompt_with(scrubbed)
         };
         trace.examples = shown;
         // The tokens the model's SQL may filter by: those it was shown.
         let mut resolvable = issued.clone();
         resolvable.add_text(&self.tokens, &system);
-        let mut messages = vec![Message::user(format!("Question: {}", scrubbed.text))];
-        let cache_key = self.cache_key(&scrubbed.text);
+        let cache_key = self.cache_key(scrubbed);
         trace.timings.prompt = t.elapsed();
 
-        let mut cached = false;
-        let hit = if accepted.is_none() {
-            self.cache.lock().ok().and_then(|c| c.get(&cache_key))
-        } else {
-            None
-        };
-        if let Some(sql) = hit {
-            trace.last_sql = Some(sql.clone());
-            match self.execute(&sql, trace, &resolvable) {
-                Ok(done) => {
-                    cached = true;
-                    accepted = Some((sql, done));
-                }
-                // The data or the catalog changed under the cached SQL: ask
-                // the model again.
-                Err(_) => {
-                    if let Ok(mut c) = self.cache.lock() {
-                        c.remove(&cache_key);
-                    }
-                }
-            }
+        if let Some(done) = direct {
+            return Ok(done);
         }
+        if let Some(done) = self.cached_query(&cache_key, trace, &resolvable) {
+            return Ok(done);
+        }
+        let done = self.ask_for_sql(system, scrubbed, ctx, trace, &resolvable)?;
+        if let Ok(mut c) = self.cache.lock() {
+            c.put(cache_key, done.sql.clone(), self.options.cache);
+        }
+        Ok(done)
+    }
 
-        let mut last_error = None;
-        if accepted.is_none() {
-            for _ in 0..=self.options.max_repairs {
-                let reply = self.call(
-                    system.clone(),
-                    messages.clone(),
-                    self.options.sql_max_tokens,
-                    trace,
-                )?;
-                let sql = extract_sql(&reply);
-                if sql.is_some() {
-                    trace.last_sql.clone_from(&sql);
-                }
-                let outcome = match &sql {
-                    Some(s) => self.execute(s, trace, &resolvable),
-                    None => Err(Error::new(ErrorKind::NoSql)),
-                };
-                // Every attempt is an audit event, the refused and failed
-                // ones too.
-                self.attempt_event(ctx, trace, sql.as_deref(), &outcome)?;
-                match outcome {
-                    Ok(done) => {
-                        trace.attempts.push(Attempt {
-                            sql: sql.clone(),
-                            error: None,
-                        });
-                        accepted = sql.map(|s| (s, done));
-                        break;
-                    }
-                    Err(e) if repairable(&e) => {
-                        let feedback = repair::feedback(&e, &self.names);
-                        trace.attempts.push(Attempt {
-                            sql,
-                            error: Some(AttemptError {
-                                code: e.code(),
-                                feedback: feedback.clone(),
-                            }),
-                        });
-                        messages.push(Message::assistant(reply));
-                        messages.push(Message::user(fill(
-                            REPAIR_PROMPT,
-                            &[("error", feedback.as_str())],
-                        )));
-                        last_error = Some(e);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        let Some((sql, (query, protected))) = accepted else {
-            return Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NoSql)));
+    /// A direct example's query, when one matches the question: its SQL,
+    /// slots filled with literals of the question's tokens, numbers and
+    /// dates, through the same guard, engine and protection. When it fails,
+    /// the failure is an attempt and the model is asked.
+    fn try_direct(
+        &self,
+        scrubbed: &str,
+        ctx: &Context,
+        trace: &mut Trace,
+        issued: &RequestTokens,
+    ) -> Result<Option<Accepted>, Error> {
+        let Some((m, sql)) =
+            self.examples
+                .direct(&self.tokens, scrubbed, self.options.direct_threshold)
+        else {
+            return Ok(None);
         };
-        if !cached && trace.direct.is_none() {
-            if let Ok(mut c) = self.cache.lock() {
-                c.put(cache_key, sql.clone(), self.options.cache);
+        trace.last_sql = Some(sql.clone());
+        let outcome = self.execute(&sql, trace, issued);
+        self.attempt_event(ctx, trace, Some(&sql), &outcome)?;
+        match outcome {
+            Ok((query, protected)) => {
+                trace.attempts.push(Attempt {
+                    sql: Some(sql.clone()),
+                    error: None,
+                });
+                trace.direct = Some(m);
+                Ok(Some(Accepted {
+                    sql,
+                    query,
+                    protected,
+                    cached: false,
+                }))
             }
+            Err(e) if repair::repairable(&e) => {
+                self.failed_attempt(trace, Some(sql), &e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
-        add_hits(&mut trace.hits, &protected.detector_hits);
-        trace.reports.clone_from(&protected.columns);
-        for col in query.columns() {
-            if !matches!(col.action, Action::Tokenize { .. } | Action::Scan) {
-                continue;
-            }
-            if let Ok(c) = protected.frame.column(&col.name) {
-                if c.dtype() == &DataType::String {
-                    for v in texts(c)?.iter().flatten() {
-                        issued.add_text(&self.tokens, v);
-                    }
+    }
+
+    /// The cached query for the question, when it still passes the guard
+    /// and runs; one that fails (the data or the catalog changed under it)
+    /// leaves the cache, and the model is asked again.
+    fn cached_query(
+        &self,
+        cache_key: &str,
+        trace: &mut Trace,
+        resolvable: &RequestTokens,
+    ) -> Option<Accepted> {
+        let sql = self.cache.lock().ok().and_then(|c| c.get(cache_key))?;
+        trace.last_sql = Some(sql.clone());
+        match self.execute(&sql, trace, resolvable) {
+            Ok((query, protected)) => Some(Accepted {
+                sql,
+                query,
+                protected,
+                cached: true,
+            }),
+            Err(_) => {
+                if let Ok(mut c) = self.cache.lock() {
+                    c.remove(cache_key);
                 }
+                None
             }
         }
+    }
 
-        let model_answer = if self.options.write_answer {
-            let user = self.answer_message(&scrubbed.text, &sql, &protected.frame);
-            Some(self.call(
-                ANSWER_PROMPT.to_string(),
-                vec![Message::user(user)],
-                self.options.answer_max_tokens,
-                trace,
-            )?)
-        } else {
-            None
-        };
+    /// The model's answer, written from the protected rows, when answer
+    /// writing is on.
+    fn write_answer(
+        &self,
+        scrubbed: &str,
+        accepted: &Accepted,
+        trace: &mut Trace,
+    ) -> Result<Option<String>, Error> {
+        if !self.options.write_answer {
+            return Ok(None);
+        }
+        let user = self.answer_message(scrubbed, &accepted.sql, &accepted.protected.frame);
+        let text = self.call(
+            ANSWER_PROMPT.to_string(),
+            vec![Message::user(user)],
+            self.options.answer_max_tokens,
+            trace,
+        )?;
+        Ok(Some(text))
+    }
 
-        let t = Instant::now();
+    /// The answer and rows for the user: the tokens issued for this request
+    /// revealed for the role's classes (none without a role).
+    fn reveal_for_role(
+        &self,
+        model_answer: Option<&str>,
+        classes: Option<&BTreeSet<TokenClass>>,
+        issued: &RequestTokens,
+        accepted: &Accepted,
+    ) -> Result<ForUser, Error> {
         let mut revealed = 0;
         let no_classes = BTreeSet::new();
-        let answer_segments = match &model_answer {
+        let answer_segments = match model_answer {
             Some(text) => {
                 let (segments, n) = reveal::reveal(
                     &self.tokens,
                     text,
                     classes.unwrap_or(&no_classes),
-                    &issued,
+                    issued,
                     self.link_hosts.as_ref(),
                 )?;
                 revealed += n;
@@ -392,35 +439,19 @@ impl Chat {
             }
             None => None,
         };
-        let answer = answer_segments.as_deref().map(AnswerSegment::join);
+        let frame = &accepted.protected.frame;
         let rows = match classes {
             Some(classes) => {
-                let (rows, n) = self.reveal_frame(&protected.frame, &query, classes, &issued)?;
+                let (rows, n) = self.reveal_frame(frame, &accepted.query, classes, issued)?;
                 revealed += n;
                 rows
             }
-            None => protected.frame.clone(),
+            None => frame.clone(),
         };
-        trace.timings.reveal = t.elapsed();
-
-        Ok(ChatAnswer {
-            answer,
+        Ok(ForUser {
             answer_segments,
-            model_answer,
-            question_sent: scrubbed.text,
-            sql,
-            columns: query.columns().to_vec(),
-            model_rows: protected.frame,
             rows,
-            attempts: Vec::new(),
-            cached,
-            model_calls: 0,
-            usage: Usage::default(),
-            detector_hits: BTreeMap::new(),
             revealed,
-            timings: Timings::default(),
-            direct: None,
-            examples: Vec::new(),
         })
     }
 
@@ -440,7 +471,7 @@ impl Chat {
     }
 
     /// One model call, timed and counted.
-    fn call(
+    pub(super) fn call(
         &self,
         system: String,
         messages: Vec<Message>,
@@ -556,16 +587,7 @@ impl Chat {
         }
         let mut out = frame.clone();
         let mut total = 0;
-        for col in query.columns() {
-            if !matches!(col.action, Action::Tokenize { .. } | Action::Scan) {
-                continue;
-            }
-            let Ok(c) = frame.column(&col.name) else {
-                continue;
-            };
-            if c.dtype() != &DataType::String {
-                continue;
-            }
+        for c in token_columns(query, frame) {
             let ca = texts(c)?;
             let (revealed, _) = map_text(&ca, |v| {
                 let (text, n) = self.tokens.reveal_only(v, classes, issued)?;
@@ -585,12 +607,18 @@ fn add_hits(into: &mut BTreeMap<String, usize>, from: &BTreeMap<String, usize>) 
     }
 }
 
-/// Failures the model may be able to fix by writing another query.
-fn repairable(e: &Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::Refused(_) | ErrorKind::Engine { .. } | ErrorKind::NoSql
-    )
+/// The text columns of a result whose cells may hold tokens to reveal:
+/// the `tokenize` and `scan` ones.
+fn token_columns<'a>(
+    query: &'a GuardedQuery,
+    frame: &'a DataFrame,
+) -> impl Iterator<Item = &'a Column> + 'a {
+    query
+        .columns()
+        .iter()
+        .filter(|col| matches!(col.action, Action::Tokenize { .. } | Action::Scan))
+        .filter_map(|col| frame.column(&col.name).ok())
+        .filter(|c| c.dtype() == &DataType::String)
 }
 
 fn cell_text(v: AnyValue<'_>) -> String {

@@ -1,11 +1,111 @@
-//! What a failed attempt sends back to the model: fixed sentences and the
-//! names of the schema the model already sees, never text the model wrote or
-//! an engine printed. Nothing here runs a detector: a detector run over the
-//! model's own text would hand it tokens of the values it guessed.
+//! The repair loop: the model writes SQL, and a refusal, an engine error or
+//! an answer without SQL goes back to it, a bounded number of times.
+//!
+//! What a failed attempt sends back: fixed sentences and the names of the
+//! schema the model already sees, never text the model wrote or an engine
+//! printed. Nothing here runs a detector: a detector run over the model's
+//! own text would hand it tokens of the values it guessed.
 
 use std::collections::BTreeSet;
 
+use super::answer::{Attempt, AttemptError};
+use super::context::Context;
+use super::extract::extract_sql;
+use super::pipeline::{Accepted, Chat, Trace};
+use super::prompt::{fill, REPAIR_PROMPT};
 use crate::error::{Error, ErrorKind};
+use crate::llm::Message;
+use crate::tokens::RequestTokens;
+
+impl Chat {
+    /// Asks the model for SQL and sends each repairable failure back with
+    /// its feedback, `max_repairs` times at most. Every attempt is an audit
+    /// event, the refused and failed ones too.
+    pub(super) fn ask_for_sql(
+        &self,
+        system: String,
+        scrubbed: &str,
+        ctx: &Context,
+        trace: &mut Trace,
+        resolvable: &RequestTokens,
+    ) -> Result<Accepted, Error> {
+        let mut messages = vec![Message::user(format!("Question: {scrubbed}"))];
+        let mut last_error = None;
+        for _ in 0..=self.options.max_repairs {
+            let reply = self.call(
+                system.clone(),
+                messages.clone(),
+                self.options.sql_max_tokens,
+                trace,
+            )?;
+            let sql = extract_sql(&reply);
+            if sql.is_some() {
+                trace.last_sql.clone_from(&sql);
+            }
+            let outcome = match &sql {
+                Some(s) => self.execute(s, trace, resolvable),
+                None => Err(Error::new(ErrorKind::NoSql)),
+            };
+            self.attempt_event(ctx, trace, sql.as_deref(), &outcome)?;
+            match outcome {
+                Ok((query, protected)) => {
+                    trace.attempts.push(Attempt {
+                        sql: sql.clone(),
+                        error: None,
+                    });
+                    // Always set: an answer without SQL is an error.
+                    if let Some(sql) = sql {
+                        return Ok(Accepted {
+                            sql,
+                            query,
+                            protected,
+                            cached: false,
+                        });
+                    }
+                    break;
+                }
+                Err(e) if repairable(&e) => {
+                    let feedback = self.failed_attempt(trace, sql, &e);
+                    messages.push(Message::assistant(reply));
+                    messages.push(Message::user(fill(
+                        REPAIR_PROMPT,
+                        &[("error", feedback.as_str())],
+                    )));
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| Error::new(ErrorKind::NoSql)))
+    }
+
+    /// Records a failed attempt in the trace; returns the feedback the model
+    /// is sent for it.
+    pub(super) fn failed_attempt(
+        &self,
+        trace: &mut Trace,
+        sql: Option<String>,
+        e: &Error,
+    ) -> String {
+        let feedback = feedback(e, &self.names);
+        trace.attempts.push(Attempt {
+            sql,
+            error: Some(AttemptError {
+                code: e.code(),
+                feedback: feedback.clone(),
+            }),
+        });
+        feedback
+    }
+}
+
+/// Failures the model may be able to fix by writing another query.
+pub(super) fn repairable(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Refused(_) | ErrorKind::Engine { .. } | ErrorKind::NoSql
+    )
+}
 
 /// The feedback for a failed attempt. `visible` holds the lowercase names
 /// of the tables and columns the model's schema shows.

@@ -779,6 +779,36 @@ pub(crate) fn reveal(
         }
         None => text,
     };
+    let mut pieces = pieces(tokens, text, classes, allowed)?;
+    // Reveal, look for values in unsafe places in the result, hide those,
+    // and again, until no value is in one.
+    loop {
+        let shown = Rendered::of(&pieces, text.len());
+        if shown.values.is_empty() {
+            break;
+        }
+        let hide = shown.values_to_hide(pat, hosts);
+        if hide.is_empty() {
+            break;
+        }
+        for k in hide {
+            if let Some(Piece::Token { shown, .. }) = pieces.get_mut(k) {
+                *shown = false;
+            }
+        }
+    }
+    segments(pieces)
+}
+
+/// The answer cut into text and tokens, each token's value looked up when
+/// it may be revealed: issued for this request, of one of the role's
+/// classes, and in an answer without markup.
+fn pieces(
+    tokens: &Tokens,
+    text: &str,
+    classes: &BTreeSet<TokenClass>,
+    allowed: &RequestTokens,
+) -> Result<Vec<Piece>, Error> {
     // Markup that can carry text into a link, an image or an HTML attribute
     // (`<`, `[`, `]`, `\\` outside the tokens) is read differently by every
     // renderer: an answer with any of it reveals nothing.
@@ -804,13 +834,25 @@ pub(crate) fn reveal(
         last = r.end;
     }
     pieces.push(Piece::Text(text[last..].to_string()));
+    Ok(pieces)
+}
 
-    // Reveal, look for values in unsafe places in the result, hide those,
-    // and again, until no value is in one.
-    loop {
-        let mut out = String::with_capacity(text.len());
-        let mut spans: Vec<(usize, Range<usize>)> = Vec::new();
-        let mut token_ranges = Vec::new();
+/// The answer as the pieces now show it, and where its values and its
+/// tokens are.
+struct Rendered {
+    text: String,
+    /// Each shown value: its piece and its byte range in `text`.
+    values: Vec<(usize, Range<usize>)>,
+    /// The byte ranges of the tokens left in `text`.
+    tokens: Vec<Range<usize>>,
+}
+
+impl Rendered {
+    /// Renders the pieces: shown values in place of their tokens.
+    fn of(pieces: &[Piece], capacity: usize) -> Rendered {
+        let mut out = String::with_capacity(capacity);
+        let mut values = Vec::new();
+        let mut tokens = Vec::new();
         for (k, p) in pieces.iter().enumerate() {
             let s = out.len();
             match p {
@@ -821,21 +863,30 @@ pub(crate) fn reveal(
                     ..
                 } => {
                     out.push_str(v);
-                    spans.push((k, s..out.len()));
+                    values.push((k, s..out.len()));
                 }
                 Piece::Token { token, .. } => {
                     out.push_str(token);
-                    token_ranges.push(s..out.len());
+                    tokens.push(s..out.len());
                 }
             }
         }
-        if spans.is_empty() {
-            break;
+        Rendered {
+            text: out,
+            values,
+            tokens,
         }
-        let regions = unsafe_regions(pat, &out, &token_ranges);
-        let texts = link_texts(&out);
+    }
+
+    /// The pieces whose values must go back to their tokens: those in an
+    /// unsafe region, a forbidden link or a URL; all of them when a
+    /// forbidden link touches no value.
+    fn values_to_hide(&self, pat: &Patterns, hosts: Option<&LinkHosts>) -> Vec<usize> {
+        let out = &self.text;
+        let regions = unsafe_regions(pat, out, &self.tokens);
+        let texts = link_texts(out);
         let link_ranges: Vec<Range<usize>> = match hosts {
-            Some(h) => links(pat, &out, &token_ranges)
+            Some(h) => links(pat, out, &self.tokens)
                 .into_iter()
                 .filter(|(_, t, _)| !h.target_allowed(t))
                 .map(|l| l.0)
@@ -843,10 +894,10 @@ pub(crate) fn reveal(
             None => Vec::new(),
         };
         let mut hide = Vec::new();
-        for (k, span) in &spans {
+        for (k, span) in &self.values {
             if regions.iter().any(|r| overlaps(r, span))
                 || link_ranges.iter().any(|r| overlaps(r, span))
-                || in_url(pat, &out, span, &texts)
+                || in_url(pat, out, span, &texts)
             {
                 hide.push(*k);
             }
@@ -856,20 +907,17 @@ pub(crate) fn reveal(
         if hide.is_empty()
             && link_ranges
                 .iter()
-                .any(|r| !spans.iter().any(|(_, s)| overlaps(r, s)))
+                .any(|r| !self.values.iter().any(|(_, s)| overlaps(r, s)))
         {
-            hide.extend(spans.iter().map(|(k, _)| *k));
+            hide.extend(self.values.iter().map(|(k, _)| *k));
         }
-        if hide.is_empty() {
-            break;
-        }
-        for k in hide {
-            if let Some(Piece::Token { shown, .. }) = pieces.get_mut(k) {
-                *shown = false;
-            }
-        }
+        hide
     }
+}
 
+/// The pieces as segments, neighbouring texts joined, and the number of
+/// values revealed.
+fn segments(pieces: Vec<Piece>) -> Result<(Vec<AnswerSegment>, usize), Error> {
     let mut segments: Vec<AnswerSegment> = Vec::new();
     let mut n = 0;
     let push_text = |segments: &mut Vec<AnswerSegment>, t: &str| {

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use polars::prelude::{
     col, len, polars_bail, BaseColumnUdf, Column, DataFrame, DataType, Field, IntoColumn, IntoLazy,
     LazyCsvReader, LazyFileListReader, LazyFrame, LazyJsonLineReader, PlRefPath, PolarsError,
-    PolarsResult, ScanArgsParquet, Schema, SortMultipleOptions, StringChunked, UniqueKeepStrategy,
-    UserDefinedFunction,
+    PolarsResult, ScanArgsParquet, Schema, SchemaRef, SortMultipleOptions, StringChunked,
+    UniqueKeepStrategy, UserDefinedFunction,
 };
 use polars::sql::SQLContext;
 use polars_sql::function_registry::FunctionRegistry;
@@ -18,7 +18,7 @@ use polars_sql::function_registry::FunctionRegistry;
 use super::{catalog_column, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::guard::POLARS_ORDER_HASH;
-use crate::rules::{Action, Generalization, Policy};
+use crate::rules::{Action, Generalization, Policy, TablePolicy};
 use crate::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType, Dialect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,30 +131,18 @@ impl PolarsEngine {
     /// cannot be read (named in the error).
     pub fn open(dir: impl AsRef<Path>, policy: &Policy) -> Result<PolarsEngine, Error> {
         let dir = dir.as_ref().to_path_buf();
-        let io = |source| {
-            Error::new(ErrorKind::Io {
-                path: dir.clone(),
-                source,
-            })
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(io)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(io)?;
-        files.sort();
         let mut tables: Vec<Table> = Vec::new();
         let mut catalog = Vec::new();
-        for path in files {
+        for path in data_files(&dir)? {
             let Some(format) = Format::of(&path) else {
                 continue;
             };
             let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            if policy.table(stem).is_none() {
+            let Some(table_policy) = policy.table(stem) else {
                 continue;
-            }
+            };
             if let Some(other) = tables.iter().find(|t| t.name == stem) {
                 return Err(Error::data_file(
                     &path,
@@ -165,47 +153,7 @@ impl PolarsEngine {
                     String::new(),
                 ));
             }
-            // Columns whose action works on text (masks, prefixes) are read
-            // as text from CSV: inferring `02134` as the number 2134 would
-            // lose the leading zero and shift what a prefix shows.
-            let text_columns: Vec<String> = policy
-                .table(stem)
-                .map(|t| {
-                    t.columns
-                        .iter()
-                        .filter(|c| {
-                            matches!(
-                                c.action,
-                                Action::Mask(_) | Action::Generalize(Generalization::Prefix(_))
-                            )
-                        })
-                        .map(|c| c.name.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let schema_of = |frame: &LazyFrame| {
-                frame.clone().collect_schema().map_err(|e| {
-                    Error::data_file(
-                        &path,
-                        "its schema cannot be read; the file is malformed or not of its extension's format",
-                        e.to_string(),
-                    )
-                })
-            };
-            let mut frame = scan(&path, format, &[])?;
-            let mut schema = schema_of(&frame)?;
-            let retype: Vec<String> = text_columns
-                .into_iter()
-                .filter(|c| {
-                    schema
-                        .get(c.as_str())
-                        .is_some_and(|t| *t != DataType::String)
-                })
-                .collect();
-            if format == Format::Csv && !retype.is_empty() {
-                frame = scan(&path, format, &retype)?;
-                schema = schema_of(&frame)?;
-            }
+            let (frame, schema) = scan_typed(&path, format, text_columns(table_policy))?;
             let columns = schema
                 .iter()
                 .map(|(name, dt)| CatalogColumn {
@@ -225,14 +173,19 @@ impl PolarsEngine {
                 unique: RwLock::new(Vec::new()),
             });
         }
-        let mut engine = PolarsEngine {
+        let engine = PolarsEngine {
             dir,
             tables,
             catalog: Catalog::new(catalog),
             memory_limit: 0,
         };
-        // The subject column of a table with `aggregate` columns: when it is
-        // unique, the guard counts the people in a group by its rows.
+        engine.with_unique_subjects(policy)
+    }
+
+    /// The engine with the subject column of each table with `aggregate`
+    /// columns marked in the catalog when it is unique: the guard then
+    /// counts the people in a group by its rows.
+    fn with_unique_subjects(mut self, policy: &Policy) -> Result<PolarsEngine, Error> {
         for tp in policy.tables() {
             let Some(subject) = &tp.subject else {
                 continue;
@@ -241,15 +194,15 @@ impl PolarsEngine {
                 .columns
                 .iter()
                 .any(|c| matches!(c.action, Action::Aggregate { .. }));
-            let present = engine
+            let present = self
                 .catalog
                 .table(&tp.name)
                 .is_some_and(|t| t.columns.iter().any(|c| &c.name == subject));
-            if summarised && present && engine.is_unique(&tp.name, subject)? {
-                engine.catalog = engine.catalog.with_unique(&tp.name, subject);
+            if summarised && present && self.is_unique(&tp.name, subject)? {
+                self.catalog = self.catalog.with_unique(&tp.name, subject);
             }
         }
-        Ok(engine)
+        Ok(self)
     }
 
     /// Keeps small files in memory: files up to `bytes` are read whole at
@@ -346,6 +299,72 @@ impl PolarsEngine {
             .find(|t| t.name == name)
             .ok_or_else(|| Error::usage(format!("table `{name}` is not in the engine's catalog")))
     }
+}
+
+/// The folder's entries, sorted.
+fn data_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |source| {
+        Error::new(ErrorKind::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    files.sort();
+    Ok(files)
+}
+
+/// The columns of a table whose action works on text (masks, prefixes).
+fn text_columns(table: &TablePolicy) -> Vec<String> {
+    table
+        .columns
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.action,
+                Action::Mask(_) | Action::Generalize(Generalization::Prefix(_))
+            )
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// A file's scan and schema. The `text_columns` are read as text from CSV:
+/// inferring `02134` as the number 2134 would lose the leading zero and
+/// shift what a prefix shows.
+fn scan_typed(
+    path: &Path,
+    format: Format,
+    text_columns: Vec<String>,
+) -> Result<(LazyFrame, SchemaRef), Error> {
+    let schema_of = |frame: &LazyFrame| {
+        frame.clone().collect_schema().map_err(|e| {
+            Error::data_file(
+                path,
+                "its schema cannot be read; the file is malformed or not of its extension's format",
+                e.to_string(),
+            )
+        })
+    };
+    let mut frame = scan(path, format, &[])?;
+    let mut schema = schema_of(&frame)?;
+    let retype: Vec<String> = text_columns
+        .into_iter()
+        .filter(|c| {
+            schema
+                .get(c.as_str())
+                .is_some_and(|t| *t != DataType::String)
+        })
+        .collect();
+    if format == Format::Csv && !retype.is_empty() {
+        frame = scan(path, format, &retype)?;
+        schema = schema_of(&frame)?;
+    }
+    Ok((frame, schema))
 }
 
 fn scan(path: &Path, format: Format, text_columns: &[String]) -> Result<LazyFrame, Error> {

@@ -372,83 +372,69 @@ fn convert(rows: &[postgres::Row], i: usize, name: &str, ty: &Type) -> Result<Se
     let n = name.into();
     Ok(match *ty {
         Type::BOOL => Series::new(n, read::<bool>(rows, i, name)?),
-        Type::INT2 => Series::new(
-            n,
-            read::<i16>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(i64::from))
-                .collect::<Vec<_>>(),
-        ),
-        Type::INT4 => Series::new(
-            n,
-            read::<i32>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(i64::from))
-                .collect::<Vec<_>>(),
-        ),
+        Type::INT2 => Series::new(n, each(read::<i16>(rows, i, name)?, i64::from)),
+        Type::INT4 => Series::new(n, each(read::<i32>(rows, i, name)?, i64::from)),
         Type::INT8 => Series::new(n, read::<i64>(rows, i, name)?),
-        Type::FLOAT4 => Series::new(
-            n,
-            read::<f32>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(f64::from))
-                .collect::<Vec<_>>(),
-        ),
+        Type::FLOAT4 => Series::new(n, each(read::<f32>(rows, i, name)?, f64::from)),
         Type::FLOAT8 => Series::new(n, read::<f64>(rows, i, name)?),
-        Type::NUMERIC => Series::new(
-            n,
-            read::<Numeric>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(|x| x.0))
-                .collect::<Vec<_>>(),
-        ),
+        Type::NUMERIC => Series::new(n, each(read::<Numeric>(rows, i, name)?, |x| x.0)),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             Series::new(n, read::<String>(rows, i, name)?)
         }
-        ref t if TextLike::accepts(t) => Series::new(
-            n,
-            read::<TextLike>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(|t| t.0))
-                .collect::<Vec<_>>(),
-        ),
+        ref t if TextLike::accepts(t) => {
+            Series::new(n, each(read::<TextLike>(rows, i, name)?, |t| t.0))
+        }
+        Type::DATE | Type::TIMESTAMP | Type::TIMESTAMPTZ => temporal(rows, i, name, ty)?,
+        ref other => return Err(unsupported(name, other)),
+    })
+}
+
+/// Each value mapped, NULLs kept.
+fn each<T, U>(values: Vec<Option<T>>, f: impl Fn(T) -> U) -> Vec<Option<U>> {
+    values.into_iter().map(|v| v.map(&f)).collect()
+}
+
+/// A `date` column as polars dates; a `timestamp` or `timestamptz` column
+/// as UTC microseconds without a zone.
+fn temporal(rows: &[postgres::Row], i: usize, name: &str, ty: &Type) -> Result<Series, Error> {
+    let n = name.into();
+    let micros = DataType::Datetime(TimeUnit::Microseconds, None);
+    let (series, to) = match *ty {
         Type::DATE => {
             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
             let days: Vec<Option<i32>> = read::<chrono::NaiveDate>(rows, i, name)?
                 .into_iter()
                 .map(|v| v.and_then(|d| i32::try_from((d - epoch).num_days()).ok()))
                 .collect();
-            Series::new(n, days)
-                .cast(&DataType::Date)
-                .map_err(|e| Error::engine("schema", e.to_string()))?
+            (Series::new(n, days), DataType::Date)
         }
         Type::TIMESTAMP => {
-            let us: Vec<Option<i64>> = read::<chrono::NaiveDateTime>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(|t| t.and_utc().timestamp_micros()))
-                .collect();
-            Series::new(n, us)
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
-                .map_err(|e| Error::engine("schema", e.to_string()))?
+            let us = each(read::<chrono::NaiveDateTime>(rows, i, name)?, |t| {
+                t.and_utc().timestamp_micros()
+            });
+            (Series::new(n, us), micros)
         }
         Type::TIMESTAMPTZ => {
-            let us: Vec<Option<i64>> = read::<chrono::DateTime<chrono::Utc>>(rows, i, name)?
-                .into_iter()
-                .map(|v| v.map(|t| t.timestamp_micros()))
-                .collect();
-            Series::new(n, us)
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
-                .map_err(|e| Error::engine("schema", e.to_string()))?
+            let us = each(read::<chrono::DateTime<chrono::Utc>>(rows, i, name)?, |t| {
+                t.timestamp_micros()
+            });
+            (Series::new(n, us), micros)
         }
-        ref other => {
-            return Err(Error::engine(
-                "unsupported_type",
-                format!(
-                    "column `{name}` has type `{other}`, which the PostgreSQL engine does not convert; cast it to text or a number in the query"
-                ),
-            ))
-        }
-    })
+        ref other => return Err(unsupported(name, other)),
+    };
+    series
+        .cast(&to)
+        .map_err(|e| Error::engine("schema", e.to_string()))
+}
+
+/// A result column of a type the engine does not convert.
+fn unsupported(name: &str, ty: &Type) -> Error {
+    Error::engine(
+        "unsupported_type",
+        format!(
+            "column `{name}` has type `{ty}`, which the PostgreSQL engine does not convert; cast it to text or a number in the query"
+        ),
+    )
 }
 
 /// A `uuid` (as its hyphenated text) or a `citext` value.

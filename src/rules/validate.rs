@@ -6,7 +6,7 @@ use super::action::{
 use super::column::{ColumnPolicy, TablePolicy};
 use super::defaults::{Defaults, TokenMode, Unlisted};
 use super::detectors::{Detectors, DictionaryDetector, PatternDetector, BUILTIN_DETECTORS};
-use super::file::{ColumnFile, RuleFile};
+use super::file::{ColumnFile, DictionaryFile, PatternFile, RuleFile};
 use super::policy::Policy;
 use crate::error::Error;
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,73 +202,8 @@ impl Validator<'_> {
     ) -> Result<ColumnPolicy, Error> {
         let span = col.span();
         let c = col.into_inner();
-        let tag = c.action.get_ref().as_str();
-        let at = |key: &str| format!("column `{table}.{name}`: key `{key}`");
-        // Keys that belong to other actions are errors, not silently ignored.
-        let allowed: &[&str] = match tag {
-            "allow" => &["filter"],
-            "scan" => &["filter", "class"],
-            "deny" => &["detect_values"],
-            "tokenize" => &["class", "filter", "detect_values", "match_parts"],
-            "mask" => &["mask", "filter", "detect_values", "class", "fixed_length", "link"],
-            "generalize" => &["to", "filter", "class"],
-            "aggregate" => &["functions", "min_group_size"],
-            other => {
-                return Err(self.err(
-                    c.action.span(),
-                    format!(
-                        "column `{table}.{name}`: unknown action `{other}` (expected allow, deny, tokenize, mask, generalize, scan or aggregate)"
-                    ),
-                ))
-            }
-        };
-        let present: [(&str, Option<Range<usize>>); 10] = [
-            ("class", c.class.as_ref().map(Spanned::span)),
-            ("mask", c.mask.as_ref().map(Spanned::span)),
-            ("to", c.to.as_ref().map(Spanned::span)),
-            ("filter", c.filter.as_ref().map(Spanned::span)),
-            ("functions", c.functions.as_ref().map(Spanned::span)),
-            (
-                "min_group_size",
-                c.min_group_size.as_ref().map(Spanned::span),
-            ),
-            ("detect_values", c.detect_values.as_ref().map(Spanned::span)),
-            ("match_parts", c.match_parts.as_ref().map(Spanned::span)),
-            ("fixed_length", c.fixed_length.as_ref().map(Spanned::span)),
-            ("link", c.link.as_ref().map(Spanned::span)),
-        ];
-        for (key, sp) in present {
-            if let Some(sp) = sp {
-                if !allowed.contains(&key) {
-                    return Err(
-                        self.err(sp, format!("{} does not apply to action `{tag}`", at(key)))
-                    );
-                }
-            }
-        }
-        let required = |key: &str| self.missing_key(&span, table, &name, tag, key);
-        let action =
-            match tag {
-                "allow" => Action::Allow,
-                "deny" => Action::Deny,
-                "scan" => Action::Scan,
-                "tokenize" => {
-                    let class = c.class.as_ref().ok_or_else(|| required("class"))?;
-                    Action::Tokenize {
-                        class: TokenClass::new(class.get_ref()).map_err(|m| {
-                            self.err(class.span(), format!("column `{table}.{name}`: {m}"))
-                        })?,
-                    }
-                }
-                "mask" => self.mask_action(table, &name, &c, &span)?,
-                "generalize" => {
-                    let to = c.to.as_ref().ok_or_else(|| required("to"))?;
-                    Action::Generalize(Generalization::parse(to.get_ref()).map_err(|m| {
-                        self.err(to.span(), format!("column `{table}.{name}`: {m}"))
-                    })?)
-                }
-                _ => self.aggregate_action(table, &name, &c, &span)?,
-            };
+        self.check_keys(table, &name, &c)?;
+        let action = self.action(table, &name, &c, &span)?;
         let filter = match &c.filter {
             None => action.default_filter(),
             Some(f) => Filter::from_tag(f.get_ref()).ok_or_else(|| {
@@ -309,6 +244,104 @@ impl Validator<'_> {
             detect_values,
             match_parts,
             class,
+        })
+    }
+
+    /// Refuses an unknown action, and a key that belongs to another action
+    /// (an error, not silently ignored).
+    fn check_keys(&self, table: &str, name: &str, c: &ColumnFile) -> Result<(), Error> {
+        let tag = c.action.get_ref().as_str();
+        let allowed: &[&str] = match tag {
+            "allow" => &["filter"],
+            "scan" => &["filter", "class"],
+            "deny" => &["detect_values"],
+            "tokenize" => &["class", "filter", "detect_values", "match_parts"],
+            "mask" => &[
+                "mask",
+                "filter",
+                "detect_values",
+                "class",
+                "fixed_length",
+                "link",
+            ],
+            "generalize" => &["to", "filter", "class"],
+            "aggregate" => &["functions", "min_group_size"],
+            _ => return Err(self.unknown_action(table, name, c)),
+        };
+        let present: [(&str, Option<Range<usize>>); 10] = [
+            ("class", c.class.as_ref().map(Spanned::span)),
+            ("mask", c.mask.as_ref().map(Spanned::span)),
+            ("to", c.to.as_ref().map(Spanned::span)),
+            ("filter", c.filter.as_ref().map(Spanned::span)),
+            ("functions", c.functions.as_ref().map(Spanned::span)),
+            (
+                "min_group_size",
+                c.min_group_size.as_ref().map(Spanned::span),
+            ),
+            ("detect_values", c.detect_values.as_ref().map(Spanned::span)),
+            ("match_parts", c.match_parts.as_ref().map(Spanned::span)),
+            ("fixed_length", c.fixed_length.as_ref().map(Spanned::span)),
+            ("link", c.link.as_ref().map(Spanned::span)),
+        ];
+        for (key, sp) in present {
+            if let Some(sp) = sp {
+                if !allowed.contains(&key) {
+                    return Err(self.err(
+                        sp,
+                        format!(
+                            "column `{table}.{name}`: key `{key}` does not apply to action `{tag}`"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A column whose action is none of the seven.
+    fn unknown_action(&self, table: &str, name: &str, c: &ColumnFile) -> Error {
+        self.err(
+            c.action.span(),
+            format!(
+                "column `{table}.{name}`: unknown action `{}` (expected allow, deny, tokenize, mask, generalize, scan or aggregate)",
+                c.action.get_ref()
+            ),
+        )
+    }
+
+    /// A column's action with the keys it needs.
+    fn action(
+        &self,
+        table: &str,
+        name: &str,
+        c: &ColumnFile,
+        span: &Range<usize>,
+    ) -> Result<Action, Error> {
+        let tag = c.action.get_ref().as_str();
+        let required = |key: &str| self.missing_key(span, table, name, tag, key);
+        Ok(match tag {
+            "allow" => Action::Allow,
+            "deny" => Action::Deny,
+            "scan" => Action::Scan,
+            "tokenize" => {
+                let class = c.class.as_ref().ok_or_else(|| required("class"))?;
+                Action::Tokenize {
+                    class: TokenClass::new(class.get_ref()).map_err(|m| {
+                        self.err(class.span(), format!("column `{table}.{name}`: {m}"))
+                    })?,
+                }
+            }
+            "mask" => self.mask_action(table, name, c, span)?,
+            "generalize" => {
+                let to = c.to.as_ref().ok_or_else(|| required("to"))?;
+                Action::Generalize(
+                    Generalization::parse(to.get_ref()).map_err(|m| {
+                        self.err(to.span(), format!("column `{table}.{name}`: {m}"))
+                    })?,
+                )
+            }
+            "aggregate" => self.aggregate_action(table, name, c, span)?,
+            _ => return Err(self.unknown_action(table, name, c)),
         })
     }
 
@@ -431,6 +464,8 @@ impl Validator<'_> {
 
     fn detectors(&self, d: super::file::DetectorsFile) -> Result<Detectors, Error> {
         let mut out = Detectors::default();
+        // Every detector's name, each used once: the enabled built-in ones,
+        // then the rule file's patterns and dictionaries.
         let mut names = BTreeSet::new();
         for b in d.builtin {
             if !BUILTIN_DETECTORS.contains(&b.get_ref().as_str()) {
@@ -448,115 +483,148 @@ impl Validator<'_> {
             }
         }
         for (name, words) in d.context {
-            let n = name.get_ref().as_str();
-            if !super::detectors::CONTEXT.iter().any(|(c, _)| *c == n) {
-                let why = if BUILTIN_DETECTORS.contains(&n) {
-                    format!(
-                        "built-in detector `{n}` takes no context words (only {} do: they have weak spellings)",
-                        super::detectors::CONTEXT.iter().map(|(c, _)| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
-                    )
-                } else {
-                    format!("context words for `{n}`, which is not a built-in detector")
-                };
-                return Err(self.err(name.span(), why));
-            }
-            if !out.builtin.iter().any(|b| b == n) {
-                return Err(self.err(
-                    name.span(),
-                    format!("context words for `{n}`, which `builtin` does not enable"),
-                ));
-            }
-            let mut list = Vec::new();
-            for w in words.into_inner() {
-                let t = w.get_ref().trim();
-                if t.is_empty()
-                    || t.len() > super::detectors::CONTEXT_WORD_MAX
-                    || t.chars().any(char::is_control)
-                {
-                    return Err(self.err(
-                        w.span(),
-                        format!(
-                            "context word `{}` of `{n}` must be 1 to {} bytes of text on one line",
-                            w.get_ref().escape_debug(),
-                            super::detectors::CONTEXT_WORD_MAX
-                        ),
-                    ));
-                }
-                list.push(t.to_string());
-            }
-            out.context.insert(n.to_string(), list);
+            let list = self.context_words(&name, words.into_inner(), &out.builtin)?;
+            out.context.insert(name.into_inner(), list);
         }
         for p in d.pattern {
-            let span = p.span();
             let p = p.into_inner();
-            if !names.insert(p.name.get_ref().clone()) {
-                return Err(self.err(
-                    p.name.span(),
-                    format!("detector name `{}` is used twice", p.name.get_ref()),
-                ));
-            }
-            regex::RegexBuilder::new(p.regex.get_ref())
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| {
-                    let why = match e {
-                        regex::Error::CompiledTooBig(_) => "it compiles too big".to_string(),
-                        other => other
-                            .to_string()
-                            .lines()
-                            .last()
-                            .unwrap_or("")
-                            .trim()
-                            .to_string(),
-                    };
-                    self.err(
-                        p.regex.span(),
-                        format!(
-                            "detector `{}`: the regex is invalid: {why}",
-                            p.name.get_ref()
-                        ),
-                    )
-                })?;
-            let class = TokenClass::new(p.class.get_ref())
-                .map_err(|m| self.err(p.class.span(), m.to_string()))?;
-            let _ = span;
-            out.patterns.push(PatternDetector {
-                name: p.name.into_inner(),
-                regex: p.regex.into_inner(),
-                class,
-                description: p.description,
-            });
+            self.new_name(&mut names, &p.name, &out.builtin)?;
+            out.patterns.push(self.pattern(p)?);
         }
         for dct in d.dictionary {
             let dct = dct.into_inner();
-            if !names.insert(dct.name.get_ref().clone()) {
-                return Err(self.err(
-                    dct.name.span(),
-                    format!("detector name `{}` is used twice", dct.name.get_ref()),
-                ));
-            }
-            if dct.terms.get_ref().is_empty()
-                || dct.terms.get_ref().iter().any(|t| t.trim().is_empty())
+            self.new_name(&mut names, &dct.name, &out.builtin)?;
+            out.dictionaries.push(self.dictionary(dct)?);
+        }
+        Ok(out)
+    }
+
+    /// Records a detector's name, refusing one already used.
+    fn new_name(
+        &self,
+        names: &mut BTreeSet<String>,
+        name: &Spanned<String>,
+        builtin: &[String],
+    ) -> Result<(), Error> {
+        if names.insert(name.get_ref().clone()) {
+            return Ok(());
+        }
+        let n = name.get_ref();
+        let first = if builtin.contains(n) {
+            " (once by `builtin`, which enables the built-in detector of that name)"
+        } else {
+            ""
+        };
+        Err(self.err(
+            name.span(),
+            format!("detector name `{n}` is used twice{first}"),
+        ))
+    }
+
+    /// The context words a rule file gives a built-in detector with weak
+    /// spellings, which `builtin` enables.
+    fn context_words(
+        &self,
+        name: &Spanned<String>,
+        words: Vec<Spanned<String>>,
+        builtin: &[String],
+    ) -> Result<Vec<String>, Error> {
+        let n = name.get_ref().as_str();
+        if !super::detectors::CONTEXT.iter().any(|(c, _)| *c == n) {
+            let why = if BUILTIN_DETECTORS.contains(&n) {
+                format!(
+                    "built-in detector `{n}` takes no context words (only {} do: they have weak spellings)",
+                    super::detectors::CONTEXT.iter().map(|(c, _)| format!("`{c}`")).collect::<Vec<_>>().join(" and ")
+                )
+            } else {
+                format!("context words for `{n}`, which is not a built-in detector")
+            };
+            return Err(self.err(name.span(), why));
+        }
+        if !builtin.iter().any(|b| b == n) {
+            return Err(self.err(
+                name.span(),
+                format!("context words for `{n}`, which `builtin` does not enable"),
+            ));
+        }
+        let mut list = Vec::new();
+        for w in words {
+            let t = w.get_ref().trim();
+            if t.is_empty()
+                || t.len() > super::detectors::CONTEXT_WORD_MAX
+                || t.chars().any(char::is_control)
             {
                 return Err(self.err(
-                    dct.terms.span(),
+                    w.span(),
                     format!(
-                        "dictionary `{}`: `terms` must list at least one term, and no empty term",
-                        dct.name.get_ref()
+                        "context word `{}` of `{n}` must be 1 to {} bytes of text on one line",
+                        w.get_ref().escape_debug(),
+                        super::detectors::CONTEXT_WORD_MAX
                     ),
                 ));
             }
-            let class = TokenClass::new(dct.class.get_ref())
-                .map_err(|m| self.err(dct.class.span(), m.to_string()))?;
-            out.dictionaries.push(DictionaryDetector {
-                name: dct.name.into_inner(),
-                terms: dct.terms.into_inner(),
-                case_insensitive: dct.case_insensitive,
-                class,
-                description: dct.description,
-            });
+            list.push(t.to_string());
         }
-        Ok(out)
+        Ok(list)
+    }
+
+    /// A pattern detector: its regex compiles within the size limit, its
+    /// class is a token class.
+    fn pattern(&self, p: PatternFile) -> Result<PatternDetector, Error> {
+        regex::RegexBuilder::new(p.regex.get_ref())
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| {
+                let why = match e {
+                    regex::Error::CompiledTooBig(_) => "it compiles too big".to_string(),
+                    other => other
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                };
+                self.err(
+                    p.regex.span(),
+                    format!(
+                        "detector `{}`: the regex is invalid: {why}",
+                        p.name.get_ref()
+                    ),
+                )
+            })?;
+        let class = TokenClass::new(p.class.get_ref())
+            .map_err(|m| self.err(p.class.span(), m.to_string()))?;
+        Ok(PatternDetector {
+            name: p.name.into_inner(),
+            regex: p.regex.into_inner(),
+            class,
+            description: p.description,
+        })
+    }
+
+    /// A dictionary detector: at least one term, none empty; its class is a
+    /// token class.
+    fn dictionary(&self, dct: DictionaryFile) -> Result<DictionaryDetector, Error> {
+        if dct.terms.get_ref().is_empty() || dct.terms.get_ref().iter().any(|t| t.trim().is_empty())
+        {
+            return Err(self.err(
+                dct.terms.span(),
+                format!(
+                    "dictionary `{}`: `terms` must list at least one term, and no empty term",
+                    dct.name.get_ref()
+                ),
+            ));
+        }
+        let class = TokenClass::new(dct.class.get_ref())
+            .map_err(|m| self.err(dct.class.span(), m.to_string()))?;
+        Ok(DictionaryDetector {
+            name: dct.name.into_inner(),
+            terms: dct.terms.into_inner(),
+            case_insensitive: dct.case_insensitive,
+            class,
+            description: dct.description,
+        })
     }
 }
 
@@ -595,6 +663,38 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    /// A pattern named after a built-in detector that `builtin` enables is
+    /// written once: the error says where the other use is.
+    #[test]
+    fn a_name_taken_by_an_enabled_builtin_says_so() {
+        let file = |builtin: &str, second: &str| {
+            format!(
+                "version = 1\n[detectors]\nbuiltin = [{builtin}]\n\
+                 [[detectors.pattern]]\nname = \"email\"\nregex = \"x\"\nclass = \"e\"\n{second}"
+            )
+        };
+        let err = |text: String| Policy::from_toml_str(&text).unwrap_err().to_string();
+        let e = err(file("\"email\"", ""));
+        assert!(
+            e.contains("detector name `email` is used twice (once by `builtin`"),
+            "{e}"
+        );
+        // Two patterns of one name: no built-in is named.
+        let twice = "[[detectors.pattern]]\nname = \"email\"\nregex = \"y\"\nclass = \"e\"\n";
+        let e = err(file("\"ssn\"", twice));
+        assert!(e.contains("detector name `email` is used twice"), "{e}");
+        assert!(!e.contains("builtin"), "{e}");
+        // A dictionary too.
+        let dict = "[[detectors.dictionary]]\nname = \"ssn\"\nterms = [\"a\"]\nclass = \"e\"\n";
+        let e = err(file("\"ssn\"", dict));
+        assert!(
+            e.contains("detector name `ssn` is used twice (once by `builtin`"),
+            "{e}"
+        );
+        // The built-in not enabled: the name is free.
+        assert!(Policy::from_toml_str(&file("\"ssn\"", "")).is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use sqlveil::audit::AuditLogBuilder;
 use sqlveil::chat::AnswerSegment;
 use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::Tokens;
-use sqlveil::{Chat, Context, Error};
+use sqlveil::{Chat, ChatAnswer, Context, Error};
 use std::sync::Arc;
 
 pub(crate) fn ask(
@@ -17,18 +17,49 @@ pub(crate) fn ask(
     keys: &Keys,
     args: &AskArgs,
 ) -> Result<u8, Error> {
+    let Some(model) = model(args)? else {
+        return Ok(2);
+    };
+    let chat = chat(source, audit, keys, args, model)?;
+    let mut ctx = Context::new(audit.actor.clone());
+    if let Some(r) = &args.role {
+        ctx = ctx.role(r.clone());
+    }
+    if let Some(id) = &audit.request_id {
+        ctx = ctx.request_id(id.clone());
+    }
+    let a = chat.ask(&args.question, &ctx)?;
+    print(&answer_json(&a));
+    Ok(0)
+}
+
+/// The model `--model-url` and `--model` (or their variables) name; `None`,
+/// with what is missing on stderr, when one is not given.
+fn model(args: &AskArgs) -> Result<Option<OpenAiModel>, Error> {
     let Some(url) = env_or(&args.model_url, "SQLVEIL_MODEL_URL") else {
         eprintln!("sqlveil: no model is given: pass --model-url URL (an OpenAI-compatible endpoint such as http://127.0.0.1:8080/v1) and --model NAME, or set SQLVEIL_MODEL_URL and SQLVEIL_MODEL");
-        return Ok(2);
+        return Ok(None);
     };
     let Some(name) = env_or(&args.model, "SQLVEIL_MODEL") else {
         eprintln!("sqlveil: no model name is given: pass --model NAME (the server's model id) or set SQLVEIL_MODEL");
-        return Ok(2);
+        return Ok(None);
     };
     let model = OpenAiModel::builder(url, name)
         .timeout(std::time::Duration::from_secs(args.timeout.max(1)))
         .api_key_from_env()
         .build()?;
+    Ok(Some(model))
+}
+
+/// The chat pipeline over the data, keys, vault, examples and audit log
+/// the arguments give.
+fn chat(
+    source: &Source,
+    audit: &AuditArgs,
+    keys: &Keys,
+    args: &AskArgs,
+    model: OpenAiModel,
+) -> Result<Chat, Error> {
     let model = Arc::new(model);
     let (policy, engine) = open(source)?;
     let key = master_key(keys)?;
@@ -64,15 +95,11 @@ pub(crate) fn ask(
             AuditLogBuilder::new().open_with(path, k.as_ref())?,
         ));
     }
-    let chat = chat.build()?;
-    let mut ctx = Context::new(audit.actor.clone());
-    if let Some(r) = &args.role {
-        ctx = ctx.role(r.clone());
-    }
-    if let Some(id) = &audit.request_id {
-        ctx = ctx.request_id(id.clone());
-    }
-    let a = chat.ask(&args.question, &ctx)?;
+    chat.build()
+}
+
+/// The answer as the command prints it.
+fn answer_json(a: &ChatAnswer) -> Value {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     let attempts: Vec<Value> = a
         .attempts
@@ -97,7 +124,7 @@ pub(crate) fn ask(
             })
             .collect::<Vec<_>>()
     });
-    print(&json!({
+    json!({
         "answer": a.answer,
         "answer_segments": segments,
         "model_answer": a.model_answer,
@@ -120,6 +147,5 @@ pub(crate) fn ask(
             "model": ms(a.timings.model),
             "overhead": ms(a.timings.overhead()),
         },
-    }));
-    Ok(0)
+    })
 }

@@ -10,7 +10,7 @@ use sqlveil::eval::{
 };
 use sqlveil::llm::OpenAiModel;
 use sqlveil::tokens::MemoryVault;
-use sqlveil::{Chat, Error, ErrorKind, LanguageModel};
+use sqlveil::{Chat, Error, ErrorKind, LanguageModel, MasterKey, Policy};
 
 use crate::args::{EvalCommand, EvalRun, Keys, Source};
 
@@ -56,33 +56,8 @@ fn evaluate(run: &EvalRun) -> Result<u8, Error> {
         key_file: run.key_file.clone(),
         vault: None,
     })?;
-    let mut script = None;
-    let inner: Arc<dyn LanguageModel> = if let Some(dir) = &run.replay {
-        let name = crate::env_or(&run.model, "SQLVEIL_MODEL").unwrap_or_else(|| "replay".into());
-        Arc::new(ReplayModel::open(dir, name)?)
-    } else if run.scripted {
-        let s = Arc::new(ScriptedEval::new(&policy, &key)?);
-        script = Some(s.clone());
-        s
-    } else {
-        let Some(url) = crate::env_or(&run.model_url, "SQLVEIL_MODEL_URL") else {
-            return Err(usage(
-                "no model is given: pass --model-url URL and --model NAME, --replay DIR or --scripted",
-            ));
-        };
-        let Some(name) = crate::env_or(&run.model, "SQLVEIL_MODEL") else {
-            return Err(usage(
-                "no model name is given: pass --model NAME or set SQLVEIL_MODEL",
-            ));
-        };
-        Arc::new(
-            OpenAiModel::builder(url, name)
-                .timeout(std::time::Duration::from_secs(run.timeout.max(1)))
-                .api_key_from_env()
-                .build()?,
-        )
-    };
-    let mut seen = RecordingModel::new(inner);
+    let RunModel { model, script } = model(run, &policy, &key)?;
+    let mut seen = RecordingModel::new(model);
     if let Some(dir) = &run.record {
         seen = seen.record_to(dir)?;
     }
@@ -109,9 +84,59 @@ fn evaluate(run: &EvalRun) -> Result<u8, Error> {
         s.prepare(&chat, &set)?;
     }
     let report = eval::run(&chat, &set, &seen, &EvalOptions::default())?;
+    report_outcome(&report, run)
+}
+
+/// The model a run asks, and the scripted model again when it is one (it
+/// is prepared with the chat).
+struct RunModel {
+    model: Arc<dyn LanguageModel>,
+    script: Option<Arc<ScriptedEval>>,
+}
+
+/// The model a run asks: recorded answers (`--replay`), the scripted
+/// model (`--scripted`), or a server.
+fn model(run: &EvalRun, policy: &Policy, key: &MasterKey) -> Result<RunModel, Error> {
+    if let Some(dir) = &run.replay {
+        let name = crate::env_or(&run.model, "SQLVEIL_MODEL").unwrap_or_else(|| "replay".into());
+        return Ok(RunModel {
+            model: Arc::new(ReplayModel::open(dir, name)?),
+            script: None,
+        });
+    }
+    if run.scripted {
+        let s = Arc::new(ScriptedEval::new(policy, key)?);
+        return Ok(RunModel {
+            model: s.clone(),
+            script: Some(s),
+        });
+    }
+    let Some(url) = crate::env_or(&run.model_url, "SQLVEIL_MODEL_URL") else {
+        return Err(usage(
+            "no model is given: pass --model-url URL and --model NAME, --replay DIR or --scripted",
+        ));
+    };
+    let Some(name) = crate::env_or(&run.model, "SQLVEIL_MODEL") else {
+        return Err(usage(
+            "no model name is given: pass --model NAME or set SQLVEIL_MODEL",
+        ));
+    };
+    let model = OpenAiModel::builder(url, name)
+        .timeout(std::time::Duration::from_secs(run.timeout.max(1)))
+        .api_key_from_env()
+        .build()?;
+    Ok(RunModel {
+        model: Arc::new(model),
+        script: None,
+    })
+}
+
+/// Prints the report's table, writes its JSON (`--json`), and fails the run
+/// when a protected value reached the model.
+fn report_outcome(report: &Report, run: &EvalRun) -> Result<u8, Error> {
     print!("{}", report.table());
     if let Some(path) = &run.json {
-        let text = serde_json::to_string_pretty(&report)
+        let text = serde_json::to_string_pretty(report)
             .map_err(|e| usage(format!("cannot write the report: {e}")))?;
         std::fs::write(path, text + "\n")
             .map_err(|e| usage(format!("cannot write {}: {e}", path.display())))?;

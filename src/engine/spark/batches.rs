@@ -66,12 +66,7 @@ fn unsupported(name: &str, ty: &ArrowType) -> Error {
 /// One result column as a polars series.
 fn convert(name: &str, array: &dyn Array) -> Result<Series, Error> {
     let n = name.into();
-    let ty = array.data_type();
-    let cast = |s: Series, to: &DataType| {
-        s.cast(to)
-            .map_err(|e| Error::engine("schema", e.to_string()))
-    };
-    Ok(match ty {
+    Ok(match array.data_type() {
         ArrowType::Null => Series::full_null(n, array.len(), &DataType::Null),
         ArrowType::Boolean => {
             let a = array.as_boolean();
@@ -108,19 +103,29 @@ fn convert(name: &str, array: &dyn Array) -> Result<Series, Error> {
             let v: Vec<Option<&str>> = a.iter().collect();
             Series::new(n, v)
         }
-        ArrowType::Date32 => cast(
+        ArrowType::Date32 | ArrowType::Date64 | ArrowType::Timestamp(..) => temporal(name, array)?,
+        other => return Err(unsupported(name, other)),
+    })
+}
+
+/// A date column as polars dates; a timestamp column as UTC microseconds
+/// without a zone.
+fn temporal(name: &str, array: &dyn Array) -> Result<Series, Error> {
+    let n = name.into();
+    let (series, to) = match array.data_type() {
+        ArrowType::Date32 => (
             Series::new(n, values::<Date32Type, i32>(array, |d| d)),
-            &DataType::Date,
-        )?,
-        ArrowType::Date64 => cast(
+            DataType::Date,
+        ),
+        ArrowType::Date64 => (
             Series::new(
                 n,
                 values::<Date64Type, i32>(array, |ms| {
                     i32::try_from(ms.div_euclid(86_400_000)).unwrap_or(i32::MAX)
                 }),
             ),
-            &DataType::Date,
-        )?,
+            DataType::Date,
+        ),
         // Spark sends timestamps as UTC instants (with the session's time
         // zone, which the engine sets to UTC, as their label); both kinds
         // become UTC microseconds without a zone, as on PostgreSQL.
@@ -137,13 +142,16 @@ fn convert(name: &str, array: &dyn Array) -> Result<Series, Error> {
                     values::<TimestampNanosecondType, i64>(array, |ns| ns.div_euclid(1_000))
                 }
             };
-            cast(
+            (
                 Series::new(n, us),
-                &DataType::Datetime(TimeUnit::Microseconds, None),
-            )?
+                DataType::Datetime(TimeUnit::Microseconds, None),
+            )
         }
         other => return Err(unsupported(name, other)),
-    })
+    };
+    series
+        .cast(&to)
+        .map_err(|e| Error::engine("schema", e.to_string()))
 }
 
 /// A decimal's unscaled value and scale as the nearest `f64` (one correctly
