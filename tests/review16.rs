@@ -220,20 +220,29 @@ fn finding_exotic_dates() {
     ]);
 }
 
+/// Was a finding (medium): initial and surname joined reached the model.
 #[test]
-#[ignore = "finding (medium): initial + surname joined (ljohnson, LJohnson) and name + digits (liamjohnson93) reach the model"]
-fn finding_usernames() {
+fn usernames_of_initial_and_surname() {
     assert_hidden(&[
         ("What did ljohnson order?", "ljohnson"),
         ("What did LJohnson order?", "LJohnson"),
+        ("What did l.johnson order?", "l.johnson"),
+    ]);
+}
+
+#[test]
+#[ignore = "finding (medium): name + digits (liamjohnson93) and name + initial (liam_j) reach the model"]
+fn finding_usernames() {
+    assert_hidden(&[
         ("What did liamjohnson93 order?", "liamjohnson"),
         ("What did liam_j order?", "liam_j"),
     ]);
 }
 
+/// Was a finding (medium): transliterations of umlauts and apostrophes
+/// left the surname for the model.
 #[test]
-#[ignore = "finding (medium): transliterations of umlauts/apostrophes (Mueller, OBrien, O Brien, Obrien) leave the surname for the model"]
-fn finding_transliterations() {
+fn transliterations_and_apostrophes() {
     assert_hidden(&[
         ("What did Priya Mueller order?", "Mueller"),
         ("What did Sarah OBrien order?", "OBrien"),
@@ -242,13 +251,23 @@ fn finding_transliterations() {
     ]);
 }
 
+/// Was a finding (medium): a phone's local part reached the model. (The
+/// phone's mask in the sample rules shows its last four digits, so those
+/// are not the needle.)
 #[test]
-#[ignore = "finding (medium): a customer number's bare digits (686571) and a phone's local part (555-0151) reach the model"]
+fn a_phone_by_its_local_part() {
+    assert_hidden(&[
+        ("Who has phone 555-0151?", "555-0151"),
+        ("Whose phone is five one two 555 0151?", "555 0151"),
+        ("Who has phone 555.0151?", "555.0151"),
+    ]);
+}
+
+#[test]
+#[ignore = "finding (medium): a customer number's bare digits (686571) and an SSN in words reach the model"]
 fn finding_bare_numbers() {
     assert_hidden(&[
         ("Who is customer 686571?", "686571"),
-        ("Who has phone 555-0151?", "555-0151"),
-        ("Whose phone is five one two 555 0151?", "0151"),
         (
             "Whose SSN is two one three six seven eight five five nine?",
             "five five nine",
@@ -401,15 +420,21 @@ fn finding_false_positives() {
     assert!(changed.is_empty(), "{changed:#?}");
 }
 
+/// Was a finding (medium): six-digit and CJK dates reached the model.
 #[test]
-#[ignore = "finding (medium): more date forms reach the model: `June the 24th 1993`, 6-digit DDMMYY/MMDDYY, CJK `1993年6月24日`"]
-fn finding_more_date_forms() {
+fn six_digit_and_cjk_dates() {
     assert_hidden(&[
-        ("Who was born June the 24th 1993?", "24th"),
         ("Who was born 240693?", "240693"),
         ("Who was born 062493?", "062493"),
         ("Who was born 1993\u{5E74}6\u{6708}24\u{65E5}?", "24"),
+        ("\u{8C01}1993\u{5E74}6\u{6708}24\u{65E5}\u{51FA}\u{751F}?", "24"),
     ]);
+}
+
+#[test]
+#[ignore = "finding (medium): `June the 24th 1993` reaches the model"]
+fn finding_more_date_forms() {
+    assert_hidden(&[("Who was born June the 24th 1993?", "24th")]);
 }
 
 #[test]
