@@ -441,9 +441,10 @@ fn candidates_in(re: &Regex, text: &str, window: Range<usize>, each: &mut Readin
     }
 }
 
-/// The days a matched shape may mean: its runs of digits and its month
-/// name, in order.
-fn readings(shape: &str) -> Vec<Option<NaiveDate>> {
+/// A matched shape's runs of digits (each a number and its length) and
+/// its month name (the month and how many numbers came before it).
+#[allow(clippy::type_complexity)]
+fn shape_parts(shape: &str) -> (Vec<(u32, usize)>, Option<(u32, usize)>) {
     let mut nums: Vec<(u32, usize)> = Vec::new();
     let mut month: Option<(u32, usize)> = None;
     let mut word = String::new();
@@ -481,6 +482,13 @@ fn readings(shape: &str) -> Vec<Option<NaiveDate>> {
         }
     }
     flush(&mut word, &mut digits, &mut nums, &mut month);
+    (nums, month)
+}
+
+/// The days a matched shape may mean: its runs of digits and its month
+/// name, in order.
+fn readings(shape: &str) -> Vec<Option<NaiveDate>> {
+    let (nums, month) = shape_parts(shape);
     let mut days: Vec<Option<NaiveDate>> = Vec::new();
     match (month, nums.as_slice()) {
         (None, &[(a, la), (b, _), (cc, lc)]) => {

@@ -144,9 +144,21 @@ fn value_forms(v: &str, out: &mut Vec<Form>) {
         }
         return;
     }
-    if !digits.is_empty() {
-        return;
+    if digits.is_empty() {
+        name_forms(v, &atoms, &all, out);
     }
+}
+
+/// The other forms of a value of letters only (a name): initial and
+/// surname, reversed, each word, each word with an apostrophe whole.
+fn name_forms(v: &str, atoms: &[&str], all: &str, out: &mut Vec<Form>) {
+    let mut push = |text: String, kind: Kind| {
+        out.push(Form {
+            text,
+            kind,
+            atoms: 0,
+        })
+    };
     let words: Vec<String> = v
         .split_whitespace()
         .map(|w| reduce(w).iter().map(|s| s.plain.as_str()).collect())
@@ -166,14 +178,14 @@ fn value_forms(v: &str, out: &mut Vec<Form>) {
         if rev != all {
             push(rev, Kind::Text);
         }
-        for a in &atoms {
+        for a in atoms {
             if a.chars().count() >= MIN_LEN {
                 push((*a).to_string(), Kind::Part);
             }
         }
         // A word of two atoms whole (`O'Brien` as `obrien`).
         for w in &words {
-            if w.chars().count() >= MIN_LEN && !atoms.contains(&w.as_str()) && *w != all {
+            if w.chars().count() >= MIN_LEN && !atoms.contains(&w.as_str()) && w != all {
                 push(w.clone(), Kind::Text);
             }
         }

@@ -96,6 +96,8 @@ pub(crate) struct Stretch {
     /// and `the` dropped.
     pub(crate) dated: String,
     pub(crate) dated_edges: Vec<usize>,
+    /// Per atom of `dated`: the atom of `plain` it is.
+    pub(crate) dated_atoms: Vec<usize>,
     /// Per atom of `plain`: whether it is digits, and the gap before it.
     pub(crate) digits: Vec<bool>,
     pub(crate) gaps: Vec<String>,
@@ -120,8 +122,8 @@ pub(crate) fn month(word: &str) -> Option<u32> {
     })
 }
 
-/// The stretches of a text.
-pub(crate) fn reduce(text: &str) -> Vec<Stretch> {
+/// A text's atoms: each with whether it is digits, and the gap before it.
+fn atoms(text: &str) -> Vec<(String, bool, String)> {
     // Atoms with the gap before each.
     let mut atoms: Vec<(String, bool, String)> = Vec::new();
     let mut cur = String::new();
@@ -176,6 +178,12 @@ pub(crate) fn reduce(text: &str) -> Vec<Stretch> {
     if !cur.is_empty() {
         atoms.push((cur, cur_digit, gap));
     }
+    atoms
+}
+
+/// The stretches of a text.
+pub(crate) fn reduce(text: &str) -> Vec<Stretch> {
+    let atoms = atoms(text);
     let mut out = Vec::new();
     let mut s = Stretch::default();
     let mut prev_digit = false;
@@ -199,6 +207,7 @@ pub(crate) fn reduce(text: &str) -> Vec<Stretch> {
         let filler = !digit && matches!(a.as_str(), "of" | "the");
         if !ordinal && !filler {
             s.dated_edges.push(s.dated.len());
+            s.dated_atoms.push(s.digits.len() - 1);
             match month(&a).filter(|_| !digit) {
                 Some(m) => s.dated.push_str(&m.to_string()),
                 None => s.dated.push_str(&a),

@@ -158,9 +158,22 @@ struct Entry {
     atoms: u8,
 }
 
-/// Whether a form found over atoms `a..b` of a stretch counts.
+/// Whether a form found over atoms `a..b` of a stretch counts (atoms of
+/// the dated reading for a date: it drops `of`, `the` and ordinals).
 fn counts(kind: Kind, atoms: u8, s: &Stretch, a: usize, b: usize) -> bool {
     let spans = b - a;
+    // The plain atoms a dated span covers, for the checks of a number.
+    let (a, b) = if kind == Kind::Date {
+        match (
+            s.dated_atoms.get(a),
+            b.checked_sub(1).and_then(|l| s.dated_atoms.get(l)),
+        ) {
+            (Some(&x), Some(&y)) => (x, y + 1),
+            _ => return false,
+        }
+    } else {
+        (a, b)
+    };
     match kind {
         // A day in one atom (`19930624`, `240693`) is a number: not the
         // middle of a longer one (`110920.875`).

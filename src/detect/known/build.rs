@@ -10,7 +10,7 @@ use super::report::{KnownColumnReport, KnownPhase, KnownProgress, KnownValuesRep
 use super::runs::{merge_runs, poisoned, prefix8, sort_run, too_big, Side, Store};
 use super::spec::{ColumnSpec, KnownColumn};
 use super::value::{
-    is_title, push_spelled, Templates, COLUMN_MASK, KIND_EXACT, KIND_NONE, KIND_SHIFT,
+    column_of, is_title, push_spelled, Templates, COLUMN_MASK, KIND_EXACT, KIND_NONE, KIND_SHIFT,
     KIND_SPELLED, KIND_TEMPLATE, KIND_TITLE, KIND_UPPER, LETTERS, MAX_PAYLOAD, PART, PAYLOAD_SHIFT,
     PRIO_SHIFT, T_KEEP, T_SKIP, T_UPPER,
 };
@@ -96,10 +96,6 @@ impl KnownValues {
 fn base_with(col: usize, prio: u64) -> u64 {
     col as u64 | (prio << PRIO_SHIFT)
 }
-
-/// The bits of a value that say how its spelling is given back.
-const KIND_MASK: u64 = 0b111 << KIND_SHIFT;
-const PAYLOAD_MASK: u64 = MAX_PAYLOAD << PAYLOAD_SHIFT;
 
 /// Other spellings of a text value people write: an apostrophe as a
 /// break (`O Brien`; the walk then reads `OBrien` and `Obrien` too), and
@@ -257,68 +253,74 @@ fn digit_form(v: &str, opts: &KnownValuesOptions) -> Option<DigitForm> {
         }
     }
     template.extend_from_slice(trail.as_bytes());
-    let mut alternates = Vec::new();
-    if letters == 0 {
-        // `+CC rest` or `00CC rest`, the country code 1 to 3 digits followed
-        // by a separator.
-        let body = t
-            .strip_prefix('+')
-            .or_else(|| t.strip_prefix("00"))
-            .map(str::trim_start);
-        if let Some(body) = body {
-            let cc = body.bytes().take_while(u8::is_ascii_digit).count();
-            let rest_digits = digits
-                .saturating_sub(cc)
-                .saturating_sub(if t.starts_with("00") { 2 } else { 0 });
-            if (1..=3).contains(&cc)
-                && body.as_bytes().get(cc).is_some_and(|b| !b.is_ascii_digit())
-                && rest_digits >= opts.min_digits
-            {
-                let skip = key.len() - rest_digits;
-                let national: Vec<u8> = key[skip..].to_vec();
-                // The template with the country code's digits written out.
-                let tpl = written_out(&template, v, skip);
-                let mut trunk = vec![b'0'];
-                trunk.extend_from_slice(&national);
-                let mut trunk_tpl = vec![T_SKIP];
-                trunk_tpl.extend_from_slice(&tpl);
-                alternates.push((national, tpl, false));
-                alternates.push((trunk, trunk_tpl, false));
-            }
-        } else if key.first() == Some(&b'0')
-            && digits > opts.min_digits
-            && key.get(1) != Some(&b'0')
-        {
-            // A trunk `0`: the number without it, the `0` written out.
-            let national = key[1..].to_vec();
-            let mut tpl = Vec::with_capacity(template.len());
-            let mut done = false;
-            for &tb in &template {
-                if tb == T_KEEP && !done {
-                    tpl.push(b'0');
-                    done = true;
-                } else {
-                    tpl.push(tb);
-                }
-            }
-            alternates.push((national, tpl, false));
-        }
-        // A phone (10 to 13 digits written in groups) by its last seven
-        // digits (`555-0151`), which must be written with a separator.
-        let separated = template.iter().any(|&b| b != T_KEEP && b != T_UPPER);
-        if (10..=13).contains(&digits) && separated {
-            let skip = key.len() - 7;
-            if let Some(local) = key.get(skip..) {
-                alternates.push((local.to_vec(), written_out(&template, v, skip), true));
-            }
-        }
-    }
+    let alternates = if letters == 0 {
+        phone_forms(t, v, &key, &template, digits, opts)
+    } else {
+        Vec::new()
+    };
     Some(DigitForm {
         key,
         template,
         letters: letters > 0,
         alternates,
     })
+}
+
+/// The other keys of a number without letters: the national forms of an
+/// international phone number (`+1 512 555 0151` is also `512 555 0151`
+/// and `0512 555 0151`) or of a number with a trunk `0` (`020 7946 0958`
+/// is also `20 7946 0958`), and a phone's last seven digits (`555-0151`),
+/// which count only written with a separator. Each with its template, and
+/// whether it is that local part.
+fn phone_forms(
+    t: &str,
+    v: &str,
+    key: &[u8],
+    template: &[u8],
+    digits: usize,
+    opts: &KnownValuesOptions,
+) -> Vec<(Vec<u8>, Vec<u8>, bool)> {
+    let mut alternates = Vec::new();
+    // `+CC rest` or `00CC rest`, the country code 1 to 3 digits followed
+    // by a separator.
+    let body = t
+        .strip_prefix('+')
+        .or_else(|| t.strip_prefix("00"))
+        .map(str::trim_start);
+    if let Some(body) = body {
+        let cc = body.bytes().take_while(u8::is_ascii_digit).count();
+        let rest_digits = digits
+            .saturating_sub(cc)
+            .saturating_sub(if t.starts_with("00") { 2 } else { 0 });
+        if (1..=3).contains(&cc)
+            && body.as_bytes().get(cc).is_some_and(|b| !b.is_ascii_digit())
+            && rest_digits >= opts.min_digits
+        {
+            let skip = key.len() - rest_digits;
+            let national: Vec<u8> = key[skip..].to_vec();
+            // The template with the country code's digits written out.
+            let tpl = written_out(template, v, skip);
+            let mut trunk = vec![b'0'];
+            trunk.extend_from_slice(&national);
+            let mut trunk_tpl = vec![T_SKIP];
+            trunk_tpl.extend_from_slice(&tpl);
+            alternates.push((national, tpl, false));
+            alternates.push((trunk, trunk_tpl, false));
+        }
+    } else if key.first() == Some(&b'0') && digits > opts.min_digits && key.get(1) != Some(&b'0') {
+        // A trunk `0`: the number without it, the `0` written out.
+        alternates.push((key[1..].to_vec(), written_out(template, v, 1), false));
+    }
+    // A phone (10 to 13 digits written in groups) by its last seven
+    // digits (`555-0151`), which must be written with a separator.
+    let separated = template.iter().any(|&b| b != T_KEEP && b != T_UPPER);
+    if (10..=13).contains(&digits) && separated {
+        let skip = key.len() - 7;
+        if let Some(local) = key.get(skip..) {
+            alternates.push((local.to_vec(), written_out(template, v, skip), true));
+        }
+    }
+    alternates
 }
 
 /// Builds the index from values: each full sort buffer is sorted into a
@@ -409,29 +411,7 @@ impl<'o> Builder<'o> {
         let base = col as u64 | (prio << PRIO_SHIFT);
         if let Some(d) = digit_form(v, self.opts) {
             report.digit_values += 1;
-            let letters = if d.letters { LETTERS } else { 0 };
-            let mut keys = vec![(d.key, d.template, false)];
-            keys.extend(d.alternates);
-            for (key, template, local) in keys {
-                let how = if deny {
-                    KIND_NONE << KIND_SHIFT
-                } else {
-                    let interned = self
-                        .store
-                        .write()
-                        .map_err(|_| poisoned())?
-                        .templates
-                        .intern(&template);
-                    match interned {
-                        Some(i) => (KIND_TEMPLATE << KIND_SHIFT) | (u64::from(i) << PAYLOAD_SHIFT),
-                        None => self.spell(v)?,
-                    }
-                };
-                // On a digit key, `PART` marks a phone's local part.
-                let local = if local { PART } else { 0 };
-                self.push(true, col, &key, base | letters | local | how)?;
-            }
-            return Ok(());
+            return self.digit_keys(d, v, base, deny);
         }
         let mut key = std::mem::take(&mut self.scratch);
         text_key(t, &mut key);
@@ -442,40 +422,83 @@ impl<'o> Builder<'o> {
                 self.how(&key, v)?
             };
             self.push(false, col, &key, base | how)?;
-            self.variants(col, t, &key, base, deny)?;
+            self.variants(col, t, v, &key, base, deny)?;
         }
         if parts {
-            let pprio = priority(&action, true);
-            for p in t.split(|c: char| c.is_whitespace() || c == '-') {
-                let p = p.trim_matches(|c: char| !c.is_alphanumeric());
-                if p.len() == t.len()
-                    || p.chars().count() < self.opts.min_part_chars
-                    || !identifying(p, self.opts)
-                {
-                    continue;
-                }
-                text_key(p, &mut key);
-                if key.is_empty() {
-                    continue;
-                }
-                let how = self.how(&key, p)?;
-                let value = col as u64 | (pprio << PRIO_SHIFT) | PART | how;
-                self.push(false, col, &key, value)?;
-                self.variants(col, p, &key, value & !(KIND_MASK | PAYLOAD_MASK), false)?;
-            }
-            // Initial and surname (`ljohnson`, `L. Johnson`, `LJohnson`),
-            // in any case, at a part's priority: a whole value wins.
-            if let Some(initial) = initial_form(t) {
-                text_key(&initial, &mut key);
-                let how = self.spell(t)?;
-                self.push(false, col, &key, base_with(col, pprio) | how)?;
-            }
+            self.part_keys(t, v, col, priority(&action, true), &mut key)?;
         }
         self.scratch = key;
         Ok(())
     }
 
-    /// Pushes the other spellings of a text value or part `v` (key `key`):
+    /// Pushes a mostly-digit value's keys: its digits, and the other forms
+    /// of a phone (see [`phone_forms`]).
+    fn digit_keys(&mut self, d: DigitForm, v: &str, base: u64, deny: bool) -> Result<(), Error> {
+        let col = column_of(base);
+        let letters = if d.letters { LETTERS } else { 0 };
+        let mut keys = vec![(d.key, d.template, false)];
+        keys.extend(d.alternates);
+        for (key, template, local) in keys {
+            let how = if deny {
+                KIND_NONE << KIND_SHIFT
+            } else {
+                let interned = self
+                    .store
+                    .write()
+                    .map_err(|_| poisoned())?
+                    .templates
+                    .intern(&template);
+                match interned {
+                    Some(i) => (KIND_TEMPLATE << KIND_SHIFT) | (u64::from(i) << PAYLOAD_SHIFT),
+                    None => self.spell(v)?,
+                }
+            };
+            // On a digit key, `PART` marks a phone's local part.
+            let local = if local { PART } else { 0 };
+            self.push(true, col, &key, base | letters | local | how)?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the words of a value `t` (spelled `v`) as parts, at the
+    /// part priority `pprio`, and its initial and surname.
+    fn part_keys(
+        &mut self,
+        t: &str,
+        v: &str,
+        col: usize,
+        pprio: u64,
+        key: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        for p in t.split(|c: char| c.is_whitespace() || c == '-') {
+            let p = p.trim_matches(|c: char| !c.is_alphanumeric());
+            if p.len() == t.len()
+                || p.chars().count() < self.opts.min_part_chars
+                || !identifying(p, self.opts)
+            {
+                continue;
+            }
+            text_key(p, key);
+            if key.is_empty() {
+                continue;
+            }
+            let how = self.how(key, p)?;
+            let base = base_with(col, pprio) | PART;
+            self.push(false, col, key, base | how)?;
+            self.variants(col, p, p, key, base, false)?;
+        }
+        // Initial and surname (`ljohnson`, `L. Johnson`, `LJohnson`), in
+        // any case, at a part's priority: a whole value wins.
+        if let Some(initial) = initial_form(t) {
+            text_key(&initial, key);
+            let how = self.spell(v)?;
+            self.push(false, col, key, base_with(col, pprio) | how)?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the other spellings of a text value or part `v` (key `key`,
+    /// given back as `spelling`):
     /// an apostrophe read as a break (`O Brien`, and so `OBrien`, `Obrien`
     /// for `O'Brien`), umlauts and Nordic letters as two letters (`Mueller`
     /// for `Müller`). Each gives back `v`'s spelling.
@@ -483,6 +506,7 @@ impl<'o> Builder<'o> {
         &mut self,
         col: usize,
         v: &str,
+        spelling: &str,
         key: &[u8],
         base: u64,
         deny: bool,
@@ -497,7 +521,7 @@ impl<'o> Builder<'o> {
             let how = if deny {
                 KIND_NONE << KIND_SHIFT
             } else {
-                self.spell(v)?
+                self.spell(spelling)?
             };
             self.push(false, col, &k, base | how)?;
             seen.push(k);

@@ -53,8 +53,7 @@ fn is_joiner(c: char) -> bool {
 /// after a branch at `k` with key `kb`: the key's space or hyphen (none
 /// after one, or where white space waits: the text has a real space
 /// there).
-#[allow(clippy::type_complexity)]
-fn forks<'f>(k: &Cursor<'f>, kb: &[u8], waiting: bool, out: &mut Vec<(Cursor<'f>, Vec<u8>, bool)>) {
+fn forks<'f>(k: &Cursor<'f>, kb: &[u8], waiting: bool, out: &mut Vec<Branch<'f>>) {
     if waiting || kb.last().is_none_or(|&b| b == b' ' || b == b'-') {
         return;
     }
@@ -80,6 +79,59 @@ fn step_break(k: &mut Cursor<'_>, kb: &mut Vec<u8>) -> bool {
         }
     }
     false
+}
+
+/// A branch of a walk: its cursor, its key, and whether white space waits.
+type Branch<'f> = (Cursor<'f>, Vec<u8>, bool);
+
+/// After white space in the text: every branch whose key does not end in a
+/// break waits for one.
+fn space_waits(joined: &mut [Branch<'_>]) {
+    for b in joined.iter_mut() {
+        b.2 = b.1.last().is_some_and(|&b| b != b' ' && b != b'-');
+    }
+}
+
+/// Steps the branches over the bytes `one` of the character `c`: the
+/// branches alive after it, each with whether it read `c` (and so may end
+/// a value there).
+fn step_branches<'f>(
+    branches: Vec<Branch<'f>>,
+    c: char,
+    one: &[u8],
+) -> Vec<(Cursor<'f>, Vec<u8>, bool)> {
+    let mut out = Vec::with_capacity(branches.len());
+    for (mut k, mut kb, waiting) in branches {
+        // A second joiner after a joiner read as a break
+        // (`liam__johnson`) is part of that break.
+        if is_joiner(c) && !waiting && kb.last().is_some_and(|&b| b == b' ' || b == b'-') {
+            out.push((k, kb, false));
+            continue;
+        }
+        if waiting && !step_break(&mut k, &mut kb) {
+            continue;
+        }
+        if one.iter().all(|&b| k.step(b)) {
+            kb.extend_from_slice(one);
+            out.push((k, kb, true));
+        }
+    }
+    out
+}
+
+/// Two readings at one key are one (a hyphen read as itself and as the
+/// value's hyphen); `main` is the key of the branch as written, if alive.
+fn drop_duplicates(joined: &mut Vec<Branch<'_>>, main: Option<&[u8]>) {
+    let mut i = 0;
+    while i < joined.len() {
+        let dup = main.is_some_and(|m| joined[i].1 == m)
+            || joined[..i].iter().any(|b| b.1 == joined[i].1);
+        if dup {
+            joined.swap_remove(i);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// A walk through an FST.
@@ -208,25 +260,21 @@ impl KnownValues {
         key.clear();
         let mut pending = false;
         // Other branches: a cursor, its key, and whether white space waits.
-        let mut joined: Vec<(Cursor<'_>, Vec<u8>, bool)> = Vec::new();
+        let mut joined: Vec<Branch<'_>> = Vec::new();
         let mut main_alive = true;
         for (i, c) in rest.char_indices() {
             one.clear();
             if c.is_ascii() {
                 if is_ascii_space(c as u8) {
                     pending = !key.is_empty();
-                    for b in joined.iter_mut() {
-                        b.2 = b.1.last().is_some_and(|&b| b != b' ' && b != b'-');
-                    }
+                    space_waits(&mut joined);
                     continue;
                 }
                 one.push(c.to_ascii_lowercase() as u8);
             } else {
                 if is_space(c) {
                     pending = !key.is_empty();
-                    for b in joined.iter_mut() {
-                        b.2 = b.1.last().is_some_and(|&b| b != b' ' && b != b'-');
-                    }
+                    space_waits(&mut joined);
                     continue;
                 }
                 push_text_char(c, one);
@@ -237,7 +285,7 @@ impl KnownValues {
             let end = p + i + c.len_utf8();
             // New joined readings, from every branch alive before `c`: a
             // joiner read as the space, or a space read before a letter.
-            let mut new: Vec<(Cursor<'_>, Vec<u8>, bool)> = Vec::new();
+            let mut new: Vec<Branch<'_>> = Vec::new();
             if c.is_alphabetic() || is_joiner(c) {
                 if let (true, Some(k)) = (main_alive, cur.as_ref()) {
                     forks(k, key, pending, &mut new);
@@ -290,37 +338,14 @@ impl KnownValues {
             }
             // The other branches, and the new ones that read `c`.
             to_step.append(&mut joined);
-            for (mut k, mut kb, waiting) in to_step {
-                // A second joiner after a joiner read as a break
-                // (`liam__johnson`) is part of that break.
-                if is_joiner(c) && !waiting && kb.last().is_some_and(|&b| b == b' ' || b == b'-') {
-                    joined.push((k, kb, false));
-                    continue;
+            for (k, kb, read) in step_branches(to_step, c, one) {
+                if let Some(v) = k.value().filter(|_| read) {
+                    self.hit(text, p, end, c, v, &kb, false, out);
                 }
-                if waiting && !step_break(&mut k, &mut kb) {
-                    continue;
-                }
-                if one.iter().all(|&b| k.step(b)) {
-                    kb.extend_from_slice(one);
-                    if let Some(v) = k.value() {
-                        self.hit(text, p, end, c, v, &kb, false, out);
-                    }
-                    joined.push((k, kb, false));
-                }
+                joined.push((k, kb, false));
             }
             joined.append(&mut spaced);
-            // Two readings at one key are one (a hyphen read as itself and
-            // as the value's hyphen).
-            let mut i = 0;
-            while i < joined.len() {
-                let dup = (main_alive && joined[i].1 == *key)
-                    || joined[..i].iter().any(|b| b.1 == joined[i].1);
-                if dup {
-                    joined.swap_remove(i);
-                } else {
-                    i += 1;
-                }
-            }
+            drop_duplicates(&mut joined, main_alive.then_some(key.as_slice()));
             if !main_alive && joined.is_empty() {
                 return;
             }
@@ -626,7 +651,12 @@ mod tests {
     fn spellings_people_write_for_a_name() {
         let kv = KnownValues::from_values(
             &[spec(person(), true)],
-            &[&["Liam Johnson", "Sarah O'Brien", "Priya M\u{00FC}ller", "Amy Cross"]],
+            &[&[
+                "Liam Johnson",
+                "Sarah O'Brien",
+                "Priya M\u{00FC}ller",
+                "Amy Cross",
+            ]],
             &KnownValuesOptions::default(),
         )
         .unwrap();
