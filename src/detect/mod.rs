@@ -18,9 +18,11 @@
 //! Pattern detectors find what has a shape (emails, cards); a person's name
 //! or a street has none. Known-value detection reads the distinct values of
 //! the protected columns from the [`Engine`] (through
-//! [`Engine::distinct_values`]) and builds an index of them, so that a
-//! question naming a customer reaches the model with the name replaced by
-//! the token the same value gets in a result row.
+//! [`Engine::distinct_values`](crate::Engine::distinct_values); detection
+//! names what it reads as a [`ValueSource`], and every engine is one) and
+//! builds an index of them, so that a question naming a customer reaches
+//! the model with the name replaced by the token the same value gets in a
+//! result row.
 //!
 //! Choices, with their reasons:
 //!
@@ -98,12 +100,12 @@
 //! - **Saved next to the data.** With a [`KnownIndexStore`]
 //!   ([`Detector::save_known_values`]), the index is saved in a file keyed
 //!   by the columns and options, holding the data's identity
-//!   ([`Engine::data_identity`]: each file's size, times and inode) and
-//!   authenticated with a key derived from the master key. A restart reads
-//!   it instead of rebuilding; changed data makes it stale and it is
-//!   rebuilt; a file that fails its check is rebuilt with a warning. It is
-//!   never used unchecked, and a detector never runs with an empty index in
-//!   its place.
+//!   ([`Engine::data_identity`](crate::Engine::data_identity): each file's
+//!   size, times and inode) and authenticated with a key derived from the
+//!   master key. A restart reads it instead of rebuilding; changed data
+//!   makes it stale and it is rebuilt; a file that fails its check is
+//!   rebuilt with a warning. It is never used unchecked, and a detector
+//!   never runs with an empty index in its place.
 //!
 //! The index is built once, by [`Detector::with_known_values`] or
 //! [`Detector::refresh`], never per request; a lookup follows the FSTs from
@@ -115,6 +117,7 @@ mod builtin;
 mod dates;
 mod known;
 mod normalize;
+mod source;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -132,7 +135,7 @@ pub use self::known::{
     KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions,
     KnownValuesReport,
 };
-use crate::engine::Engine;
+pub use self::source::ValueSource;
 use crate::error::Error;
 use crate::rules::Policy;
 use crate::tokens::Tokens;
@@ -319,7 +322,8 @@ impl Detector {
     }
 
     /// Compiles the policy's detectors and loads the data's own protected
-    /// values from `engine` (known-value detection, see the
+    /// values from `source`, an [`Engine`](crate::Engine) or another
+    /// [`ValueSource`] (known-value detection, see the
     /// [module docs](self#known-values)), so that [`find`](Self::find) and
     /// [`redact`](Self::redact) find them too.
     ///
@@ -355,12 +359,12 @@ impl Detector {
     /// ```
     pub fn with_known_values(
         policy: &Policy,
-        engine: &dyn Engine,
+        source: &(impl ValueSource + ?Sized),
         options: &KnownValuesOptions,
     ) -> Result<Detector, Error> {
         let mut d = Detector::new(policy)?;
         d.known_options = options.clone();
-        d.refresh(engine)?;
+        d.refresh(source)?;
         Ok(d)
     }
 
@@ -381,7 +385,8 @@ impl Detector {
         self
     }
 
-    /// Reloads the known values from `engine` and swaps them in, for a
+    /// Reloads the known values from `source` (an [`Engine`](crate::Engine)
+    /// or another [`ValueSource`]) and swaps them in, for a
     /// detector shared between threads (`Arc<Detector>`): requests in
     /// flight finish with the old values, later ones see the new. A detector
     /// made by [`Detector::new`] starts finding known values (with the
@@ -394,8 +399,11 @@ impl Detector {
     /// # Errors
     /// An engine failure while reading the values; an index above
     /// [`KnownValuesOptions::max_memory`].
-    pub fn refresh(&self, engine: &dyn Engine) -> Result<KnownValuesReport, Error> {
-        self.refresh_with_progress(engine, &mut |_| {})
+    pub fn refresh(
+        &self,
+        source: &(impl ValueSource + ?Sized),
+    ) -> Result<KnownValuesReport, Error> {
+        self.refresh_with_progress(source, &mut |_| {})
     }
 
     /// [`refresh`](Self::refresh), telling `progress` what it is doing (which
@@ -405,17 +413,17 @@ impl Detector {
     /// As [`refresh`](Self::refresh).
     pub fn refresh_with_progress(
         &self,
-        engine: &dyn Engine,
+        source: &(impl ValueSource + ?Sized),
         progress: &mut dyn FnMut(&KnownProgress),
     ) -> Result<KnownValuesReport, Error> {
         let start = std::time::Instant::now();
         let opts = &self.known_options;
-        let (specs, mut warnings) = included(&self.known_specs, engine.catalog());
+        let (specs, mut warnings) = included(&self.known_specs, source.catalog());
         let mut tables: Vec<&str> = specs.iter().map(|s| s.table.as_str()).collect();
         tables.sort_unstable();
         tables.dedup();
         let place = match &self.known_store {
-            Some(store) => match engine.data_identity(&tables)? {
+            Some(store) => match source.data_identity(&tables)? {
                 Some(data) => Some((
                     store,
                     store.path_for(&specs, opts),
@@ -460,7 +468,7 @@ impl Detector {
                 kv
             }
             None => {
-                let mut kv = KnownValues::build(&specs, engine, opts, progress)?;
+                let mut kv = KnownValues::build(&specs, source, opts, progress)?;
                 if let Some((store, path, id)) = &place {
                     progress(&KnownProgress {
                         phase: KnownPhase::Saving,
@@ -493,7 +501,7 @@ impl Detector {
             values: kv.report.columns.iter().map(|c| c.values as u64).sum(),
             elapsed: start.elapsed(),
         });
-        let dates = Arc::new(KnownDates::build(&self.date_specs, engine)?);
+        let dates = Arc::new(KnownDates::build(&self.date_specs, source)?);
         match self.dates.write() {
             Ok(mut g) => *g = Some(dates),
             Err(poisoned) => *poisoned.into_inner() = Some(dates),
