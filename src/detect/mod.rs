@@ -129,8 +129,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::Builtins;
 use self::dates::{DateHit, DateSpec, KnownDates};
-use self::known::file as known_file;
-use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
+use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace, SavedIndex};
 pub use self::known::{
     KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions,
     KnownValuesReport,
@@ -138,7 +137,7 @@ pub use self::known::{
 pub use self::source::ValueSource;
 use crate::error::Error;
 use crate::rules::Policy;
-use crate::tokens::Tokens;
+use crate::tokens::{Issuer, Tokens};
 
 const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
@@ -419,48 +418,24 @@ impl Detector {
         let start = std::time::Instant::now();
         let opts = &self.known_options;
         let (specs, mut warnings) = included(&self.known_specs, source.catalog());
-        let mut tables: Vec<&str> = specs.iter().map(|s| s.table.as_str()).collect();
-        tables.sort_unstable();
-        tables.dedup();
-        let place = match &self.known_store {
-            Some(store) => match source.data_identity(&tables)? {
-                Some(data) => Some((
-                    store,
-                    store.path_for(&specs, opts),
-                    known_file::identity(&specs, opts, &data),
-                )),
-                None => {
-                    warnings.push(
-                        "the engine cannot tell when its data changes, so the known-value index is not saved and is rebuilt at every start".to_string(),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
-        if let (Some((_, _, id)), Some(current)) = (&place, self.known_snapshot()) {
-            if current.identity.as_ref() == Some(id) {
+        let saved = self.saved_index(&specs, source, &mut warnings)?;
+        if let (Some(saved), Some(current)) = (&saved, self.known_snapshot()) {
+            if current.identity.as_ref() == Some(&saved.id) {
                 return Ok(current.report.clone());
             }
         }
+        let step = |phase: KnownPhase, columns_done: usize, values: u64| KnownProgress {
+            phase,
+            column: None,
+            columns_done,
+            columns: specs.len(),
+            values,
+            elapsed: start.elapsed(),
+        };
         let mut loaded = None;
-        if let Some((store, path, id)) = &place {
-            progress(&KnownProgress {
-                phase: KnownPhase::Loading,
-                column: None,
-                columns_done: 0,
-                columns: specs.len(),
-                values: 0,
-                elapsed: start.elapsed(),
-            });
-            match store.load(path, id, &specs, opts) {
-                Ok(kv) => loaded = Some(kv),
-                Err(known_file::Unusable::Missing | known_file::Unusable::Stale) => {}
-                Err(known_file::Unusable::Corrupt(why)) => warnings.push(format!(
-                    "the saved known-value index {} was not used: {why}; it is rebuilt",
-                    path.display()
-                )),
-            }
+        if let Some(saved) = &saved {
+            progress(&step(KnownPhase::Loading, 0, 0));
+            loaded = saved.load(&specs, opts, &mut warnings);
         }
         let mut kv = match loaded {
             Some(mut kv) => {
@@ -469,39 +444,50 @@ impl Detector {
             }
             None => {
                 let mut kv = KnownValues::build(&specs, source, opts, progress)?;
-                if let Some((store, path, id)) = &place {
-                    progress(&KnownProgress {
-                        phase: KnownPhase::Saving,
-                        column: None,
-                        columns_done: specs.len(),
-                        columns: specs.len(),
-                        values: 0,
-                        elapsed: start.elapsed(),
-                    });
-                    match store.save(path, &kv, id) {
-                        Ok(()) => {
-                            kv.report.saved_to = Some(path.clone());
-                            kv.identity = Some(*id);
-                        }
-                        Err(e) => warnings.push(format!(
-                            "the known-value index could not be saved ({e}); it is rebuilt at every start"
-                        )),
-                    }
+                if let Some(saved) = &saved {
+                    progress(&step(KnownPhase::Saving, specs.len(), 0));
+                    saved.save(&mut kv, &mut warnings);
                 }
                 kv
             }
         };
         kv.report.build_time = start.elapsed();
         kv.report.warnings = warnings;
-        progress(&KnownProgress {
-            phase: KnownPhase::Done,
-            column: None,
-            columns_done: specs.len(),
-            columns: specs.len(),
-            values: kv.report.columns.iter().map(|c| c.values as u64).sum(),
-            elapsed: start.elapsed(),
-        });
+        let values = kv.report.columns.iter().map(|c| c.values as u64).sum();
+        progress(&step(KnownPhase::Done, specs.len(), values));
         let dates = Arc::new(KnownDates::build(&self.date_specs, source)?);
+        Ok(self.swap_in(kv, dates))
+    }
+
+    /// Where the index of `specs` is saved for the data as it is now: none
+    /// without a store, or (with a warning) when the source cannot tell when
+    /// its data changes.
+    fn saved_index(
+        &self,
+        specs: &[ColumnSpec],
+        source: &(impl ValueSource + ?Sized),
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<SavedIndex<'_>>, Error> {
+        let Some(store) = &self.known_store else {
+            return Ok(None);
+        };
+        let mut tables: Vec<&str> = specs.iter().map(|s| s.table.as_str()).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        Ok(match source.data_identity(&tables)? {
+            Some(data) => Some(store.saved_index(specs, &self.known_options, &data)),
+            None => {
+                warnings.push(
+                    "the engine cannot tell when its data changes, so the known-value index is not saved and is rebuilt at every start".to_string(),
+                );
+                None
+            }
+        })
+    }
+
+    /// Swaps in new known values and dates (requests in flight keep the old
+    /// ones) and gives the values' report.
+    fn swap_in(&self, kv: KnownValues, dates: Arc<KnownDates>) -> KnownValuesReport {
         match self.dates.write() {
             Ok(mut g) => *g = Some(dates),
             Err(poisoned) => *poisoned.into_inner() = Some(dates),
@@ -512,7 +498,7 @@ impl Detector {
             Ok(mut g) => *g = Some(kv),
             Err(poisoned) => *poisoned.into_inner() = Some(kv),
         }
-        Ok(report)
+        report
     }
 
     /// What the last load of known values found, or `None` when the detector
@@ -696,49 +682,7 @@ impl Detector {
                 ));
             };
             out.push_str(before);
-            let detector = match src {
-                Source::Pattern(detector, class) => {
-                    issuer.issue_into(class, hit, &mut out)?;
-                    detector
-                }
-                Source::Known(i) => {
-                    let (Some(h), Some(col)) = (
-                        known_hits.get(i),
-                        known_hits
-                            .get(i)
-                            .zip(known.as_deref())
-                            .and_then(|(h, k)| k.column(h.column)),
-                    ) else {
-                        return Err(Error::usage("a known-value hit has no column"));
-                    };
-                    let value = h.value.as_str();
-                    match &col.replace {
-                        Replace::Token(class) => {
-                            issuer.issue_into(class.as_str(), value, &mut out)?
-                        }
-                        Replace::Mask(kind) => out.push_str(&crate::transform::mask_value(
-                            kind,
-                            value,
-                            tokens.master_key(),
-                        )?),
-                        Replace::Redact(r) => out.push_str(r),
-                    }
-                    col.detector.as_str()
-                }
-                Source::Date(i) => {
-                    let (Some(h), Some(col)) = (
-                        date_hits.get(i),
-                        date_hits
-                            .get(i)
-                            .zip(dates.as_deref())
-                            .and_then(|(h, d)| d.column(h.column)),
-                    ) else {
-                        return Err(Error::usage("a known-date hit has no column"));
-                    };
-                    out.push_str(&h.replacement);
-                    col.detector.as_str()
-                }
-            };
+            let detector = replace_hit(&found_by, src, hit, &mut issuer, tokens, &mut out)?;
             last = range.end;
             match tally.iter_mut().find(|(d, _)| *d == detector) {
                 Some((_, n)) => *n += 1,
@@ -760,6 +704,61 @@ struct Found<'k> {
     known_hits: &'k [KnownHit],
     dates: Option<&'k KnownDates>,
     date_hits: &'k [DateHit],
+}
+
+/// Writes what one hit (`hit`, the text it covers) is replaced by to `out`,
+/// and gives its detector's name.
+fn replace_hit<'s>(
+    found: &Found<'s>,
+    src: Source<'s>,
+    hit: &str,
+    issuer: &mut Issuer<'_>,
+    tokens: &Tokens,
+    out: &mut String,
+) -> Result<&'s str, Error> {
+    Ok(match src {
+        Source::Pattern(detector, class) => {
+            issuer.issue_into(class, hit, out)?;
+            detector
+        }
+        Source::Known(i) => {
+            let (Some(h), Some(col)) = (
+                found.known_hits.get(i),
+                found
+                    .known_hits
+                    .get(i)
+                    .zip(found.known)
+                    .and_then(|(h, k)| k.column(h.column)),
+            ) else {
+                return Err(Error::usage("a known-value hit has no column"));
+            };
+            let value = h.value.as_str();
+            match &col.replace {
+                Replace::Token(class) => issuer.issue_into(class.as_str(), value, out)?,
+                Replace::Mask(kind) => out.push_str(&crate::transform::mask_value(
+                    kind,
+                    value,
+                    tokens.master_key(),
+                )?),
+                Replace::Redact(r) => out.push_str(r),
+            }
+            col.detector.as_str()
+        }
+        Source::Date(i) => {
+            let (Some(h), Some(col)) = (
+                found.date_hits.get(i),
+                found
+                    .date_hits
+                    .get(i)
+                    .zip(found.dates)
+                    .and_then(|(h, d)| d.column(h.column)),
+            ) else {
+                return Err(Error::usage("a known-date hit has no column"));
+            };
+            out.push_str(&h.replacement);
+            col.detector.as_str()
+        }
+    })
 }
 
 /// The public form of a hit.
