@@ -975,3 +975,98 @@ fn a_stale_index_is_never_used() {
     assert_eq!(d.find("Bob Marley").len(), 1);
     assert!(d.find("Eve Lovelace").is_empty());
 }
+
+/// Known values come from any `ValueSource`, not only from an engine: the
+/// values of a source of the caller's own are found as an engine's are.
+#[test]
+fn a_value_source_of_the_callers_own_is_read() {
+    use sqlveil::detect::ValueSource;
+    use sqlveil::schema::{Catalog, CatalogColumn, CatalogTable, ColumnType};
+
+    struct Names(Catalog);
+    impl ValueSource for Names {
+        fn catalog(&self) -> &Catalog {
+            &self.0
+        }
+        fn distinct_values(
+            &self,
+            table: &str,
+            column: &str,
+            _limit: Option<u64>,
+            each: &mut dyn FnMut(&str) -> Result<(), sqlveil::Error>,
+        ) -> Result<(), sqlveil::Error> {
+            assert_eq!((table, column), ("people", "name"));
+            for v in ["Quentin Harlowe", "Odile Varga"] {
+                each(v)?;
+            }
+            Ok(())
+        }
+    }
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+    )
+    .unwrap();
+    let source = Names(Catalog::new(vec![CatalogTable {
+        name: "people".into(),
+        columns: vec![CatalogColumn {
+            name: "name".into(),
+            ty: ColumnType::Text,
+        }],
+    }]));
+    let d = Detector::with_known_values(&p, &source, &KnownValuesOptions::new()).unwrap();
+    assert_eq!(d.known_values_report().unwrap().columns[0].values, 2);
+    let hits = d.find("Did odile varga order?");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].detector, "known:people.name");
+}
+
+/// A refresh tells its progress in order: a first start with a store looks
+/// for the saved index, reads, indexes, saves; the next one only loads.
+#[test]
+fn a_refresh_reports_its_steps_in_order() {
+    use sqlveil::detect::KnownPhase;
+
+    let data = tempdir_with(&[("people.csv", "id,name\n1,Ada Lovelace\n")]);
+    let keep = tempfile::tempdir().unwrap();
+    let p = Policy::from_toml_str(
+        "version = 1\n[tables.people.columns]\nname = { action = \"tokenize\", class = \"person\" }\n",
+    )
+    .unwrap();
+    let engine = PolarsEngine::open(data.path(), &p).unwrap();
+    let steps = |d: &Detector| {
+        let mut seen = Vec::new();
+        let r = d
+            .refresh_with_progress(&engine, &mut |s| seen.push((s.phase, s.columns_done)))
+            .unwrap();
+        (seen, r)
+    };
+    let mut first = Detector::new(&p).unwrap();
+    first.save_known_values(store(keep.path()));
+    let (seen, r) = steps(&first);
+    assert_eq!(
+        seen,
+        [
+            (KnownPhase::Loading, 0),
+            (KnownPhase::Reading, 0),
+            (KnownPhase::Indexing, 1),
+            (KnownPhase::Saving, 1),
+            (KnownPhase::Done, 1),
+        ]
+    );
+    assert!(r.saved_to.is_some());
+    let mut next = Detector::new(&p).unwrap();
+    next.save_known_values(store(keep.path()));
+    let (seen, r) = steps(&next);
+    assert_eq!(seen, [(KnownPhase::Loading, 0), (KnownPhase::Done, 1)]);
+    assert!(r.loaded_from.is_some());
+    // Without a store: read, index, done.
+    let (seen, _) = steps(&Detector::new(&p).unwrap());
+    assert_eq!(
+        seen,
+        [
+            (KnownPhase::Reading, 0),
+            (KnownPhase::Indexing, 1),
+            (KnownPhase::Done, 1),
+        ]
+    );
+}

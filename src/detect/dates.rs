@@ -6,7 +6,7 @@
 //!
 //! A date is a day, so the set of a column's dates is small whatever the
 //! number of rows (at most one entry per day of the calendar): it is read
-//! from the engine at every refresh, not saved with the known-value index.
+//! from the data at every refresh, not saved with the known-value index.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -16,7 +16,7 @@ use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
 use super::normalize::digit_byte;
-use crate::engine::Engine;
+use super::source::ValueSource;
 use crate::error::Error;
 use crate::rules::{Action, Generalization, Policy};
 use crate::schema::{Catalog, ColumnType};
@@ -121,8 +121,11 @@ impl KnownDates {
     /// Reads the dates of the protected date columns of `specs`, and of the
     /// `allow` date columns (a day the rules show as is in some column is
     /// not looked for: a question about that day's orders is left alone).
-    pub(crate) fn build(specs: &[DateSpec], engine: &dyn Engine) -> Result<KnownDates, Error> {
-        let catalog: &Catalog = engine.catalog();
+    pub(crate) fn build<S: ValueSource + ?Sized>(
+        specs: &[DateSpec],
+        source: &S,
+    ) -> Result<KnownDates, Error> {
+        let catalog: &Catalog = source.catalog();
         let mut out = KnownDates::default();
         let mut public: HashSet<i32> = HashSet::new();
         let mut ranks: Vec<u8> = Vec::new();
@@ -137,7 +140,7 @@ impl KnownDates {
             let is_date = matches!(ty, ColumnType::Date | ColumnType::Datetime);
             if matches!(spec.action, Action::Allow) {
                 if is_date {
-                    engine.distinct_values(&spec.table, &spec.column, None, &mut |v| {
+                    source.distinct_values(&spec.table, &spec.column, None, &mut |v| {
                         if let Some(d) = day_of(v) {
                             public.insert(epoch_day(d));
                         }
@@ -163,7 +166,7 @@ impl KnownDates {
             // stricter's.
             ranks.push(rank);
             let days = &mut out.days;
-            engine.distinct_values(&spec.table, &spec.column, None, &mut |v| {
+            source.distinct_values(&spec.table, &spec.column, None, &mut |v| {
                 if let Some(d) = day_of(v) {
                     let e = days.entry(epoch_day(d)).or_insert(i);
                     if ranks.get(*e).copied().unwrap_or(0) < rank {

@@ -18,9 +18,11 @@
 //! Pattern detectors find what has a shape (emails, cards); a person's name
 //! or a street has none. Known-value detection reads the distinct values of
 //! the protected columns from the [`Engine`] (through
-//! [`Engine::distinct_values`]) and builds an index of them, so that a
-//! question naming a customer reaches the model with the name replaced by
-//! the token the same value gets in a result row.
+//! [`Engine::distinct_values`](crate::Engine::distinct_values); detection
+//! names what it reads as a [`ValueSource`], and every engine is one) and
+//! builds an index of them, so that a question naming a customer reaches
+//! the model with the name replaced by the token the same value gets in a
+//! result row.
 //!
 //! Choices, with their reasons:
 //!
@@ -98,12 +100,12 @@
 //! - **Saved next to the data.** With a [`KnownIndexStore`]
 //!   ([`Detector::save_known_values`]), the index is saved in a file keyed
 //!   by the columns and options, holding the data's identity
-//!   ([`Engine::data_identity`]: each file's size, times and inode) and
-//!   authenticated with a key derived from the master key. A restart reads
-//!   it instead of rebuilding; changed data makes it stale and it is
-//!   rebuilt; a file that fails its check is rebuilt with a warning. It is
-//!   never used unchecked, and a detector never runs with an empty index in
-//!   its place.
+//!   ([`Engine::data_identity`](crate::Engine::data_identity): each file's
+//!   size, times and inode) and authenticated with a key derived from the
+//!   master key. A restart reads it instead of rebuilding; changed data
+//!   makes it stale and it is rebuilt; a file that fails its check is
+//!   rebuilt with a warning. It is never used unchecked, and a detector
+//!   never runs with an empty index in its place.
 //!
 //! The index is built once, by [`Detector::with_known_values`] or
 //! [`Detector::refresh`], never per request; a lookup follows the FSTs from
@@ -115,6 +117,7 @@ mod builtin;
 mod dates;
 mod known;
 mod normalize;
+mod source;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -126,16 +129,15 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use self::builtin::Builtins;
 use self::dates::{DateHit, DateSpec, KnownDates};
-use self::known::file as known_file;
-use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace};
+use self::known::{column_specs, included, ColumnSpec, KnownHit, KnownValues, Replace, SavedIndex};
 pub use self::known::{
     KnownColumnReport, KnownIndexStore, KnownPhase, KnownProgress, KnownValuesOptions,
     KnownValuesReport,
 };
-use crate::engine::Engine;
+pub use self::source::ValueSource;
 use crate::error::Error;
 use crate::rules::Policy;
-use crate::tokens::Tokens;
+use crate::tokens::{Issuer, Tokens};
 
 const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
@@ -319,7 +321,8 @@ impl Detector {
     }
 
     /// Compiles the policy's detectors and loads the data's own protected
-    /// values from `engine` (known-value detection, see the
+    /// values from `source`, an [`Engine`](crate::Engine) or another
+    /// [`ValueSource`] (known-value detection, see the
     /// [module docs](self#known-values)), so that [`find`](Self::find) and
     /// [`redact`](Self::redact) find them too.
     ///
@@ -355,12 +358,12 @@ impl Detector {
     /// ```
     pub fn with_known_values(
         policy: &Policy,
-        engine: &dyn Engine,
+        source: &(impl ValueSource + ?Sized),
         options: &KnownValuesOptions,
     ) -> Result<Detector, Error> {
         let mut d = Detector::new(policy)?;
         d.known_options = options.clone();
-        d.refresh(engine)?;
+        d.refresh(source)?;
         Ok(d)
     }
 
@@ -381,7 +384,8 @@ impl Detector {
         self
     }
 
-    /// Reloads the known values from `engine` and swaps them in, for a
+    /// Reloads the known values from `source` (an [`Engine`](crate::Engine)
+    /// or another [`ValueSource`]) and swaps them in, for a
     /// detector shared between threads (`Arc<Detector>`): requests in
     /// flight finish with the old values, later ones see the new. A detector
     /// made by [`Detector::new`] starts finding known values (with the
@@ -394,8 +398,11 @@ impl Detector {
     /// # Errors
     /// An engine failure while reading the values; an index above
     /// [`KnownValuesOptions::max_memory`].
-    pub fn refresh(&self, engine: &dyn Engine) -> Result<KnownValuesReport, Error> {
-        self.refresh_with_progress(engine, &mut |_| {})
+    pub fn refresh(
+        &self,
+        source: &(impl ValueSource + ?Sized),
+    ) -> Result<KnownValuesReport, Error> {
+        self.refresh_with_progress(source, &mut |_| {})
     }
 
     /// [`refresh`](Self::refresh), telling `progress` what it is doing (which
@@ -405,54 +412,30 @@ impl Detector {
     /// As [`refresh`](Self::refresh).
     pub fn refresh_with_progress(
         &self,
-        engine: &dyn Engine,
+        source: &(impl ValueSource + ?Sized),
         progress: &mut dyn FnMut(&KnownProgress),
     ) -> Result<KnownValuesReport, Error> {
         let start = std::time::Instant::now();
         let opts = &self.known_options;
-        let (specs, mut warnings) = included(&self.known_specs, engine.catalog());
-        let mut tables: Vec<&str> = specs.iter().map(|s| s.table.as_str()).collect();
-        tables.sort_unstable();
-        tables.dedup();
-        let place = match &self.known_store {
-            Some(store) => match engine.data_identity(&tables)? {
-                Some(data) => Some((
-                    store,
-                    store.path_for(&specs, opts),
-                    known_file::identity(&specs, opts, &data),
-                )),
-                None => {
-                    warnings.push(
-                        "the engine cannot tell when its data changes, so the known-value index is not saved and is rebuilt at every start".to_string(),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
-        if let (Some((_, _, id)), Some(current)) = (&place, self.known_snapshot()) {
-            if current.identity.as_ref() == Some(id) {
+        let (specs, mut warnings) = included(&self.known_specs, source.catalog());
+        let saved = self.saved_index(&specs, source, &mut warnings)?;
+        if let (Some(saved), Some(current)) = (&saved, self.known_snapshot()) {
+            if current.identity.as_ref() == Some(&saved.id) {
                 return Ok(current.report.clone());
             }
         }
+        let step = |phase: KnownPhase, columns_done: usize, values: u64| KnownProgress {
+            phase,
+            column: None,
+            columns_done,
+            columns: specs.len(),
+            values,
+            elapsed: start.elapsed(),
+        };
         let mut loaded = None;
-        if let Some((store, path, id)) = &place {
-            progress(&KnownProgress {
-                phase: KnownPhase::Loading,
-                column: None,
-                columns_done: 0,
-                columns: specs.len(),
-                values: 0,
-                elapsed: start.elapsed(),
-            });
-            match store.load(path, id, &specs, opts) {
-                Ok(kv) => loaded = Some(kv),
-                Err(known_file::Unusable::Missing | known_file::Unusable::Stale) => {}
-                Err(known_file::Unusable::Corrupt(why)) => warnings.push(format!(
-                    "the saved known-value index {} was not used: {why}; it is rebuilt",
-                    path.display()
-                )),
-            }
+        if let Some(saved) = &saved {
+            progress(&step(KnownPhase::Loading, 0, 0));
+            loaded = saved.load(&specs, opts, &mut warnings);
         }
         let mut kv = match loaded {
             Some(mut kv) => {
@@ -460,40 +443,51 @@ impl Detector {
                 kv
             }
             None => {
-                let mut kv = KnownValues::build(&specs, engine, opts, progress)?;
-                if let Some((store, path, id)) = &place {
-                    progress(&KnownProgress {
-                        phase: KnownPhase::Saving,
-                        column: None,
-                        columns_done: specs.len(),
-                        columns: specs.len(),
-                        values: 0,
-                        elapsed: start.elapsed(),
-                    });
-                    match store.save(path, &kv, id) {
-                        Ok(()) => {
-                            kv.report.saved_to = Some(path.clone());
-                            kv.identity = Some(*id);
-                        }
-                        Err(e) => warnings.push(format!(
-                            "the known-value index could not be saved ({e}); it is rebuilt at every start"
-                        )),
-                    }
+                let mut kv = KnownValues::build(&specs, source, opts, progress)?;
+                if let Some(saved) = &saved {
+                    progress(&step(KnownPhase::Saving, specs.len(), 0));
+                    saved.save(&mut kv, &mut warnings);
                 }
                 kv
             }
         };
         kv.report.build_time = start.elapsed();
         kv.report.warnings = warnings;
-        progress(&KnownProgress {
-            phase: KnownPhase::Done,
-            column: None,
-            columns_done: specs.len(),
-            columns: specs.len(),
-            values: kv.report.columns.iter().map(|c| c.values as u64).sum(),
-            elapsed: start.elapsed(),
-        });
-        let dates = Arc::new(KnownDates::build(&self.date_specs, engine)?);
+        let values = kv.report.columns.iter().map(|c| c.values as u64).sum();
+        progress(&step(KnownPhase::Done, specs.len(), values));
+        let dates = Arc::new(KnownDates::build(&self.date_specs, source)?);
+        Ok(self.swap_in(kv, dates))
+    }
+
+    /// Where the index of `specs` is saved for the data as it is now: none
+    /// without a store, or (with a warning) when the source cannot tell when
+    /// its data changes.
+    fn saved_index(
+        &self,
+        specs: &[ColumnSpec],
+        source: &(impl ValueSource + ?Sized),
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<SavedIndex<'_>>, Error> {
+        let Some(store) = &self.known_store else {
+            return Ok(None);
+        };
+        let mut tables: Vec<&str> = specs.iter().map(|s| s.table.as_str()).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        Ok(match source.data_identity(&tables)? {
+            Some(data) => Some(store.saved_index(specs, &self.known_options, &data)),
+            None => {
+                warnings.push(
+                    "the engine cannot tell when its data changes, so the known-value index is not saved and is rebuilt at every start".to_string(),
+                );
+                None
+            }
+        })
+    }
+
+    /// Swaps in new known values and dates (requests in flight keep the old
+    /// ones) and gives the values' report.
+    fn swap_in(&self, kv: KnownValues, dates: Arc<KnownDates>) -> KnownValuesReport {
         match self.dates.write() {
             Ok(mut g) => *g = Some(dates),
             Err(poisoned) => *poisoned.into_inner() = Some(dates),
@@ -504,7 +498,7 @@ impl Detector {
             Ok(mut g) => *g = Some(kv),
             Err(poisoned) => *poisoned.into_inner() = Some(kv),
         }
-        Ok(report)
+        report
     }
 
     /// What the last load of known values found, or `None` when the detector
@@ -688,49 +682,7 @@ impl Detector {
                 ));
             };
             out.push_str(before);
-            let detector = match src {
-                Source::Pattern(detector, class) => {
-                    issuer.issue_into(class, hit, &mut out)?;
-                    detector
-                }
-                Source::Known(i) => {
-                    let (Some(h), Some(col)) = (
-                        known_hits.get(i),
-                        known_hits
-                            .get(i)
-                            .zip(known.as_deref())
-                            .and_then(|(h, k)| k.column(h.column)),
-                    ) else {
-                        return Err(Error::usage("a known-value hit has no column"));
-                    };
-                    let value = h.value.as_str();
-                    match &col.replace {
-                        Replace::Token(class) => {
-                            issuer.issue_into(class.as_str(), value, &mut out)?
-                        }
-                        Replace::Mask(kind) => out.push_str(&crate::transform::mask_value(
-                            kind,
-                            value,
-                            tokens.master_key(),
-                        )?),
-                        Replace::Redact(r) => out.push_str(r),
-                    }
-                    col.detector.as_str()
-                }
-                Source::Date(i) => {
-                    let (Some(h), Some(col)) = (
-                        date_hits.get(i),
-                        date_hits
-                            .get(i)
-                            .zip(dates.as_deref())
-                            .and_then(|(h, d)| d.column(h.column)),
-                    ) else {
-                        return Err(Error::usage("a known-date hit has no column"));
-                    };
-                    out.push_str(&h.replacement);
-                    col.detector.as_str()
-                }
-            };
+            let detector = replace_hit(&found_by, src, hit, &mut issuer, tokens, &mut out)?;
             last = range.end;
             match tally.iter_mut().find(|(d, _)| *d == detector) {
                 Some((_, n)) => *n += 1,
@@ -752,6 +704,61 @@ struct Found<'k> {
     known_hits: &'k [KnownHit],
     dates: Option<&'k KnownDates>,
     date_hits: &'k [DateHit],
+}
+
+/// Writes what one hit (`hit`, the text it covers) is replaced by to `out`,
+/// and gives its detector's name.
+fn replace_hit<'s>(
+    found: &Found<'s>,
+    src: Source<'s>,
+    hit: &str,
+    issuer: &mut Issuer<'_>,
+    tokens: &Tokens,
+    out: &mut String,
+) -> Result<&'s str, Error> {
+    Ok(match src {
+        Source::Pattern(detector, class) => {
+            issuer.issue_into(class, hit, out)?;
+            detector
+        }
+        Source::Known(i) => {
+            let (Some(h), Some(col)) = (
+                found.known_hits.get(i),
+                found
+                    .known_hits
+                    .get(i)
+                    .zip(found.known)
+                    .and_then(|(h, k)| k.column(h.column)),
+            ) else {
+                return Err(Error::usage("a known-value hit has no column"));
+            };
+            let value = h.value.as_str();
+            match &col.replace {
+                Replace::Token(class) => issuer.issue_into(class.as_str(), value, out)?,
+                Replace::Mask(kind) => out.push_str(&crate::transform::mask_value(
+                    kind,
+                    value,
+                    tokens.master_key(),
+                )?),
+                Replace::Redact(r) => out.push_str(r),
+            }
+            col.detector.as_str()
+        }
+        Source::Date(i) => {
+            let (Some(h), Some(col)) = (
+                found.date_hits.get(i),
+                found
+                    .date_hits
+                    .get(i)
+                    .zip(found.dates)
+                    .and_then(|(h, d)| d.column(h.column)),
+            ) else {
+                return Err(Error::usage("a known-date hit has no column"));
+            };
+            out.push_str(&h.replacement);
+            col.detector.as_str()
+        }
+    })
 }
 
 /// The public form of a hit.

@@ -129,6 +129,26 @@ macro_rules! forward_engine {
 }
 forward_engine!(&E, Box<E>, std::sync::Arc<E>);
 
+/// Every engine is a source of values for known-value and known-date
+/// detection, which sits below the engines and reads through this trait.
+impl<E: Engine + ?Sized> crate::detect::ValueSource for E {
+    fn catalog(&self) -> &Catalog {
+        Engine::catalog(self)
+    }
+    fn distinct_values(
+        &self,
+        table: &str,
+        column: &str,
+        limit: Option<u64>,
+        each: &mut dyn FnMut(&str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        Engine::distinct_values(self, table, column, limit, each)
+    }
+    fn data_identity(&self, tables: &[&str]) -> Result<Option<String>, Error> {
+        Engine::data_identity(self, tables)
+    }
+}
+
 /// Runs a guarded query on an engine: executes the guard's SQL with its row
 /// cap, removes the rows of groups below their `min_group_size` (again: the
 /// SQL filters them too) and the hidden columns, and checks that the

@@ -17,16 +17,16 @@ use super::value::{
 use super::walk::Head;
 use super::{KnownValues, KnownValuesOptions};
 use crate::detect::normalize::{digit_gap, text_key};
-use crate::engine::Engine;
+use crate::detect::ValueSource;
 use crate::error::Error;
 use crate::rules::Action;
 
 impl KnownValues {
     /// Reads the values of `specs` (already checked against the catalog)
-    /// from the engine and builds the index.
-    pub(crate) fn build(
+    /// from `source` and builds the index.
+    pub(crate) fn build<S: ValueSource + ?Sized>(
         specs: &[ColumnSpec],
-        engine: &dyn Engine,
+        source: &S,
         opts: &KnownValuesOptions,
         progress: &mut dyn FnMut(&KnownProgress),
     ) -> Result<KnownValues, Error> {
@@ -45,7 +45,7 @@ impl KnownValues {
             });
             b.start_column(spec)?;
             let mut last = Instant::now();
-            engine.distinct_values(&spec.table, &spec.column, None, &mut |v| {
+            source.distinct_values(&spec.table, &spec.column, None, &mut |v| {
                 read += 1;
                 if read.is_multiple_of(65_536) && last.elapsed() >= Duration::from_millis(500) {
                     last = Instant::now();

@@ -70,6 +70,52 @@ impl std::fmt::Debug for KnownIndexStore {
     }
 }
 
+/// Where one set of columns' index is saved for one state of the data: the
+/// store, the file and the identity the file must hold.
+pub(crate) struct SavedIndex<'s> {
+    store: &'s KnownIndexStore,
+    path: PathBuf,
+    /// What the index is built from (see [`identity`]).
+    pub(crate) id: [u8; 32],
+}
+
+impl SavedIndex<'_> {
+    /// The saved index, when there is one for this identity and it checks;
+    /// a warning when a file is there and does not.
+    pub(crate) fn load(
+        &self,
+        specs: &[ColumnSpec],
+        opts: &KnownValuesOptions,
+        warnings: &mut Vec<String>,
+    ) -> Option<KnownValues> {
+        match self.store.load(&self.path, &self.id, specs, opts) {
+            Ok(kv) => Some(kv),
+            Err(Unusable::Missing | Unusable::Stale) => None,
+            Err(Unusable::Corrupt(why)) => {
+                warnings.push(format!(
+                    "the saved known-value index {} was not used: {why}; it is rebuilt",
+                    self.path.display()
+                ));
+                None
+            }
+        }
+    }
+
+    /// Saves `kv` and records in it where and for what; a warning when it
+    /// cannot be saved.
+    pub(crate) fn save(&self, kv: &mut KnownValues, warnings: &mut Vec<String>) {
+        match self.store.save(&self.path, kv, &self.id) {
+            Ok(()) => {
+                kv.report.saved_to = Some(self.path.clone());
+                kv.identity = Some(self.id);
+            }
+            Err(e) => warnings.push(format!(
+                "the known-value index could not be saved ({e}); it is rebuilt at every start"
+            )),
+        }
+    }
+}
+
 /// Why a saved index was not used.
 pub(crate) enum Unusable {
     /// No file yet.
@@ -120,6 +166,21 @@ impl KnownIndexStore {
         &self.dir
     }
 
+    /// Where the index of `specs` with `opts` is saved for the data whose
+    /// identity (as the source gives it) is `data`.
+    pub(crate) fn saved_index(
+        &self,
+        specs: &[ColumnSpec],
+        opts: &KnownValuesOptions,
+        data: &str,
+    ) -> SavedIndex<'_> {
+        SavedIndex {
+            store: self,
+            path: self.path_for(specs, opts),
+            id: identity(specs, opts, data),
+        }
+    }
+
     /// The file for a set of columns and options.
     pub(crate) fn path_for(&self, specs: &[ColumnSpec], opts: &KnownValuesOptions) -> PathBuf {
         let mut ctx = digest::Context::new(&digest::SHA256);
@@ -142,6 +203,19 @@ impl KnownIndexStore {
         specs: &[ColumnSpec],
         opts: &KnownValuesOptions,
     ) -> Result<KnownValues, Unusable> {
+        let body = self.read_verified(path, identity, opts)?;
+        parse(&body, path, identity, specs)
+    }
+
+    /// The file at `path` without its tag, once its size, its magic and its
+    /// tag check and it was written for `identity`. Nothing of it is parsed
+    /// before the tag is verified.
+    fn read_verified(
+        &self,
+        path: &Path,
+        identity: &[u8; 32],
+        opts: &KnownValuesOptions,
+    ) -> Result<Vec<u8>, Unusable> {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Unusable::Missing),
@@ -152,7 +226,7 @@ impl KnownIndexStore {
                 "it is larger than the memory limit".into(),
             ));
         }
-        let bytes = std::fs::read(path)
+        let mut bytes = std::fs::read(path)
             .map_err(|e| Unusable::Corrupt(format!("it cannot be read ({e})")))?;
         let body_len = bytes
             .len()
@@ -173,70 +247,8 @@ impl KnownIndexStore {
         if body.get(MAGIC.len()..MAGIC.len() + 32) != Some(identity.as_slice()) {
             return Err(Unusable::Stale);
         }
-        let mut r = Reader {
-            bytes: body,
-            at: MAGIC.len() + 32,
-        };
-        let corrupt = |_| Unusable::Corrupt("its sections are malformed".into());
-        let report: WireReport = serde_json::from_slice(r.section().map_err(corrupt)?)
-            .map_err(|_| Unusable::Corrupt("its report is malformed".into()))?;
-        let text = r.section().map_err(corrupt)?;
-        let digits = r.section().map_err(corrupt)?;
-        let templates = r.section().map_err(corrupt)?;
-        let spellings = r.section().map_err(corrupt)?.to_vec();
-        if r.at != body.len() || report.columns.len() != specs.len() {
-            return Err(Unusable::Corrupt("its sections are malformed".into()));
-        }
-        let map = |b: &[u8]| -> Result<Option<Map<Vec<u8>>>, Unusable> {
-            if b.is_empty() {
-                return Ok(None);
-            }
-            Map::new(b.to_vec())
-                .map(Some)
-                .map_err(|_| Unusable::Corrupt("its index is malformed".into()))
-        };
-        let mut list = Vec::new();
-        let mut t = Reader {
-            bytes: templates,
-            at: 0,
-        };
-        while t.at < templates.len() {
-            list.push(Box::from(t.section().map_err(corrupt)?));
-        }
-        let columns = specs
-            .iter()
-            .zip(&report.columns)
-            .map(|(s, c)| super::KnownColumnReport {
-                table: s.table.clone(),
-                column: s.column.clone(),
-                action: s.action.as_tag(),
-                values: c.values,
-                skipped: c.skipped,
-                digit_values: c.digit_values,
-                patterns: c.patterns,
-                memory_bytes: c.memory_bytes,
-            })
-            .collect();
-        let text = map(text)?;
-        let digits = map(digits)?;
-        Ok(KnownValues {
-            heads: [Head::of(text.as_ref()), Head::of(digits.as_ref())],
-            text,
-            digits,
-            templates: Templates::from_list(list),
-            spellings,
-            columns: specs.iter().map(KnownColumn::of).collect(),
-            parts_any_case: false,
-            identity: Some(*identity),
-            report: super::KnownValuesReport {
-                columns,
-                patterns: report.patterns,
-                index_bytes: report.index_bytes,
-                values_bytes: report.values_bytes,
-                loaded_from: Some(path.to_path_buf()),
-                ..super::KnownValuesReport::default()
-            },
-        })
+        bytes.truncate(body_len);
+        Ok(bytes)
     }
 
     /// Writes the index to `path` (a new file with mode 0600, renamed over
@@ -313,6 +325,87 @@ impl KnownIndexStore {
         }
         Ok(())
     }
+}
+
+/// The index in a verified file's body (after its magic and identity): the
+/// report, the two FSTs, the templates and the spellings, each a section.
+fn parse(
+    body: &[u8],
+    path: &Path,
+    identity: &[u8; 32],
+    specs: &[ColumnSpec],
+) -> Result<KnownValues, Unusable> {
+    let mut r = Reader {
+        bytes: body,
+        at: MAGIC.len() + 32,
+    };
+    let corrupt = |_| Unusable::Corrupt("its sections are malformed".into());
+    let report: WireReport = serde_json::from_slice(r.section().map_err(corrupt)?)
+        .map_err(|_| Unusable::Corrupt("its report is malformed".into()))?;
+    let text = r.section().map_err(corrupt)?;
+    let digits = r.section().map_err(corrupt)?;
+    let templates = r.section().map_err(corrupt)?;
+    let spellings = r.section().map_err(corrupt)?.to_vec();
+    if r.at != body.len() || report.columns.len() != specs.len() {
+        return Err(Unusable::Corrupt("its sections are malformed".into()));
+    }
+    let mut list = Vec::new();
+    let mut t = Reader {
+        bytes: templates,
+        at: 0,
+    };
+    while t.at < templates.len() {
+        list.push(Box::from(t.section().map_err(corrupt)?));
+    }
+    let columns = column_reports(specs, &report);
+    let text = fst_map(text)?;
+    let digits = fst_map(digits)?;
+    Ok(KnownValues {
+        heads: [Head::of(text.as_ref()), Head::of(digits.as_ref())],
+        text,
+        digits,
+        templates: Templates::from_list(list),
+        spellings,
+        columns: specs.iter().map(KnownColumn::of).collect(),
+        parts_any_case: false,
+        identity: Some(*identity),
+        report: super::KnownValuesReport {
+            columns,
+            patterns: report.patterns,
+            index_bytes: report.index_bytes,
+            values_bytes: report.values_bytes,
+            loaded_from: Some(path.to_path_buf()),
+            ..super::KnownValuesReport::default()
+        },
+    })
+}
+
+/// An FST section: none when it is empty.
+fn fst_map(b: &[u8]) -> Result<Option<Map<Vec<u8>>>, Unusable> {
+    if b.is_empty() {
+        return Ok(None);
+    }
+    Map::new(b.to_vec())
+        .map(Some)
+        .map_err(|_| Unusable::Corrupt("its index is malformed".into()))
+}
+
+/// The saved report of each column, under the column's names.
+fn column_reports(specs: &[ColumnSpec], report: &WireReport) -> Vec<super::KnownColumnReport> {
+    specs
+        .iter()
+        .zip(&report.columns)
+        .map(|(s, c)| super::KnownColumnReport {
+            table: s.table.clone(),
+            column: s.column.clone(),
+            action: s.action.as_tag(),
+            values: c.values,
+            skipped: c.skipped,
+            digit_values: c.digit_values,
+            patterns: c.patterns,
+            memory_bytes: c.memory_bytes,
+        })
+        .collect()
 }
 
 /// The digest of what an index is built from: the columns, the options and

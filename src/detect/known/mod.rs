@@ -3,7 +3,7 @@
 //! documented on the parent module.
 
 mod build;
-pub(crate) mod file;
+mod file;
 mod options;
 mod report;
 mod runs;
@@ -12,6 +12,7 @@ mod value;
 mod walk;
 
 pub use self::file::KnownIndexStore;
+pub(crate) use self::file::SavedIndex;
 pub use self::options::KnownValuesOptions;
 pub use self::report::{KnownColumnReport, KnownPhase, KnownProgress, KnownValuesReport};
 pub(crate) use self::spec::{column_specs, included, ColumnSpec, KnownColumn, Replace};
