@@ -26,6 +26,7 @@ mod postgres;
 mod protect;
 mod reveal;
 mod review16;
+mod review16b;
 mod rules;
 #[cfg(feature = "postgres")]
 mod soundness;
