@@ -51,6 +51,7 @@ use crate::error::Error;
 use crate::guard::Guard;
 use crate::leak::Texts;
 use crate::rules::{Action, Policy, TokenClass};
+use crate::schema::ColumnType;
 use crate::tokens::{MasterKey, MemoryVault, RequestResolver, RequestTokens, Tokens};
 
 /// What a `{param}` slot of an example's SQL takes.
@@ -1069,9 +1070,11 @@ fn title_words(text: &str) -> String {
 /// data's protected values with the matcher the detectors do not share
 /// (`leak`), which reads more forms than they do (`ljohnson`,
 /// `liam . johnson @ hotmail . com`): a second net under the detectors.
-/// Single name words and numbers under 6 digits are left to the detectors
-/// here, as common words (`Price`, `Young`) and numbers (`2024`) are some
-/// value at real sizes. The values are streamed past the texts, so the
+/// Single name words, a name's initial and surname, and numbers under 8
+/// digits are left to the detectors here: at real sizes common words
+/// (`Price`, `Young`, `shopper` of S. Hopper) and numbers (`2024`, `150000`
+/// of CUST-150000) are some customer's value. Public columns are read (for
+/// their exemptions) only when they hold dates or text. The values are streamed past the texts, so the
 /// cost is one read of the protected columns, at any size.
 fn check_values(set: &ExampleSet, policy: &Policy, engine: &dyn Engine) -> Result<(), Error> {
     let mut owners: Vec<(&Example, &str)> = Vec::new();
@@ -1086,34 +1089,45 @@ fn check_values(set: &ExampleSet, policy: &Policy, engine: &dyn Engine) -> Resul
         if let Some(n) = &e.notes {
             add("notes", n.clone());
         }
+        // The whole SQL (comments and names too: it goes into prompts as
+        // written), and each string in it with `%` as a break.
+        add("sql", e.sql.clone());
         for lit in string_literals(&e.sql) {
             add("sql", lit.replace('%', " "));
         }
     }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut search = Texts::new(&refs, false, 6);
+    let mut search = Texts::new(&refs, false, 8);
     let catalog = engine.catalog();
     let columns = || {
         policy.tables().iter().flat_map(move |t| {
-            t.columns
-                .iter()
-                .filter(move |c| {
-                    catalog
-                        .table(&t.name)
-                        .is_some_and(|x| x.columns.iter().any(|x| x.name == c.name))
-                })
-                .map(move |c| (t.name.as_str(), c))
+            t.columns.iter().filter_map(move |c| {
+                let ty = catalog
+                    .table(&t.name)?
+                    .columns
+                    .iter()
+                    .find(|x| x.name == c.name)?
+                    .ty
+                    .clone();
+                Some((t.name.as_str(), c, ty))
+            })
         })
     };
-    for (table, c) in columns() {
-        if matches!(c.action, Action::Allow) {
+    for (table, c, ty) in columns() {
+        // A public number exempts only a number, and numbers under 8
+        // digits are not looked for: only dates and text are read.
+        let exempts = !matches!(
+            ty,
+            ColumnType::Integer | ColumnType::Float | ColumnType::Boolean
+        );
+        if matches!(c.action, Action::Allow) && exempts {
             engine.distinct_values(table, &c.name, None, &mut |v| {
                 search.public(v);
                 Ok(())
             })?;
         }
     }
-    for (table, c) in columns() {
+    for (table, c, _) in columns() {
         if matches!(c.action, Action::Allow | Action::Scan) {
             continue;
         }

@@ -430,7 +430,17 @@ fn candidates_in(re: &Regex, text: &str, window: Range<usize>, each: &mut Readin
         // Chinese, Japanese and Korean are written without spaces: a date
         // beside their letters is not inside a word.
         let word = |c: char| c.is_alphanumeric() && !is_cjk(c);
-        let glued = before.is_some_and(word) || (after.is_some_and(word) && !time_follows);
+        // A decimal point or a group comma with a digit beyond it joins
+        // the shape to a number (`0.240693`, `240693.50`).
+        let digit = |c: Option<char>| c.is_some_and(|c| c.is_numeric());
+        let number_before = matches!(before, Some('.' | ','))
+            && digit(text.get(..r.start).and_then(|t| t.chars().rev().nth(1)));
+        let number_after = matches!(after, Some('.' | ','))
+            && digit(text.get(r.end..).and_then(|t| t.chars().nth(1)));
+        let glued = before.is_some_and(word)
+            || (after.is_some_and(word) && !time_follows)
+            || number_before
+            || number_after;
         if glued {
             // Try again one character later: the shape may start inside.
             at = r.start + text[r.start..].chars().next().map_or(1, char::len_utf8);
@@ -618,6 +628,9 @@ mod tests {
             "2406930",
             "1240693",
             "id 240693x",
+            "0.240693",
+            "amount 240693.50",
+            "1,240693",
         ] {
             assert!(found(&k, text).is_empty(), "{text}");
         }

@@ -303,8 +303,9 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
-    /// The texts to search. `parts`: whether one word of a name counts;
-    /// `min_number`: the fewest digits a number must have to count.
+    /// The texts to search. `parts`: whether one word of a name, and a
+    /// name's initial and surname, count; `min_number`: the fewest digits
+    /// a number must have to count.
     pub(crate) fn new(texts: &[&str], parts: bool, min_number: usize) -> Texts {
         let mut plain: HashMap<String, Vec<Loc>> = HashMap::new();
         let mut dated: HashMap<String, Vec<Loc>> = HashMap::new();
@@ -361,7 +362,7 @@ impl Texts {
     /// `table.column`, and what was found.
     pub(crate) fn protected(&mut self, column: &str, v: &str) -> Option<(usize, Found)> {
         let v = v.trim();
-        if !searched(v) {
+        if !searched(v) || self.short_number(v) {
             return None;
         }
         forms(v, &mut self.fs);
@@ -370,7 +371,8 @@ impl Texts {
             let wanted = match f.kind {
                 Kind::Part => self.parts,
                 Kind::Number => f.text.len() >= self.min_number,
-                Kind::Text | Kind::Date => true,
+                Kind::Text => self.parts || !f.loose,
+                Kind::Date => true,
             };
             if !wanted || self.public.exempts(f) {
                 continue;
@@ -388,6 +390,19 @@ impl Texts {
             }
         }
         hit
+    }
+
+    /// Whether a value is a number (no letters) with fewer digits than
+    /// count: every form of it would be one (a day has 8 digits).
+    fn short_number(&self, v: &str) -> bool {
+        let mut digits = 0;
+        for c in v.chars() {
+            if c.is_alphabetic() {
+                return false;
+            }
+            digits += usize::from(c.is_numeric());
+        }
+        digits < self.min_number
     }
 
     /// The first text where a form counts.

@@ -122,6 +122,10 @@ fn spellings_of(v: &str) -> Vec<String> {
     out
 }
 
+/// On a text key, the mark of a name's initial and surname (the bit that
+/// marks letters on a digit key).
+pub(super) const INITIAL: u64 = LETTERS;
+
 /// Umlauts and the Nordic letters as their two-letter spellings.
 fn transliterated(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
@@ -197,9 +201,8 @@ struct DigitForm {
     key: Vec<u8>,
     template: Vec<u8>,
     letters: bool,
-    /// Other keys with their templates, and whether the key is a phone's
-    /// local part (found only where the text has a separator in it).
-    alternates: Vec<(Vec<u8>, Vec<u8>, bool)>,
+    /// Other keys with their templates.
+    alternates: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// A digit template with its first `skip` digits written out (from the
@@ -269,9 +272,10 @@ fn digit_form(v: &str, opts: &KnownValuesOptions) -> Option<DigitForm> {
 /// The other keys of a number without letters: the national forms of an
 /// international phone number (`+1 512 555 0151` is also `512 555 0151`
 /// and `0512 555 0151`) or of a number with a trunk `0` (`020 7946 0958`
-/// is also `20 7946 0958`), and a phone's last seven digits (`555-0151`),
-/// which count only written with a separator. Each with its template, and
-/// whether it is that local part.
+/// is also `20 7946 0958`), each with its template.
+///
+/// A phone's last seven digits alone (`555-0151`) are not a key: at real
+/// sizes every `NNN-NNNN` (a range, `200-5000`) is some phone's.
 fn phone_forms(
     t: &str,
     v: &str,
@@ -279,7 +283,7 @@ fn phone_forms(
     template: &[u8],
     digits: usize,
     opts: &KnownValuesOptions,
-) -> Vec<(Vec<u8>, Vec<u8>, bool)> {
+) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut alternates = Vec::new();
     // `+CC rest` or `00CC rest`, the country code 1 to 3 digits followed
     // by a separator.
@@ -304,21 +308,12 @@ fn phone_forms(
             trunk.extend_from_slice(&national);
             let mut trunk_tpl = vec![T_SKIP];
             trunk_tpl.extend_from_slice(&tpl);
-            alternates.push((national, tpl, false));
-            alternates.push((trunk, trunk_tpl, false));
+            alternates.push((national, tpl));
+            alternates.push((trunk, trunk_tpl));
         }
     } else if key.first() == Some(&b'0') && digits > opts.min_digits && key.get(1) != Some(&b'0') {
         // A trunk `0`: the number without it, the `0` written out.
-        alternates.push((key[1..].to_vec(), written_out(template, v, 1), false));
-    }
-    // A phone (10 to 13 digits written in groups) by its last seven
-    // digits (`555-0151`), which must be written with a separator.
-    let separated = template.iter().any(|&b| b != T_KEEP && b != T_UPPER);
-    if (10..=13).contains(&digits) && separated {
-        let skip = key.len() - 7;
-        if let Some(local) = key.get(skip..) {
-            alternates.push((local.to_vec(), written_out(template, v, skip), true));
-        }
+        alternates.push((key[1..].to_vec(), written_out(template, v, 1)));
     }
     alternates
 }
@@ -431,14 +426,14 @@ impl<'o> Builder<'o> {
         Ok(())
     }
 
-    /// Pushes a mostly-digit value's keys: its digits, and the other forms
-    /// of a phone (see [`phone_forms`]).
+    /// Pushes a mostly-digit value's keys: its digits, and the national
+    /// forms of a phone (see [`phone_forms`]).
     fn digit_keys(&mut self, d: DigitForm, v: &str, base: u64, deny: bool) -> Result<(), Error> {
         let col = column_of(base);
         let letters = if d.letters { LETTERS } else { 0 };
-        let mut keys = vec![(d.key, d.template, false)];
+        let mut keys = vec![(d.key, d.template)];
         keys.extend(d.alternates);
-        for (key, template, local) in keys {
+        for (key, template) in keys {
             let how = if deny {
                 KIND_NONE << KIND_SHIFT
             } else {
@@ -453,9 +448,7 @@ impl<'o> Builder<'o> {
                     None => self.spell(v)?,
                 }
             };
-            // On a digit key, `PART` marks a phone's local part.
-            let local = if local { PART } else { 0 };
-            self.push(true, col, &key, base | letters | local | how)?;
+            self.push(true, col, &key, base | letters | how)?;
         }
         Ok(())
     }
@@ -487,12 +480,17 @@ impl<'o> Builder<'o> {
             self.push(false, col, key, base | how)?;
             self.variants(col, p, p, key, base, false)?;
         }
-        // Initial and surname (`ljohnson`, `L. Johnson`, `LJohnson`), in
-        // any case, at a part's priority: a whole value wins.
+        // Initial and surname (`L. Johnson`, `l_johnson`, `LJohnson`) at a
+        // part's priority: a whole value wins. `LETTERS` on a text key marks
+        // it: the walk takes it only where the text breaks or capitalises
+        // after the initial, not run together in one case (`shopper` is
+        // not S. Hopper).
         if let Some(initial) = initial_form(t) {
             text_key(&initial, key);
             let how = self.spell(v)?;
-            self.push(false, col, key, base_with(col, pprio) | how)?;
+            let base = base_with(col, pprio) | INITIAL;
+            self.push(false, col, key, base | how)?;
+            self.variants(col, &initial, v, key, base, false)?;
         }
         Ok(())
     }
