@@ -4,7 +4,8 @@
 //! emitter writes the SQL an engine runs.
 //!
 //! - `scope`: relations in scope and name lookup;
-//! - `query`: queries, set operations, `SELECT`, `ORDER BY`, `LIMIT`;
+//! - `query`: queries, set operations, `ORDER BY`, `LIMIT`;
+//! - `select`: `SELECT`, step by step, and the group-size columns;
 //! - `from`: `FROM`, joins, tables, derived tables, CTE references;
 //! - `expr`: expressions and predicates;
 //! - `function`: function calls, aggregates and windows;
@@ -18,6 +19,7 @@ mod literal;
 mod query;
 mod rules;
 mod scope;
+mod select;
 
 use std::collections::BTreeSet;
 
