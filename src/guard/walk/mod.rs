@@ -7,7 +7,8 @@
 //! - `query`: queries, set operations, `ORDER BY`, `LIMIT`;
 //! - `select`: `SELECT`, step by step, and the group-size columns;
 //! - `from`: `FROM`, joins, tables, derived tables, CTE references;
-//! - `expr`: expressions and predicates;
+//! - `expr`: expressions;
+//! - `predicate`: comparisons and the other tests of a predicate;
 //! - `function`: function calls, aggregates and windows;
 //! - `literal`: literals, in canonical form;
 //! - `rules`: lineage and what each action allows where.
@@ -16,6 +17,7 @@ mod expr;
 mod from;
 mod function;
 mod literal;
+mod predicate;
 mod query;
 mod rules;
 mod scope;
