@@ -3,7 +3,7 @@
 
 use sqlparser::ast::{
     Expr as SqlExpr, LimitClause, OrderBy, OrderByKind, Query as SqlQuery, SetExpr, SetOperator,
-    SetQuantifier, TableAlias, Value,
+    SetQuantifier, TableAlias, Value, Values, With,
 };
 
 use super::rules::{agg_misuse, not_on_engine, Ctx, Info, Shape};
@@ -36,6 +36,9 @@ pub(super) enum By {
 }
 
 impl Walker<'_> {
+    /// A query: `WITH`, its body (a `SELECT`, a set operation, `VALUES`),
+    /// `ORDER BY` and `LIMIT`. The outermost query (`top`) and one with a
+    /// limit are wrapped in a select that orders, caps and filters groups.
     pub(super) fn query(
         &mut self,
         q: &SqlQuery,
@@ -43,43 +46,12 @@ impl Walker<'_> {
         top: bool,
     ) -> Result<(Query, Vec<OutCol>), Error> {
         self.enter()?;
-        if q.fetch.is_some() {
-            return Err(unsupported("FETCH").into());
-        }
-        if !q.locks.is_empty() {
-            return Err(unsupported("FOR UPDATE / FOR SHARE").into());
-        }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() {
-            return Err(unsupported("FOR / SETTINGS / FORMAT clauses").into());
-        }
-        if !q.pipe_operators.is_empty() {
-            return Err(unsupported("pipe operators").into());
-        }
+        refuse_clauses(q)?;
         let mut qs = Scope::child(scope);
-        let mut ctes = Vec::new();
-        if let Some(with) = &q.with {
-            if with.recursive {
-                return Err(unsupported("WITH RECURSIVE").into());
-            }
-            for cte in &with.cte_tables {
-                if cte.from.is_some() {
-                    return Err(unsupported("CTE FROM").into());
-                }
-                self.introduce(&cte.alias.name, None)?;
-                let start = self.occ.len();
-                let (cq, outs) = self.query(&cte.query, &qs, false)?;
-                let occ = self.occ.split_off(start);
-                let cols = rename(outs, &cte.alias)?;
-                let rel = self.rel_id();
-                qs.ctes.push(CteDef {
-                    name: cte.alias.name.clone(),
-                    rel,
-                    cols,
-                    occ,
-                });
-                ctes.push(Cte { rel, query: cq });
-            }
-        }
+        let ctes = match &q.with {
+            Some(with) => self.with(with, &mut qs)?,
+            None => Vec::new(),
+        };
         let capped = top || q.limit_clause.is_some();
         let wrap_rel = if capped { self.rel_id() } else { 0 };
         let (body, outs, order, filters) = match &*q.body {
@@ -140,6 +112,35 @@ impl Walker<'_> {
         ))
     }
 
+    /// `WITH`: each CTE walked in the scope of those before it (not
+    /// `RECURSIVE`), its name introduced and its columns renamed by its
+    /// alias.
+    fn with(&mut self, with: &With, qs: &mut Scope<'_>) -> Result<Vec<Cte>, Error> {
+        if with.recursive {
+            return Err(unsupported("WITH RECURSIVE").into());
+        }
+        let mut ctes = Vec::new();
+        for cte in &with.cte_tables {
+            if cte.from.is_some() {
+                return Err(unsupported("CTE FROM").into());
+            }
+            self.introduce(&cte.alias.name, None)?;
+            let start = self.occ.len();
+            let (cq, outs) = self.query(&cte.query, qs, false)?;
+            let occ = self.occ.split_off(start);
+            let cols = rename(outs, &cte.alias)?;
+            let rel = self.rel_id();
+            qs.ctes.push(CteDef {
+                name: cte.alias.name.clone(),
+                rel,
+                cols,
+                occ,
+            });
+            ctes.push(Cte { rel, query: cq });
+        }
+        Ok(ctes)
+    }
+
     /// A branch of a set operation (or a parenthesised query standing as a
     /// query's body).
     fn set_operand(
@@ -168,109 +169,8 @@ impl Walker<'_> {
                 right,
                 op,
                 set_quantifier,
-            } => {
-                let (lq, l) = self.set_operand(left, scope)?;
-                let (rq, r) = self.set_operand(right, scope)?;
-                if l.len() != r.len() {
-                    return Err(Refusal::new(
-                        Reason::UnsupportedConstruct,
-                        format!(
-                            "the branches of {op} have {} and {} columns",
-                            l.len(),
-                            r.len()
-                        ),
-                    )
-                    .construct(op.to_string())
-                    .into());
-                }
-                let all = match set_quantifier {
-                    SetQuantifier::All => true,
-                    SetQuantifier::None | SetQuantifier::Distinct => false,
-                    other => return Err(unsupported(format!("{op} {other}")).into()),
-                };
-                let sop = match op {
-                    SetOperator::Union => SetOp::Union,
-                    SetOperator::Intersect => SetOp::Intersect,
-                    SetOperator::Except => SetOp::Except,
-                    other => return Err(unsupported(other.to_string()).into()),
-                };
-                if all && sop != SetOp::Union && self.dialect() == Dialect::Polars {
-                    return Err(not_on_engine(
-                        &format!("{op} ALL"),
-                        "polars",
-                        "use INTERSECT or EXCEPT without ALL",
-                    )
-                    .into());
-                }
-                // UNION (without ALL), INTERSECT and EXCEPT compare rows.
-                let compares = !(all && sop == SetOp::Union);
-                let construct = op.to_string();
-                let mut outs = Vec::with_capacity(l.len());
-                for (a, b) in l.into_iter().zip(r) {
-                    let info = self.merge_pass(&a.info, &b.info, &construct)?;
-                    if compares {
-                        self.grouping(&info, &construct)?;
-                    }
-                    outs.push(OutCol {
-                        name: a.name,
-                        fallback: a.fallback,
-                        info,
-                        id: a.id,
-                    });
-                }
-                let outputs = lq.outputs.clone();
-                (
-                    Query {
-                        ctes: Vec::new(),
-                        body: Body::SetOp {
-                            op: sop,
-                            all,
-                            left: Box::new(lq),
-                            right: Box::new(rq),
-                        },
-                        outputs,
-                        wrap: None,
-                    },
-                    outs,
-                )
-            }
-            SetExpr::Values(values) => {
-                let mut outs: Vec<OutCol> = Vec::new();
-                let mut rows = Vec::with_capacity(values.rows.len());
-                for row in &values.rows {
-                    if row.content.len() != outs.len() && !outs.is_empty() {
-                        return Err(unsupported("VALUES rows of different lengths").into());
-                    }
-                    let mut ir = Vec::with_capacity(row.content.len());
-                    for (i, e) in row.content.iter().enumerate() {
-                        let (info, x) = self.values_item(e)?;
-                        match outs.get_mut(i) {
-                            Some(o) => o.info = self.merge_pass(&o.info, &info, "VALUES")?,
-                            None => {
-                                let id = self.col_id();
-                                outs.push(OutCol {
-                                    name: Some(format!("column{}", i + 1)),
-                                    fallback: None,
-                                    info,
-                                    id,
-                                });
-                            }
-                        }
-                        ir.push(x);
-                    }
-                    rows.push(ir);
-                }
-                let outputs = outs.iter().map(|o| o.id).collect();
-                (
-                    Query {
-                        ctes: Vec::new(),
-                        body: Body::Values(rows),
-                        outputs,
-                        wrap: None,
-                    },
-                    outs,
-                )
-            }
+            } => self.set_operation(left, right, op, set_quantifier, scope)?,
+            SetExpr::Values(values) => self.values(values)?,
             other => {
                 return Err(Refusal::new(
                     Reason::NotASelect,
@@ -285,6 +185,123 @@ impl Walker<'_> {
         };
         self.leave();
         Ok(out)
+    }
+
+    /// `UNION`, `INTERSECT` or `EXCEPT` (`ALL` only with `UNION` on
+    /// polars): branches of as many columns, each pair merged; one that
+    /// compares rows checks them as a grouping.
+    fn set_operation(
+        &mut self,
+        left: &SetExpr,
+        right: &SetExpr,
+        op: &SetOperator,
+        set_quantifier: &SetQuantifier,
+        scope: &Scope<'_>,
+    ) -> Result<(Query, Vec<OutCol>), Error> {
+        let (lq, l) = self.set_operand(left, scope)?;
+        let (rq, r) = self.set_operand(right, scope)?;
+        if l.len() != r.len() {
+            return Err(Refusal::new(
+                Reason::UnsupportedConstruct,
+                format!(
+                    "the branches of {op} have {} and {} columns",
+                    l.len(),
+                    r.len()
+                ),
+            )
+            .construct(op.to_string())
+            .into());
+        }
+        let all = match set_quantifier {
+            SetQuantifier::All => true,
+            SetQuantifier::None | SetQuantifier::Distinct => false,
+            other => return Err(unsupported(format!("{op} {other}")).into()),
+        };
+        let sop = match op {
+            SetOperator::Union => SetOp::Union,
+            SetOperator::Intersect => SetOp::Intersect,
+            SetOperator::Except => SetOp::Except,
+            other => return Err(unsupported(other.to_string()).into()),
+        };
+        if all && sop != SetOp::Union && self.dialect() == Dialect::Polars {
+            return Err(not_on_engine(
+                &format!("{op} ALL"),
+                "polars",
+                "use INTERSECT or EXCEPT without ALL",
+            )
+            .into());
+        }
+        // UNION (without ALL), INTERSECT and EXCEPT compare rows.
+        let compares = !(all && sop == SetOp::Union);
+        let construct = op.to_string();
+        let mut outs = Vec::with_capacity(l.len());
+        for (a, b) in l.into_iter().zip(r) {
+            let info = self.merge_pass(&a.info, &b.info, &construct)?;
+            if compares {
+                self.grouping(&info, &construct)?;
+            }
+            outs.push(OutCol {
+                name: a.name,
+                fallback: a.fallback,
+                info,
+                id: a.id,
+            });
+        }
+        let outputs = lq.outputs.clone();
+        Ok((
+            Query {
+                ctes: Vec::new(),
+                body: Body::SetOp {
+                    op: sop,
+                    all,
+                    left: Box::new(lq),
+                    right: Box::new(rq),
+                },
+                outputs,
+                wrap: None,
+            },
+            outs,
+        ))
+    }
+
+    /// `VALUES`: rows of literals, all of one length; each column's
+    /// protections merged over its rows.
+    fn values(&mut self, values: &Values) -> Result<(Query, Vec<OutCol>), Error> {
+        let mut outs: Vec<OutCol> = Vec::new();
+        let mut rows = Vec::with_capacity(values.rows.len());
+        for row in &values.rows {
+            if row.content.len() != outs.len() && !outs.is_empty() {
+                return Err(unsupported("VALUES rows of different lengths").into());
+            }
+            let mut ir = Vec::with_capacity(row.content.len());
+            for (i, e) in row.content.iter().enumerate() {
+                let (info, x) = self.values_item(e)?;
+                match outs.get_mut(i) {
+                    Some(o) => o.info = self.merge_pass(&o.info, &info, "VALUES")?,
+                    None => {
+                        let id = self.col_id();
+                        outs.push(OutCol {
+                            name: Some(format!("column{}", i + 1)),
+                            fallback: None,
+                            info,
+                            id,
+                        });
+                    }
+                }
+                ir.push(x);
+            }
+            rows.push(ir);
+        }
+        let outputs = outs.iter().map(|o| o.id).collect();
+        Ok((
+            Query {
+                ctes: Vec::new(),
+                body: Body::Values(rows),
+                outputs,
+                wrap: None,
+            },
+            outs,
+        ))
     }
 
     /// A `VALUES` item: a literal.
@@ -438,6 +455,24 @@ impl Walker<'_> {
         let lim = limit.unwrap_or(cap).min(cap - off);
         Ok((Some(lim), offset))
     }
+}
+
+/// Refuses what a query may hold but the guard does not read: `FETCH`,
+/// locks, `FOR`/`SETTINGS`/`FORMAT` clauses and pipe operators.
+fn refuse_clauses(q: &SqlQuery) -> Result<(), Refusal> {
+    if q.fetch.is_some() {
+        return Err(unsupported("FETCH"));
+    }
+    if !q.locks.is_empty() {
+        return Err(unsupported("FOR UPDATE / FOR SHARE"));
+    }
+    if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() {
+        return Err(unsupported("FOR / SETTINGS / FORMAT clauses"));
+    }
+    if !q.pipe_operators.is_empty() {
+        return Err(unsupported("pipe operators"));
+    }
+    Ok(())
 }
 
 /// The key that breaks ties on one output: its value when it is shown as
