@@ -6,15 +6,13 @@ use sqlparser::ast::{
 };
 
 use super::literal;
-use super::predicate::like_options;
 use super::rules::{agg_misuse, not_on_engine, Ctx, Info, Lin, Shape};
 use super::scope::Scope;
 use super::{unsupported, Walker};
 use crate::error::Error;
 use crate::guard::functions::{DatePart, Func};
 use crate::guard::plan::{
-    BinOp, Body, Call, CastTo, Expr, From, IntervalUnit, IsTest, Item, Lit, Query, Select,
-    TrimSide, Ty,
+    BinOp, Body, Call, CastTo, Expr, From, IntervalUnit, Item, Lit, Query, Select, TrimSide, Ty,
 };
 use crate::guard::{variant_name, Dialect, Reason, Refusal};
 
@@ -104,6 +102,61 @@ fn cast_options(kind: &CastKind, format_or_array: bool) -> Result<(), Refusal> {
         return Err(unsupported("CAST with FORMAT"));
     }
     Ok(())
+}
+
+/// A date plus or minus an interval literal of days or more (not an
+/// interval minus a date); a date on every engine.
+fn date_interval(
+    op: BinOp,
+    at: Ty,
+    ax: Expr,
+    bx: Expr,
+    polars: bool,
+) -> Result<(Expr, Ty), Refusal> {
+    let unit = match (&ax, &bx) {
+        (Expr::Lit(Lit::Interval(_, u)), _) | (_, Expr::Lit(Lit::Interval(_, u))) => *u,
+        _ => return Err(unsupported("date arithmetic with a computed interval")),
+    };
+    if matches!(
+        unit,
+        IntervalUnit::Second | IntervalUnit::Minute | IntervalUnit::Hour
+    ) {
+        return Err(unsupported(
+            "adding hours, minutes or seconds to a date (cast it to a timestamp first)",
+        ));
+    }
+    if op == BinOp::Sub && at == Ty::Interval {
+        return Err(unsupported("an interval minus a date"));
+    }
+    let x = bin(op, ax, bx);
+    let x = if polars {
+        x
+    } else {
+        // PostgreSQL gives a timestamp; polars a date.
+        Expr::Cast(Box::new(x), CastTo::Date)
+    };
+    Ok((x, Ty::Date))
+}
+
+/// A number of days added to a date on polars, which needs an interval:
+/// only a literal (PostgreSQL adds days).
+fn days(n: &Expr) -> Result<Expr, Refusal> {
+    let n = match n {
+        Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok(),
+        Expr::Neg(inner) => match &**inner {
+            Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok().map(|n| -n),
+            _ => None,
+        },
+        _ => None,
+    };
+    let n = n.ok_or_else(|| {
+        not_on_engine(
+            "adding a computed number of days to a date",
+            "polars",
+            "add an interval literal such as INTERVAL '3 days'",
+        )
+    })?;
+    Ok(Expr::Lit(Lit::Interval(n, IntervalUnit::Day)))
 }
 
 pub(super) fn is_column(e: &SqlExpr) -> bool {
@@ -254,47 +307,49 @@ impl Walker<'_> {
             SqlExpr::IsDistinctFrom(a, b) => self.distinct_from(a, b, false, ctx, scope)?,
             SqlExpr::IsNotDistinctFrom(a, b) => self.distinct_from(a, b, true, ctx, scope)?,
             SqlExpr::UnaryOp { op, expr } => self.unary_op(*op, expr, ctx, scope)?,
-            SqlExpr::IsNull(inner) => self.is_null(inner, IsTest::Null, ctx, scope)?,
-            SqlExpr::IsNotNull(inner) => self.is_null(inner, IsTest::NotNull, ctx, scope)?,
-            SqlExpr::IsTrue(inner) => self.is_truth(inner, IsTest::True, sub, scope)?,
-            SqlExpr::IsFalse(inner) => self.is_truth(inner, IsTest::False, sub, scope)?,
-            SqlExpr::IsNotTrue(inner) => self.is_truth(inner, IsTest::NotTrue, sub, scope)?,
-            SqlExpr::IsNotFalse(inner) => self.is_truth(inner, IsTest::NotFalse, sub, scope)?,
-            SqlExpr::InList {
-                expr,
-                list,
-                negated,
-            } => self.in_list(expr, list, *negated, ctx, scope)?,
-            SqlExpr::InSubquery {
-                expr,
-                subquery,
-                negated,
-            } => self.in_subquery(expr, subquery, *negated, ctx, scope)?,
-            SqlExpr::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => self.between(expr, *negated, low, high, sub, scope)?,
-            SqlExpr::Like {
-                negated,
-                any,
-                expr,
-                pattern,
-                escape_char,
-            }
-            | SqlExpr::ILike {
-                negated,
-                any,
-                expr,
-                pattern,
-                escape_char,
-            } => {
-                like_options(*any, escape_char.is_some())?;
-                let ilike = matches!(e, SqlExpr::ILike { .. });
-                self.like(expr, pattern, *negated, ilike, sub, scope)?
-            }
+            SqlExpr::IsNull(_)
+            | SqlExpr::IsNotNull(_)
+            | SqlExpr::IsTrue(_)
+            | SqlExpr::IsFalse(_)
+            | SqlExpr::IsNotTrue(_)
+            | SqlExpr::IsNotFalse(_)
+            | SqlExpr::InList { .. }
+            | SqlExpr::InSubquery { .. }
+            | SqlExpr::Between { .. }
+            | SqlExpr::Like { .. }
+            | SqlExpr::ILike { .. } => self.test(e, ctx, scope)?,
             SqlExpr::Function(f) => self.function(f, ctx, scope)?,
+            SqlExpr::Cast { .. }
+            | SqlExpr::Extract { .. }
+            | SqlExpr::Ceil { .. }
+            | SqlExpr::Floor { .. }
+            | SqlExpr::Position { .. }
+            | SqlExpr::Substring { .. }
+            | SqlExpr::Trim { .. } => self.special_form(e, sub, scope)?,
+            SqlExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand, conditions, else_result, ctx, scope)?,
+            SqlExpr::Subquery(q) => self.scalar_subquery(q, ctx, scope)?,
+            SqlExpr::Exists { subquery, negated } => self.exists(subquery, *negated, scope)?,
+            other => {
+                return Err(unsupported(format!("the {} expression", variant_name(other))).into())
+            }
+        };
+        Ok(out)
+    }
+
+    /// SQL's functions with a syntax of their own: `CAST`, `EXTRACT`,
+    /// `CEIL`/`FLOOR`, `POSITION`, `SUBSTRING`, `TRIM`.
+    fn special_form(
+        &mut self,
+        e: &SqlExpr,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let out = match e {
             SqlExpr::Cast {
                 kind,
                 expr,
@@ -330,14 +385,6 @@ impl Walker<'_> {
                 }
                 self.trim(expr, trim_where.as_ref(), trim_what, sub, scope)?
             }
-            SqlExpr::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => self.case(operand, conditions, else_result, ctx, scope)?,
-            SqlExpr::Subquery(q) => self.scalar_subquery(q, ctx, scope)?,
-            SqlExpr::Exists { subquery, negated } => self.exists(subquery, *negated, scope)?,
             other => {
                 return Err(unsupported(format!("the {} expression", variant_name(other))).into())
             }
@@ -442,18 +489,6 @@ impl Walker<'_> {
             }
             other => return Err(unsupported(format!("the operator {other}")).into()),
         })
-    }
-
-    /// `IS [NOT] TRUE` and `IS [NOT] FALSE`: a computation.
-    fn is_truth(
-        &mut self,
-        inner: &SqlExpr,
-        test: IsTest,
-        sub: Ctx,
-        scope: &Scope<'_>,
-    ) -> Result<(Info, Expr), Error> {
-        let (i, x) = self.expr(inner, sub, scope)?;
-        Ok((Info::computed(i.lin, Ty::Bool), Expr::Is(test, Box::new(x))))
     }
 
     /// `CAST(x AS type)` to a type the plan knows; a date is never cast to a
@@ -710,93 +745,7 @@ impl Walker<'_> {
         let polars = self.dialect() == Dialect::Polars;
         let (at, bt) = (ai.ty, bi.ty);
         Ok(match op {
-            BinOp::Add | BinOp::Sub => match (at, bt) {
-                (Ty::Date, Ty::Interval) | (Ty::Interval, Ty::Date) => {
-                    let unit = match (&ax, &bx) {
-                        (Expr::Lit(Lit::Interval(_, u)), _)
-                        | (_, Expr::Lit(Lit::Interval(_, u))) => *u,
-                        _ => return Err(unsupported("date arithmetic with a computed interval")),
-                    };
-                    if matches!(
-                        unit,
-                        IntervalUnit::Second | IntervalUnit::Minute | IntervalUnit::Hour
-                    ) {
-                        return Err(unsupported(
-                            "adding hours, minutes or seconds to a date (cast it to a timestamp first)",
-                        ));
-                    }
-                    if op == BinOp::Sub && at == Ty::Interval {
-                        return Err(unsupported("an interval minus a date"));
-                    }
-                    let x = bin(op, ax, bx);
-                    let x = if polars {
-                        x
-                    } else {
-                        // PostgreSQL gives a timestamp; polars a date.
-                        Expr::Cast(Box::new(x), CastTo::Date)
-                    };
-                    (x, Ty::Date)
-                }
-                (Ty::Timestamp, Ty::Interval) | (Ty::Interval, Ty::Timestamp) => {
-                    if op == BinOp::Sub && at == Ty::Interval {
-                        return Err(unsupported("an interval minus a timestamp"));
-                    }
-                    (bin(op, ax, bx), Ty::Timestamp)
-                }
-                (Ty::Date, Ty::Int) => {
-                    if polars {
-                        // PostgreSQL adds days; polars needs an interval.
-                        let n = match &bx {
-                            Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok(),
-                            Expr::Neg(inner) => match &**inner {
-                                Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok().map(|n| -n),
-                                _ => None,
-                            },
-                            _ => None,
-                        };
-                        let n = n.ok_or_else(|| {
-                            not_on_engine(
-                                "adding a computed number of days to a date",
-                                "polars",
-                                "add an interval literal such as INTERVAL '3 days'",
-                            )
-                        })?;
-                        (
-                            bin(op, ax, Expr::Lit(Lit::Interval(n, IntervalUnit::Day))),
-                            Ty::Date,
-                        )
-                    } else {
-                        (bin(op, ax, bx), Ty::Date)
-                    }
-                }
-                (Ty::Date, Ty::Date) if op == BinOp::Sub => {
-                    // Days between two dates: an integer on every engine
-                    // (Spark's `a - b` is an interval).
-                    let x = if self.dialect() == Dialect::Spark {
-                        call(Func::DateDiff, vec![ax, bx])
-                    } else if polars {
-                        bin(
-                            BinOp::Sub,
-                            Expr::Cast(Box::new(ax), CastTo::Int),
-                            Expr::Cast(Box::new(bx), CastTo::Int),
-                        )
-                    } else {
-                        bin(BinOp::Sub, ax, bx)
-                    };
-                    (x, Ty::Int)
-                }
-                (Ty::Timestamp, Ty::Timestamp)
-                | (Ty::Date, Ty::Timestamp)
-                | (Ty::Timestamp, Ty::Date) => {
-                    return Err(unsupported(
-                        "subtracting timestamps (compare date_part('epoch', …) instead)",
-                    ))
-                }
-                _ => {
-                    arithmetic_types(at, bt)?;
-                    (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
-                }
-            },
+            BinOp::Add | BinOp::Sub => self.add_sub(op, (at, ax), (bt, bx))?,
             BinOp::Mul => {
                 arithmetic_types(at, bt)?;
                 (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
@@ -825,6 +774,58 @@ impl Walker<'_> {
             },
             BinOp::Concat => (bin(op, ax, bx), Ty::Text),
             _ => (bin(op, ax, bx), Ty::Bool),
+        })
+    }
+
+    /// `+` and `-`, where dates, timestamps and intervals meet: a date plus
+    /// an interval of days or more, or a number of days; days between two
+    /// dates; never a difference of timestamps.
+    fn add_sub(
+        &self,
+        op: BinOp,
+        (at, ax): (Ty, Expr),
+        (bt, bx): (Ty, Expr),
+    ) -> Result<(Expr, Ty), Refusal> {
+        let polars = self.dialect() == Dialect::Polars;
+        Ok(match (at, bt) {
+            (Ty::Date, Ty::Interval) | (Ty::Interval, Ty::Date) => {
+                date_interval(op, at, ax, bx, polars)?
+            }
+            (Ty::Timestamp, Ty::Interval) | (Ty::Interval, Ty::Timestamp) => {
+                if op == BinOp::Sub && at == Ty::Interval {
+                    return Err(unsupported("an interval minus a timestamp"));
+                }
+                (bin(op, ax, bx), Ty::Timestamp)
+            }
+            (Ty::Date, Ty::Int) if polars => (bin(op, ax, days(&bx)?), Ty::Date),
+            (Ty::Date, Ty::Int) => (bin(op, ax, bx), Ty::Date),
+            (Ty::Date, Ty::Date) if op == BinOp::Sub => {
+                // Days between two dates: an integer on every engine
+                // (Spark's `a - b` is an interval).
+                let x = if self.dialect() == Dialect::Spark {
+                    call(Func::DateDiff, vec![ax, bx])
+                } else if polars {
+                    bin(
+                        BinOp::Sub,
+                        Expr::Cast(Box::new(ax), CastTo::Int),
+                        Expr::Cast(Box::new(bx), CastTo::Int),
+                    )
+                } else {
+                    bin(BinOp::Sub, ax, bx)
+                };
+                (x, Ty::Int)
+            }
+            (Ty::Timestamp, Ty::Timestamp)
+            | (Ty::Date, Ty::Timestamp)
+            | (Ty::Timestamp, Ty::Date) => {
+                return Err(unsupported(
+                    "subtracting timestamps (compare date_part('epoch', …) instead)",
+                ))
+            }
+            _ => {
+                arithmetic_types(at, bt)?;
+                (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
+            }
         })
     }
 

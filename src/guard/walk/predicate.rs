@@ -11,7 +11,7 @@ use super::scope::Scope;
 use super::{unsupported, Walker};
 use crate::error::Error;
 use crate::guard::plan::{Expr, IsTest, Lit, Ty};
-use crate::guard::{Reason, Refusal};
+use crate::guard::{variant_name, Reason, Refusal};
 use crate::rules::{Action, Filter, TokenClass};
 
 /// One side of a comparison.
@@ -60,7 +60,7 @@ fn literal_kind(e: &SqlExpr) -> (Ty, Option<&str>) {
 }
 
 /// Refuses `LIKE ANY` and `LIKE … ESCAPE`.
-pub(super) fn like_options(any: bool, escape: bool) -> Result<(), Refusal> {
+fn like_options(any: bool, escape: bool) -> Result<(), Refusal> {
     if any {
         return Err(unsupported("LIKE ANY"));
     }
@@ -82,6 +82,63 @@ fn is_literal(e: &SqlExpr) -> bool {
 }
 
 impl Walker<'_> {
+    /// The tests of a predicate: `IS [NOT] NULL`, `IS [NOT] TRUE`/`FALSE`,
+    /// `IN` (a list or a subquery), `BETWEEN`, `LIKE`/`ILIKE`.
+    pub(super) fn test(
+        &mut self,
+        e: &SqlExpr,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let sub = ctx.comp();
+        let out = match e {
+            SqlExpr::IsNull(inner) => self.is_null(inner, IsTest::Null, ctx, scope)?,
+            SqlExpr::IsNotNull(inner) => self.is_null(inner, IsTest::NotNull, ctx, scope)?,
+            SqlExpr::IsTrue(inner) => self.is_truth(inner, IsTest::True, sub, scope)?,
+            SqlExpr::IsFalse(inner) => self.is_truth(inner, IsTest::False, sub, scope)?,
+            SqlExpr::IsNotTrue(inner) => self.is_truth(inner, IsTest::NotTrue, sub, scope)?,
+            SqlExpr::IsNotFalse(inner) => self.is_truth(inner, IsTest::NotFalse, sub, scope)?,
+            SqlExpr::InList {
+                expr,
+                list,
+                negated,
+            } => self.in_list(expr, list, *negated, ctx, scope)?,
+            SqlExpr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => self.in_subquery(expr, subquery, *negated, ctx, scope)?,
+            SqlExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => self.between(expr, *negated, low, high, sub, scope)?,
+            SqlExpr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | SqlExpr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                like_options(*any, escape_char.is_some())?;
+                let ilike = matches!(e, SqlExpr::ILike { .. });
+                self.like(expr, pattern, *negated, ilike, sub, scope)?
+            }
+            other => {
+                return Err(unsupported(format!("the {} expression", variant_name(other))).into())
+            }
+        };
+        Ok(out)
+    }
+
     /// `IS [NOT] DISTINCT FROM`: an equality filter in a predicate, a
     /// computation elsewhere.
     pub(super) fn distinct_from(
@@ -110,9 +167,21 @@ impl Walker<'_> {
         ))
     }
 
+    /// `IS [NOT] TRUE` and `IS [NOT] FALSE`: a computation.
+    fn is_truth(
+        &mut self,
+        inner: &SqlExpr,
+        test: IsTest,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (i, x) = self.expr(inner, sub, scope)?;
+        Ok((Info::computed(i.lin, Ty::Bool), Expr::Is(test, Box::new(x))))
+    }
+
     /// `IS [NOT] NULL`: in a predicate over a bare column, a filter that the
     /// column's `filter` must allow (and never on `deny` or `aggregate`).
-    pub(super) fn is_null(
+    fn is_null(
         &mut self,
         inner: &SqlExpr,
         test: IsTest,
@@ -150,7 +219,7 @@ impl Walker<'_> {
 
     /// `x [NOT] IN (SELECT …)`: a one-column subquery, not an aggregate's
     /// result, compared for equality with `x`.
-    pub(super) fn in_subquery(
+    fn in_subquery(
         &mut self,
         expr: &SqlExpr,
         subquery: &SqlQuery,
@@ -184,7 +253,7 @@ impl Walker<'_> {
     }
 
     /// `x [NOT] BETWEEN low AND high`: a computation over comparable types.
-    pub(super) fn between(
+    fn between(
         &mut self,
         expr: &SqlExpr,
         negated: bool,
@@ -211,7 +280,7 @@ impl Walker<'_> {
     }
 
     /// `[NOT] LIKE` / `ILIKE`: a computation over text only.
-    pub(super) fn like(
+    fn like(
         &mut self,
         expr: &SqlExpr,
         pattern: &SqlExpr,
@@ -243,7 +312,7 @@ impl Walker<'_> {
         ))
     }
 
-    pub(super) fn in_list(
+    fn in_list(
         &mut self,
         expr: &SqlExpr,
         list: &[SqlExpr],
@@ -323,7 +392,7 @@ impl Walker<'_> {
     }
 
     /// Refuses values of types that do not compare.
-    pub(super) fn comparable(
+    fn comparable(
         &self,
         a: (Ty, Option<&str>),
         b: (Ty, Option<&str>),
@@ -481,33 +550,44 @@ impl Walker<'_> {
         };
         // A token resolves only against a column of its own class, whatever
         // the column's action.
+        self.token_class(ps, &col, &resolved.class, construct)?;
+        Ok(self.resolved_literal(ps, &col, resolved.value)?)
+    }
+
+    /// Refuses a token whose class is not the column's, or any token for a
+    /// column whose rule names no token class.
+    fn token_class(
+        &self,
+        ps: Src,
+        col: &str,
+        class_of_token: &TokenClass,
+        construct: &str,
+    ) -> Result<(), Refusal> {
         match self.column_class(ps) {
-            Some(class) if *class == resolved.class => {}
-            Some(class) => {
-                return Err(Refusal::new(
-                    Reason::TokenClassMismatch,
-                    format!(
-                        "a token of class `{}` was compared with column `{col}` of class `{class}`",
-                        resolved.class
-                    ),
-                )
-                .column(col)
-                .construct(construct.to_string())
-                .into())
-            }
-            None => {
-                return Err(Refusal::new(
-                    Reason::TokenClassMismatch,
-                    format!(
-                        "column `{col}` ({}) takes no tokens: its rule names no token class",
-                        p.action.as_tag()
-                    ),
-                )
-                .column(col)
-                .construct(construct.to_string())
-                .into())
-            }
+            Some(class) if class == class_of_token => Ok(()),
+            Some(class) => Err(Refusal::new(
+                Reason::TokenClassMismatch,
+                format!(
+                    "a token of class `{class_of_token}` was compared with column `{col}` of class `{class}`"
+                ),
+            )
+            .column(col)
+            .construct(construct.to_string())),
+            None => Err(Refusal::new(
+                Reason::TokenClassMismatch,
+                format!(
+                    "column `{col}` ({}) takes no tokens: its rule names no token class",
+                    self.policy(ps).action.as_tag()
+                ),
+            )
+            .column(col)
+            .construct(construct.to_string())),
         }
+    }
+
+    /// A resolved token's value as the literal a column compares with: a
+    /// number for a numeric column (refused when it is not one), else text.
+    fn resolved_literal(&self, ps: Src, col: &str, value: String) -> Result<Expr, Refusal> {
         let numeric = self
             .g
             .tables
@@ -517,7 +597,7 @@ impl Walker<'_> {
             .ty
             .is_numeric();
         if numeric {
-            let v = resolved.value.trim();
+            let v = value.trim();
             return match literal::number(v.strip_prefix('-').unwrap_or(v)) {
                 Ok((lit, _)) if v.starts_with('-') => Ok(Expr::Neg(Box::new(Expr::Lit(lit)))),
                 Ok((lit, _)) => Ok(Expr::Lit(lit)),
@@ -527,10 +607,9 @@ impl Walker<'_> {
                         "a token compared with numeric column `{col}` does not stand for a number"
                     ),
                 )
-                .column(col)
-                .into()),
+                .column(col)),
             };
         }
-        Ok(Expr::Lit(Lit::Str(resolved.value)))
+        Ok(Expr::Lit(Lit::Str(value)))
     }
 }
