@@ -454,29 +454,10 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A `FROM` item: every relation under its generated name.
     fn from(&mut self, f: &From) {
         match f {
-            From::Base { rel, table, cols } => {
-                self.s("(SELECT ");
-                let shown = self.shown(cols.iter().map(|c| c.1));
-                for (i, (name, c)) in cols.iter().filter(|c| shown.contains(&c.1)).enumerate() {
-                    if i > 0 {
-                        self.s(", ");
-                    }
-                    self.policy_name(name);
-                    self.s(" AS ");
-                    self.col(*c);
-                }
-                self.s(" FROM ");
-                for (i, part) in table.split('.').enumerate() {
-                    if i > 0 {
-                        self.s(".");
-                    }
-                    self.policy_name(part);
-                }
-                self.s(") AS ");
-                self.rel(*rel);
-            }
+            From::Base { rel, table, cols } => self.base_table(*rel, table, cols),
             From::Derived { rel, query } => {
                 self.s("(");
                 self.query(query);
@@ -531,27 +512,54 @@ impl<'a> Emitter<'a> {
                 left,
                 right,
                 on,
-            } => {
-                self.from(left);
-                self.s(match kind {
-                    JoinKind::Inner => " INNER JOIN ",
-                    JoinKind::Left => " LEFT JOIN ",
-                    JoinKind::Right => " RIGHT JOIN ",
-                    JoinKind::Full => " FULL JOIN ",
-                    JoinKind::Cross => " CROSS JOIN ",
-                });
-                if matches!(**right, From::Join { .. }) {
-                    self.s("(");
-                    self.from(right);
-                    self.s(")");
-                } else {
-                    self.from(right);
-                }
-                if let Some(on) = on {
-                    self.s(" ON ");
-                    self.on(on);
-                }
+            } => self.join(*kind, left, right, on.as_ref()),
+        }
+    }
+
+    /// A policy table read through a projection that renames the columns
+    /// the query reads: `(SELECT "name" AS c1, … FROM "schema"."table") AS t1`.
+    fn base_table(&mut self, rel: RelId, table: &str, cols: &[(String, ColId)]) {
+        self.s("(SELECT ");
+        let shown = self.shown(cols.iter().map(|c| c.1));
+        for (i, (name, c)) in cols.iter().filter(|c| shown.contains(&c.1)).enumerate() {
+            if i > 0 {
+                self.s(", ");
             }
+            self.policy_name(name);
+            self.s(" AS ");
+            self.col(*c);
+        }
+        self.s(" FROM ");
+        for (i, part) in table.split('.').enumerate() {
+            if i > 0 {
+                self.s(".");
+            }
+            self.policy_name(part);
+        }
+        self.s(") AS ");
+        self.rel(rel);
+    }
+
+    /// `left KIND JOIN right [ON …]`, a join on the right in parentheses.
+    fn join(&mut self, kind: JoinKind, left: &From, right: &From, on: Option<&Expr>) {
+        self.from(left);
+        self.s(match kind {
+            JoinKind::Inner => " INNER JOIN ",
+            JoinKind::Left => " LEFT JOIN ",
+            JoinKind::Right => " RIGHT JOIN ",
+            JoinKind::Full => " FULL JOIN ",
+            JoinKind::Cross => " CROSS JOIN ",
+        });
+        if matches!(right, From::Join { .. }) {
+            self.s("(");
+            self.from(right);
+            self.s(")");
+        } else {
+            self.from(right);
+        }
+        if let Some(on) = on {
+            self.s(" ON ");
+            self.on(on);
         }
     }
 
@@ -770,7 +778,7 @@ impl<'a> Emitter<'a> {
             Expr::Call(c) => self.call(c),
             Expr::Part(p, x) => self.part(*p, x),
             Expr::Trunc(u, x, ty) => self.trunc(*u, x, *ty),
-            Expr::ToDate(x, fmt) => self.to_date(x, fmt),
+            Expr::ToDate(x, fmt) => self.parse_date(x, fmt),
             Expr::Trim { side, expr, chars } => self.trim(*side, expr, chars.as_deref()),
             Expr::OrderHash(x) => self.order_hash(x),
         }
@@ -892,7 +900,7 @@ impl<'a> Emitter<'a> {
 
     /// A text parsed as a date with a PostgreSQL format, in each engine's
     /// own function and format.
-    fn to_date(&mut self, x: &Expr, fmt: &str) {
+    fn parse_date(&mut self, x: &Expr, fmt: &str) {
         match self.dialect {
             Dialect::Spark => {
                 // The walker admits only formats with a Java equivalent.
