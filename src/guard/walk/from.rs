@@ -243,7 +243,11 @@ impl Walker<'_> {
             }
             return Ok(and_all(terms));
         }
-        let (mut keys, keep_side_terms, null_side_terms) = sides.outer_terms(kind, terms)?;
+        let OuterTerms {
+            mut keys,
+            keep_side_terms,
+            null_side_terms,
+        } = sides.outer_terms(kind, terms)?;
         if !null_side_terms.is_empty() {
             self.filter_null_side(kind, and_all(null_side_terms), right_from)?;
         }
@@ -625,6 +629,16 @@ impl Walker<'_> {
     }
 }
 
+/// An outer join's `ON`, term by term.
+struct OuterTerms {
+    /// Equalities between the two sides.
+    keys: Vec<Expr>,
+    /// Terms on the side whose rows are all kept.
+    keep_side_terms: Vec<Expr>,
+    /// Terms on the side that can be all NULL.
+    null_side_terms: Vec<Expr>,
+}
+
 /// The two sides of a join, by the relations each holds.
 struct Sides<'a> {
     left: &'a [RelId],
@@ -670,11 +684,7 @@ impl Sides<'_> {
 
     /// An outer join's `ON` terms as keys, terms on the kept side and terms
     /// on the nullable side; a term on both sides or on neither is refused.
-    fn outer_terms(
-        &self,
-        kind: JoinKind,
-        terms: Vec<Expr>,
-    ) -> Result<(Vec<Expr>, Vec<Expr>, Vec<Expr>), Refusal> {
+    fn outer_terms(&self, kind: JoinKind, terms: Vec<Expr>) -> Result<OuterTerms, Refusal> {
         let mut keys = Vec::new();
         let mut keep_side_terms = Vec::new();
         let mut null_side_terms = Vec::new();
@@ -702,7 +712,11 @@ impl Sides<'_> {
                 keep_side_terms.push(t);
             }
         }
-        Ok((keys, keep_side_terms, null_side_terms))
+        Ok(OuterTerms {
+            keys,
+            keep_side_terms,
+            null_side_terms,
+        })
     }
 }
 
