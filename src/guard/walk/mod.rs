@@ -9,7 +9,8 @@
 //! - `from`: `FROM`, joins, tables, derived tables, CTE references;
 //! - `expr`: expressions;
 //! - `predicate`: comparisons and the other tests of a predicate;
-//! - `function`: function calls, aggregates and windows;
+//! - `function`: function calls and aggregates;
+//! - `window`: window functions' `OVER`;
 //! - `literal`: literals, in canonical form;
 //! - `rules`: lineage and what each action allows where.
 
@@ -22,6 +23,7 @@ mod query;
 mod rules;
 mod scope;
 mod select;
+mod window;
 
 use std::collections::BTreeSet;
 
