@@ -454,29 +454,10 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// A `FROM` item: every relation under its generated name.
     fn from(&mut self, f: &From) {
         match f {
-            From::Base { rel, table, cols } => {
-                self.s("(SELECT ");
-                let shown = self.shown(cols.iter().map(|c| c.1));
-                for (i, (name, c)) in cols.iter().filter(|c| shown.contains(&c.1)).enumerate() {
-                    if i > 0 {
-                        self.s(", ");
-                    }
-                    self.policy_name(name);
-                    self.s(" AS ");
-                    self.col(*c);
-                }
-                self.s(" FROM ");
-                for (i, part) in table.split('.').enumerate() {
-                    if i > 0 {
-                        self.s(".");
-                    }
-                    self.policy_name(part);
-                }
-                self.s(") AS ");
-                self.rel(*rel);
-            }
+            From::Base { rel, table, cols } => self.base_table(*rel, table, cols),
             From::Derived { rel, query } => {
                 self.s("(");
                 self.query(query);
@@ -531,27 +512,54 @@ impl<'a> Emitter<'a> {
                 left,
                 right,
                 on,
-            } => {
-                self.from(left);
-                self.s(match kind {
-                    JoinKind::Inner => " INNER JOIN ",
-                    JoinKind::Left => " LEFT JOIN ",
-                    JoinKind::Right => " RIGHT JOIN ",
-                    JoinKind::Full => " FULL JOIN ",
-                    JoinKind::Cross => " CROSS JOIN ",
-                });
-                if matches!(**right, From::Join { .. }) {
-                    self.s("(");
-                    self.from(right);
-                    self.s(")");
-                } else {
-                    self.from(right);
-                }
-                if let Some(on) = on {
-                    self.s(" ON ");
-                    self.on(on);
-                }
+            } => self.join(*kind, left, right, on.as_ref()),
+        }
+    }
+
+    /// A policy table read through a projection that renames the columns
+    /// the query reads: `(SELECT "name" AS c1, … FROM "schema"."table") AS t1`.
+    fn base_table(&mut self, rel: RelId, table: &str, cols: &[(String, ColId)]) {
+        self.s("(SELECT ");
+        let shown = self.shown(cols.iter().map(|c| c.1));
+        for (i, (name, c)) in cols.iter().filter(|c| shown.contains(&c.1)).enumerate() {
+            if i > 0 {
+                self.s(", ");
             }
+            self.policy_name(name);
+            self.s(" AS ");
+            self.col(*c);
+        }
+        self.s(" FROM ");
+        for (i, part) in table.split('.').enumerate() {
+            if i > 0 {
+                self.s(".");
+            }
+            self.policy_name(part);
+        }
+        self.s(") AS ");
+        self.rel(rel);
+    }
+
+    /// `left KIND JOIN right [ON …]`, a join on the right in parentheses.
+    fn join(&mut self, kind: JoinKind, left: &From, right: &From, on: Option<&Expr>) {
+        self.from(left);
+        self.s(match kind {
+            JoinKind::Inner => " INNER JOIN ",
+            JoinKind::Left => " LEFT JOIN ",
+            JoinKind::Right => " RIGHT JOIN ",
+            JoinKind::Full => " FULL JOIN ",
+            JoinKind::Cross => " CROSS JOIN ",
+        });
+        if matches!(right, From::Join { .. }) {
+            self.s("(");
+            self.from(right);
+            self.s(")");
+        } else {
+            self.from(right);
+        }
+        if let Some(on) = on {
+            self.s(" ON ");
+            self.on(on);
         }
     }
 
@@ -707,6 +715,7 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// An expression, every operator parenthesised.
     pub(crate) fn expr(&mut self, e: &Expr) {
         match e {
             Expr::Col(r, c) => self.qcol(*r, *c),
@@ -717,114 +726,32 @@ impl<'a> Emitter<'a> {
                 self.s("-");
                 self.expr(x);
             }
-            Expr::Neg(x) => {
-                self.s("(- ");
-                self.expr(x);
-                self.s(")");
-            }
-            Expr::Not(x) => {
-                self.s("(NOT ");
-                self.expr(x);
-                self.s(")");
-            }
-            Expr::Bin(op, a, b) => {
-                self.s("(");
-                self.expr(a);
-                self.s(" ");
-                self.s(op.sql());
-                self.s(" ");
-                self.expr(b);
-                self.s(")");
-            }
-            Expr::Is(t, x) => {
-                self.s("(");
-                self.expr(x);
-                self.s(match t {
-                    IsTest::Null => " IS NULL",
-                    IsTest::NotNull => " IS NOT NULL",
-                    IsTest::True => " IS TRUE",
-                    IsTest::NotTrue => " IS NOT TRUE",
-                    IsTest::False => " IS FALSE",
-                    IsTest::NotFalse => " IS NOT FALSE",
-                });
-                self.s(")");
-            }
+            Expr::Neg(x) => self.enclosed("(- ", x, ")"),
+            Expr::Not(x) => self.enclosed("(NOT ", x, ")"),
+            Expr::Bin(op, a, b) => self.infix(a, op.sql(), b),
+            Expr::Is(t, x) => self.is_test(*t, x),
             Expr::Distinct { not, left, right } => {
-                self.s("(");
-                self.expr(left);
-                self.s(if *not {
-                    " IS NOT DISTINCT FROM "
+                let op = if *not {
+                    "IS NOT DISTINCT FROM"
                 } else {
-                    " IS DISTINCT FROM "
-                });
-                self.expr(right);
-                self.s(")");
+                    "IS DISTINCT FROM"
+                };
+                self.infix(left, op, right);
             }
             Expr::Between {
                 not,
                 expr,
                 low,
                 high,
-            } => {
-                self.s("(");
-                self.expr(expr);
-                self.s(if *not { " NOT BETWEEN " } else { " BETWEEN " });
-                self.expr(low);
-                self.s(" AND ");
-                self.expr(high);
-                self.s(")");
-            }
+            } => self.between(*not, expr, low, high),
             Expr::Like {
                 not,
                 ilike,
                 expr,
                 pattern,
-            } => {
-                self.s("(");
-                self.expr(expr);
-                if *not {
-                    self.s(" NOT");
-                }
-                self.s(if *ilike { " ILIKE " } else { " LIKE " });
-                self.expr(pattern);
-                self.s(")");
-            }
-            Expr::InList { not, expr, list }
-                if self.dialect == Dialect::Polars && !list.iter().all(plain_literal) =>
-            {
-                // polars takes only plain literals in an IN list: the same
-                // test as equalities.
-                self.s(if *not { "(NOT (" } else { "((" });
-                for (i, item) in list.iter().enumerate() {
-                    if i > 0 {
-                        self.s(" OR ");
-                    }
-                    self.expr(expr);
-                    self.s(" = ");
-                    self.expr(item);
-                }
-                self.s("))");
-            }
-            Expr::InList { not, expr, list } => {
-                self.s("(");
-                self.expr(expr);
-                self.s(if *not { " NOT IN (" } else { " IN (" });
-                self.list(list);
-                self.s("))");
-            }
-            Expr::InQuery { not, expr, query } => {
-                self.s("(");
-                self.expr(expr);
-                self.s(if *not { " NOT IN (" } else { " IN (" });
-                if self.dialect == Dialect::Polars {
-                    // polars semi-joins on the subquery's expression, which
-                    // must then be a plain column.
-                    self.branch_always(query);
-                } else {
-                    self.query(query);
-                }
-                self.s("))");
-            }
+            } => self.like(*not, *ilike, expr, pattern),
+            Expr::InList { not, expr, list } => self.in_list(*not, expr, list),
+            Expr::InQuery { not, expr, query } => self.in_query(*not, expr, query),
             Expr::Exists { not, query } => {
                 self.s(if *not { "(NOT EXISTS (" } else { "(EXISTS (" });
                 self.query(query);
@@ -839,24 +766,7 @@ impl<'a> Emitter<'a> {
                 operand,
                 whens,
                 otherwise,
-            } => {
-                self.s("CASE");
-                if let Some(o) = operand {
-                    self.s(" ");
-                    self.expr(o);
-                }
-                for (w, t) in whens {
-                    self.s(" WHEN ");
-                    self.expr(w);
-                    self.s(" THEN ");
-                    self.expr(t);
-                }
-                if let Some(o) = otherwise {
-                    self.s(" ELSE ");
-                    self.expr(o);
-                }
-                self.s(" END");
-            }
+            } => self.case(operand.as_deref(), whens, otherwise.as_deref()),
             Expr::Cast(x, t) => {
                 self.s("CAST(");
                 self.expr(x);
@@ -868,65 +778,194 @@ impl<'a> Emitter<'a> {
             Expr::Call(c) => self.call(c),
             Expr::Part(p, x) => self.part(*p, x),
             Expr::Trunc(u, x, ty) => self.trunc(*u, x, *ty),
-            Expr::ToDate(x, fmt) => match self.dialect {
-                Dialect::Spark => {
-                    // The walker admits only formats with a Java equivalent.
-                    self.s("to_date(");
-                    self.expr(x);
-                    self.s(", ");
-                    let java = super::walk::java_format(fmt).unwrap_or_default();
-                    self.string(&java);
-                    self.s(")");
+            Expr::ToDate(x, fmt) => self.parse_date(x, fmt),
+            Expr::Trim { side, expr, chars } => self.trim(*side, expr, chars.as_deref()),
+            Expr::OrderHash(x) => self.order_hash(x),
+        }
+    }
+
+    /// `pre`, the expression, `post`.
+    fn enclosed(&mut self, pre: &str, x: &Expr, post: &str) {
+        self.s(pre);
+        self.expr(x);
+        self.s(post);
+    }
+
+    /// `(a op b)`.
+    fn infix(&mut self, a: &Expr, op: &str, b: &Expr) {
+        self.s("(");
+        self.expr(a);
+        self.s(" ");
+        self.s(op);
+        self.s(" ");
+        self.expr(b);
+        self.s(")");
+    }
+
+    /// `(x IS [NOT] NULL | TRUE | FALSE)`.
+    fn is_test(&mut self, t: IsTest, x: &Expr) {
+        self.s("(");
+        self.expr(x);
+        self.s(match t {
+            IsTest::Null => " IS NULL",
+            IsTest::NotNull => " IS NOT NULL",
+            IsTest::True => " IS TRUE",
+            IsTest::NotTrue => " IS NOT TRUE",
+            IsTest::False => " IS FALSE",
+            IsTest::NotFalse => " IS NOT FALSE",
+        });
+        self.s(")");
+    }
+
+    /// `(x [NOT] BETWEEN low AND high)`.
+    fn between(&mut self, not: bool, x: &Expr, low: &Expr, high: &Expr) {
+        self.s("(");
+        self.expr(x);
+        self.s(if not { " NOT BETWEEN " } else { " BETWEEN " });
+        self.expr(low);
+        self.s(" AND ");
+        self.expr(high);
+        self.s(")");
+    }
+
+    /// `(x [NOT] LIKE | ILIKE pattern)`.
+    fn like(&mut self, not: bool, ilike: bool, x: &Expr, pattern: &Expr) {
+        self.s("(");
+        self.expr(x);
+        if not {
+            self.s(" NOT");
+        }
+        self.s(if ilike { " ILIKE " } else { " LIKE " });
+        self.expr(pattern);
+        self.s(")");
+    }
+
+    /// `(x [NOT] IN (…))`; on polars, which takes only plain literals in an
+    /// IN list, other lists as the same test written with equalities.
+    fn in_list(&mut self, not: bool, x: &Expr, list: &[Expr]) {
+        if self.dialect == Dialect::Polars && !list.iter().all(plain_literal) {
+            self.s(if not { "(NOT (" } else { "((" });
+            for (i, item) in list.iter().enumerate() {
+                if i > 0 {
+                    self.s(" OR ");
                 }
-                Dialect::Postgres => {
-                    self.s("to_date(");
-                    self.expr(x);
-                    self.s(", ");
-                    self.string(fmt);
-                    self.s(")");
-                }
-                Dialect::Polars => {
-                    self.s("CAST(strptime(");
-                    self.expr(x);
-                    self.s(", ");
-                    let chrono = super::walk::chrono_format(fmt).unwrap_or_default();
-                    self.string(&chrono);
-                    self.s(") AS DATE)");
-                }
-            },
-            Expr::Trim { side, expr, chars } => {
-                self.s("TRIM(");
-                self.s(match side {
-                    TrimSide::Both => "BOTH ",
-                    TrimSide::Leading => "LEADING ",
-                    TrimSide::Trailing => "TRAILING ",
-                });
-                if let Some(c) = chars {
-                    self.expr(c);
-                    self.s(" ");
-                }
-                self.s("FROM ");
-                self.expr(expr);
+                self.expr(x);
+                self.s(" = ");
+                self.expr(item);
+            }
+            self.s("))");
+            return;
+        }
+        self.s("(");
+        self.expr(x);
+        self.s(if not { " NOT IN (" } else { " IN (" });
+        self.list(list);
+        self.s("))");
+    }
+
+    /// `(x [NOT] IN (SELECT …))`.
+    fn in_query(&mut self, not: bool, x: &Expr, query: &Query) {
+        self.s("(");
+        self.expr(x);
+        self.s(if not { " NOT IN (" } else { " IN (" });
+        if self.dialect == Dialect::Polars {
+            // polars semi-joins on the subquery's expression, which
+            // must then be a plain column.
+            self.branch_always(query);
+        } else {
+            self.query(query);
+        }
+        self.s("))");
+    }
+
+    /// `CASE [operand] WHEN … THEN … [ELSE …] END`.
+    fn case(&mut self, operand: Option<&Expr>, whens: &[(Expr, Expr)], otherwise: Option<&Expr>) {
+        self.s("CASE");
+        if let Some(o) = operand {
+            self.s(" ");
+            self.expr(o);
+        }
+        for (w, t) in whens {
+            self.s(" WHEN ");
+            self.expr(w);
+            self.s(" THEN ");
+            self.expr(t);
+        }
+        if let Some(o) = otherwise {
+            self.s(" ELSE ");
+            self.expr(o);
+        }
+        self.s(" END");
+    }
+
+    /// A text parsed as a date with a PostgreSQL format, in each engine's
+    /// own function and format.
+    fn parse_date(&mut self, x: &Expr, fmt: &str) {
+        match self.dialect {
+            Dialect::Spark => {
+                // The walker admits only formats with a Java equivalent.
+                self.s("to_date(");
+                self.expr(x);
+                self.s(", ");
+                let java = super::walk::java_format(fmt).unwrap_or_default();
+                self.string(&java);
                 self.s(")");
             }
-            Expr::OrderHash(x) => match self.dialect {
-                Dialect::Postgres => {
-                    let _ = write!(self.out, "sha256(convert_to('{}' || CAST(", self.order_key);
-                    self.expr(x);
-                    self.s(" AS TEXT), 'UTF8'))");
-                }
-                Dialect::Polars => {
-                    let _ = write!(self.out, "{POLARS_ORDER_HASH}('{}', ", self.order_key);
-                    self.expr(x);
-                    self.s(")");
-                }
-                // The hex SHA-256, which sorts as PostgreSQL's bytes do.
-                Dialect::Spark => {
-                    let _ = write!(self.out, "sha2(concat('{}', CAST(", self.order_key);
-                    self.expr(x);
-                    self.s(" AS STRING)), 256)");
-                }
-            },
+            Dialect::Postgres => {
+                self.s("to_date(");
+                self.expr(x);
+                self.s(", ");
+                self.string(fmt);
+                self.s(")");
+            }
+            Dialect::Polars => {
+                self.s("CAST(strptime(");
+                self.expr(x);
+                self.s(", ");
+                let chrono = super::walk::chrono_format(fmt).unwrap_or_default();
+                self.string(&chrono);
+                self.s(") AS DATE)");
+            }
+        }
+    }
+
+    /// `TRIM(BOTH | LEADING | TRAILING [chars] FROM x)`.
+    fn trim(&mut self, side: TrimSide, x: &Expr, chars: Option<&Expr>) {
+        self.s("TRIM(");
+        self.s(match side {
+            TrimSide::Both => "BOTH ",
+            TrimSide::Leading => "LEADING ",
+            TrimSide::Trailing => "TRAILING ",
+        });
+        if let Some(c) = chars {
+            self.expr(c);
+            self.s(" ");
+        }
+        self.s("FROM ");
+        self.expr(x);
+        self.s(")");
+    }
+
+    /// The keyed hash that orders a protected value: SHA-256 of the
+    /// guard's order key and the value as text.
+    fn order_hash(&mut self, x: &Expr) {
+        match self.dialect {
+            Dialect::Postgres => {
+                let _ = write!(self.out, "sha256(convert_to('{}' || CAST(", self.order_key);
+                self.expr(x);
+                self.s(" AS TEXT), 'UTF8'))");
+            }
+            Dialect::Polars => {
+                let _ = write!(self.out, "{POLARS_ORDER_HASH}('{}', ", self.order_key);
+                self.expr(x);
+                self.s(")");
+            }
+            // The hex SHA-256, which sorts as PostgreSQL's bytes do.
+            Dialect::Spark => {
+                let _ = write!(self.out, "sha2(concat('{}', CAST(", self.order_key);
+                self.expr(x);
+                self.s(" AS STRING)), 256)");
+            }
         }
     }
 

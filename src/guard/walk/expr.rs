@@ -1,67 +1,20 @@
 //! Expressions and predicates.
 
 use sqlparser::ast::{
-    BinaryOperator, CastKind, CeilFloorKind, DataType, DateTimeField, Expr as SqlExpr,
-    TrimWhereField, UnaryOperator, Value,
+    BinaryOperator, CaseWhen, CastKind, CeilFloorKind, DataType, DateTimeField, Expr as SqlExpr,
+    Query as SqlQuery, TrimWhereField, UnaryOperator, ValueWithSpan,
 };
 
 use super::literal;
-use super::rules::{agg_misuse, not_on_engine, Ctx, Info, Lin, Shape, Src};
+use super::rules::{agg_misuse, not_on_engine, Ctx, Info, Lin, Shape};
 use super::scope::Scope;
 use super::{unsupported, Walker};
 use crate::error::Error;
 use crate::guard::functions::{DatePart, Func};
 use crate::guard::plan::{
-    BinOp, Body, Call, CastTo, Expr, From, IntervalUnit, IsTest, Item, Lit, Query, Select,
-    TrimSide, Ty,
+    BinOp, Body, Call, CastTo, Expr, From, IntervalUnit, Item, Lit, Query, Select, TrimSide, Ty,
 };
 use crate::guard::{variant_name, Dialect, Reason, Refusal};
-use crate::rules::{Action, Filter, TokenClass};
-
-/// One side of a comparison.
-enum Side<'e> {
-    Col(Lin, Expr, Ty),
-    Lit(&'e SqlExpr),
-    /// A computed value (already checked as a computation inside a predicate).
-    Other(Expr, Ty),
-}
-
-impl Side<'_> {
-    /// The side's type, and the text of a string literal.
-    fn kind(&self) -> (Ty, Option<&str>) {
-        match self {
-            Side::Col(_, _, t) | Side::Other(_, t) => (*t, None),
-            Side::Lit(e) => literal_kind(e),
-        }
-    }
-}
-
-/// An operand's type: a literal's own, else the walked expression's.
-fn kind_of<'e>(e: &'e SqlExpr, i: &Info) -> (Ty, Option<&'e str>) {
-    if is_literal(e) {
-        literal_kind(e)
-    } else {
-        (i.ty, None)
-    }
-}
-
-/// A literal's type, and its text when it is a string.
-fn literal_kind(e: &SqlExpr) -> (Ty, Option<&str>) {
-    match e {
-        SqlExpr::Value(v) => match &v.value {
-            Value::SingleQuotedString(s) => (Ty::Text, Some(s.as_str())),
-            Value::Number(n, _) => match literal::number(n) {
-                Ok((_, t)) => (t, None),
-                Err(_) => (Ty::Unknown, None),
-            },
-            Value::Boolean(_) => (Ty::Bool, None),
-            Value::Null => (Ty::Null, None),
-            _ => (Ty::Unknown, None),
-        },
-        SqlExpr::UnaryOp { expr, .. } => literal_kind(expr),
-        _ => (Ty::Unknown, None),
-    }
-}
 
 /// Arithmetic needs numbers (dates are handled before).
 fn arithmetic_types(a: Ty, b: Ty) -> Result<(), Refusal> {
@@ -128,19 +81,86 @@ pub(super) struct Lifted {
     pub(super) phase: Phase,
 }
 
-fn is_column(e: &SqlExpr) -> bool {
-    matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_))
+/// A plain literal (`NULL` has a shape of its own).
+fn value_expr(v: &ValueWithSpan) -> Result<(Info, Expr), Refusal> {
+    let (lit, ty) = literal::value(v)?;
+    let shape = if lit == Lit::Null {
+        Shape::Null
+    } else {
+        Shape::Literal
+    };
+    Ok((Info::allow(shape, ty), Expr::Lit(lit)))
 }
 
-fn is_literal(e: &SqlExpr) -> bool {
-    match e {
-        SqlExpr::Value(_) => true,
-        SqlExpr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr,
-        } => matches!(&**expr, SqlExpr::Value(_)),
-        _ => false,
+/// Refuses `TRY_CAST`, `SAFE_CAST` and a cast with `FORMAT` (or to an
+/// array).
+fn cast_options(kind: &CastKind, format_or_array: bool) -> Result<(), Refusal> {
+    if !matches!(kind, CastKind::Cast | CastKind::DoubleColon) {
+        return Err(unsupported("TRY_CAST / SAFE_CAST"));
     }
+    if format_or_array {
+        return Err(unsupported("CAST with FORMAT"));
+    }
+    Ok(())
+}
+
+/// A date plus or minus an interval literal of days or more (not an
+/// interval minus a date); a date on every engine.
+fn date_interval(
+    op: BinOp,
+    at: Ty,
+    ax: Expr,
+    bx: Expr,
+    polars: bool,
+) -> Result<(Expr, Ty), Refusal> {
+    let unit = match (&ax, &bx) {
+        (Expr::Lit(Lit::Interval(_, u)), _) | (_, Expr::Lit(Lit::Interval(_, u))) => *u,
+        _ => return Err(unsupported("date arithmetic with a computed interval")),
+    };
+    if matches!(
+        unit,
+        IntervalUnit::Second | IntervalUnit::Minute | IntervalUnit::Hour
+    ) {
+        return Err(unsupported(
+            "adding hours, minutes or seconds to a date (cast it to a timestamp first)",
+        ));
+    }
+    if op == BinOp::Sub && at == Ty::Interval {
+        return Err(unsupported("an interval minus a date"));
+    }
+    let x = bin(op, ax, bx);
+    let x = if polars {
+        x
+    } else {
+        // PostgreSQL gives a timestamp; polars a date.
+        Expr::Cast(Box::new(x), CastTo::Date)
+    };
+    Ok((x, Ty::Date))
+}
+
+/// A number of days added to a date on polars, which needs an interval:
+/// only a literal (PostgreSQL adds days).
+fn days(n: &Expr) -> Result<Expr, Refusal> {
+    let n = match n {
+        Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok(),
+        Expr::Neg(inner) => match &**inner {
+            Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok().map(|n| -n),
+            _ => None,
+        },
+        _ => None,
+    };
+    let n = n.ok_or_else(|| {
+        not_on_engine(
+            "adding a computed number of days to a date",
+            "polars",
+            "add an interval literal such as INTERVAL '3 days'",
+        )
+    })?;
+    Ok(Expr::Lit(Lit::Interval(n, IntervalUnit::Day)))
+}
+
+pub(super) fn is_column(e: &SqlExpr) -> bool {
+    matches!(e, SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_))
 }
 
 fn bin(op: BinOp, a: Expr, b: Expr) -> Expr {
@@ -260,6 +280,8 @@ impl Walker<'_> {
         r
     }
 
+    /// One expression: dispatches on its kind to the step that checks and
+    /// plans it; a kind not listed is refused.
     fn expr_inner(
         &mut self,
         e: &SqlExpr,
@@ -269,26 +291,9 @@ impl Walker<'_> {
         let sub = ctx.comp();
         let out = match e {
             SqlExpr::Identifier(_) | SqlExpr::CompoundIdentifier(_) => {
-                let f = self.column_ref(e, scope)?;
-                self.leaf(&f.lin, ctx, true)?;
-                (
-                    Info {
-                        lin: f.lin,
-                        shape: Shape::Column,
-                        ty: f.ty,
-                    },
-                    f.expr,
-                )
+                self.column_expr(e, ctx, scope)?
             }
-            SqlExpr::Value(v) => {
-                let (lit, ty) = literal::value(v)?;
-                let shape = if lit == Lit::Null {
-                    Shape::Null
-                } else {
-                    Shape::Literal
-                };
-                (Info::allow(shape, ty), Expr::Lit(lit))
-            }
+            SqlExpr::Value(v) => value_expr(v)?,
             SqlExpr::TypedString(ts) => {
                 let (lit, ty) = literal::typed(&ts.data_type, &ts.value)?;
                 (Info::allow(Shape::Literal, ty), Expr::Lit(lit))
@@ -298,228 +303,53 @@ impl Walker<'_> {
                 (Info::allow(Shape::Literal, ty), Expr::Lit(lit))
             }
             SqlExpr::Nested(inner) => self.expr(inner, ctx, scope)?,
-            SqlExpr::BinaryOp { left, op, right } => {
-                let bop = bin_op(op).ok_or_else(|| unsupported(format!("the operator {op}")))?;
-                let logical = matches!(bop, BinOp::And | BinOp::Or);
-                let compare = matches!(
-                    bop,
-                    BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
-                );
-                if logical && ctx.is_pred() {
-                    let (_, a) = self.expr(left, ctx, scope)?;
-                    let (_, b) = self.expr(right, ctx, scope)?;
-                    (Info::allow(Shape::Computed, Ty::Bool), bin(bop, a, b))
-                } else if compare && ctx.is_pred() {
-                    let eq = matches!(bop, BinOp::Eq | BinOp::NotEq);
-                    let (a, b) = self.comparison(left, right, eq, &op.to_string(), scope)?;
-                    (Info::allow(Shape::Computed, Ty::Bool), bin(bop, a, b))
-                } else {
-                    let a = self.expr(left, sub, scope)?;
-                    let b = self.expr(right, sub, scope)?;
-                    let lin = self.merge(&a.0.lin, &b.0.lin)?;
-                    let (x, ty) = self.arith(bop, a, b)?;
-                    (Info::computed(lin, ty), x)
-                }
-            }
-            SqlExpr::IsDistinctFrom(a, b) | SqlExpr::IsNotDistinctFrom(a, b) => {
-                let not = matches!(e, SqlExpr::IsNotDistinctFrom(..));
-                let (x, y) = if ctx.is_pred() {
-                    self.comparison(a, b, true, "IS DISTINCT FROM", scope)?
-                } else {
-                    let (_, x) = self.expr(a, sub, scope)?;
-                    let (_, y) = self.expr(b, sub, scope)?;
-                    (x, y)
-                };
-                (
-                    Info::allow(Shape::Computed, Ty::Bool),
-                    Expr::Distinct {
-                        not,
-                        left: Box::new(x),
-                        right: Box::new(y),
-                    },
-                )
-            }
-            SqlExpr::UnaryOp { op, expr } => match op {
-                UnaryOperator::Not if ctx.is_pred() => {
-                    let (_, x) = self.expr(expr, ctx, scope)?;
-                    (
-                        Info::allow(Shape::Computed, Ty::Bool),
-                        Expr::Not(Box::new(x)),
-                    )
-                }
-                UnaryOperator::Minus if matches!(&**expr, SqlExpr::Value(_)) => {
-                    let (i, x) = self.expr(expr, sub, scope)?;
-                    if !i.ty.is_numeric() {
-                        return Err(unsupported(
-                            "a minus sign before a literal that is not a number",
-                        )
-                        .into());
-                    }
-                    (Info::allow(Shape::Literal, i.ty), Expr::Neg(Box::new(x)))
-                }
-                UnaryOperator::Minus | UnaryOperator::Plus | UnaryOperator::Not => {
-                    let (i, x) = self.expr(expr, sub, scope)?;
-                    let x = match op {
-                        UnaryOperator::Minus => Expr::Neg(Box::new(x)),
-                        UnaryOperator::Not => Expr::Not(Box::new(x)),
-                        _ => x,
-                    };
-                    let ty = if *op == UnaryOperator::Not {
-                        Ty::Bool
-                    } else {
-                        i.ty
-                    };
-                    (Info::computed(i.lin, ty), x)
-                }
-                other => return Err(unsupported(format!("the operator {other}")).into()),
-            },
-            SqlExpr::IsNull(inner) | SqlExpr::IsNotNull(inner) => {
-                let test = if matches!(e, SqlExpr::IsNull(_)) {
-                    IsTest::Null
-                } else {
-                    IsTest::NotNull
-                };
-                let x = if ctx.is_pred() && is_column(inner) {
-                    let f = self.column_ref(inner, scope)?;
-                    if let Some(s) = f.lin.eff {
-                        self.deny_or_agg(s)?;
-                        let p = self.policy(s);
-                        if p.filter < Filter::Equality {
-                            return Err(Refusal::new(
-                                Reason::FilterNotAllowed,
-                                format!(
-                                    "column `{}` ({}, filter none) may not be tested in IS NULL",
-                                    self.src_name(s),
-                                    p.action.as_tag()
-                                ),
-                            )
-                            .column(self.src_name(s))
-                            .construct("IS NULL")
-                            .into());
-                        }
-                    }
-                    f.expr
-                } else {
-                    self.expr(inner, sub, scope)?.1
-                };
-                (
-                    Info::allow(Shape::Computed, Ty::Bool),
-                    Expr::Is(test, Box::new(x)),
-                )
-            }
-            SqlExpr::IsTrue(inner)
-            | SqlExpr::IsFalse(inner)
-            | SqlExpr::IsNotTrue(inner)
-            | SqlExpr::IsNotFalse(inner) => {
-                let test = match e {
-                    SqlExpr::IsTrue(_) => IsTest::True,
-                    SqlExpr::IsFalse(_) => IsTest::False,
-                    SqlExpr::IsNotTrue(_) => IsTest::NotTrue,
-                    _ => IsTest::NotFalse,
-                };
-                let (i, x) = self.expr(inner, sub, scope)?;
-                (Info::computed(i.lin, Ty::Bool), Expr::Is(test, Box::new(x)))
-            }
-            SqlExpr::InList {
-                expr,
-                list,
-                negated,
-            } => self.in_list(expr, list, *negated, ctx, scope)?,
-            SqlExpr::InSubquery {
-                expr,
-                subquery,
-                negated,
-            } => {
-                let (q, outs) = self.query(subquery, scope, false)?;
-                let [o] = outs.as_slice() else {
-                    return Err(unsupported("IN with a subquery of several columns").into());
-                };
-                if o.info.shape == Shape::AggResult {
-                    return Err(agg_misuse("IN (SELECT …)").into());
-                }
-                let (left, x) = if ctx.is_pred() && is_column(expr) {
-                    let f = self.column_ref(expr, scope)?;
-                    (f.lin, f.expr)
-                } else {
-                    let (i, x) = self.expr(expr, sub, scope)?;
-                    (i.lin, x)
-                };
-                self.equality_between(&left, &o.info.lin, "IN (SELECT …)")?;
-                (
-                    Info::allow(Shape::Computed, Ty::Bool),
-                    Expr::InQuery {
-                        not: *negated,
-                        expr: Box::new(x),
-                        query: Box::new(q),
-                    },
-                )
-            }
-            SqlExpr::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => {
-                let (a, x) = self.expr(expr, sub, scope)?;
-                let (b, lo) = self.expr(low, sub, scope)?;
-                let (c, hi) = self.expr(high, sub, scope)?;
-                self.comparable(kind_of(expr, &a), kind_of(low, &b), "BETWEEN")?;
-                self.comparable(kind_of(expr, &a), kind_of(high, &c), "BETWEEN")?;
-                let l = self.merge(&a.lin, &b.lin)?;
-                (
-                    Info::computed(self.merge(&l, &c.lin)?, Ty::Bool),
-                    Expr::Between {
-                        not: *negated,
-                        expr: Box::new(x),
-                        low: Box::new(lo),
-                        high: Box::new(hi),
-                    },
-                )
-            }
-            SqlExpr::Like {
-                negated,
-                any,
-                expr,
-                pattern,
-                escape_char,
-            }
-            | SqlExpr::ILike {
-                negated,
-                any,
-                expr,
-                pattern,
-                escape_char,
-            } => {
-                if *any {
-                    return Err(unsupported("LIKE ANY").into());
-                }
-                if escape_char.is_some() {
-                    return Err(unsupported("LIKE … ESCAPE").into());
-                }
-                let (a, x) = self.expr(expr, sub, scope)?;
-                let (b, p) = self.expr(pattern, sub, scope)?;
-                for t in [a.ty, b.ty] {
-                    if !matches!(t, Ty::Text | Ty::Unknown | Ty::Null) {
-                        return Err(Refusal::new(
-                            Reason::UnsupportedConstruct,
-                            "LIKE compares text only",
-                        )
-                        .construct("LIKE")
-                        .advise("CAST the value to TEXT first")
-                        .into());
-                    }
-                }
-                (
-                    Info::computed(self.merge(&a.lin, &b.lin)?, Ty::Bool),
-                    Expr::Like {
-                        not: *negated,
-                        ilike: matches!(e, SqlExpr::ILike { .. }),
-                        expr: Box::new(x),
-                        pattern: Box::new(p),
-                    },
-                )
-            }
+            SqlExpr::BinaryOp { left, op, right } => self.binary_op(left, op, right, ctx, scope)?,
+            SqlExpr::IsDistinctFrom(a, b) => self.distinct_from(a, b, false, ctx, scope)?,
+            SqlExpr::IsNotDistinctFrom(a, b) => self.distinct_from(a, b, true, ctx, scope)?,
+            SqlExpr::UnaryOp { op, expr } => self.unary_op(*op, expr, ctx, scope)?,
+            SqlExpr::IsNull(_)
+            | SqlExpr::IsNotNull(_)
+            | SqlExpr::IsTrue(_)
+            | SqlExpr::IsFalse(_)
+            | SqlExpr::IsNotTrue(_)
+            | SqlExpr::IsNotFalse(_)
+            | SqlExpr::InList { .. }
+            | SqlExpr::InSubquery { .. }
+            | SqlExpr::Between { .. }
+            | SqlExpr::Like { .. }
+            | SqlExpr::ILike { .. } => self.test(e, ctx, scope)?,
             SqlExpr::Function(f) => self.function(f, ctx, scope)?,
+            SqlExpr::Cast { .. }
+            | SqlExpr::Extract { .. }
+            | SqlExpr::Ceil { .. }
+            | SqlExpr::Floor { .. }
+            | SqlExpr::Position { .. }
+            | SqlExpr::Substring { .. }
+            | SqlExpr::Trim { .. } => self.special_form(e, sub, scope)?,
+            SqlExpr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand, conditions, else_result, ctx, scope)?,
+            SqlExpr::Subquery(q) => self.scalar_subquery(q, ctx, scope)?,
+            SqlExpr::Exists { subquery, negated } => self.exists(subquery, *negated, scope)?,
+            other => {
+                return Err(unsupported(format!("the {} expression", variant_name(other))).into())
+            }
+        };
+        Ok(out)
+    }
+
+    /// SQL's functions with a syntax of their own: `CAST`, `EXTRACT`,
+    /// `CEIL`/`FLOOR`, `POSITION`, `SUBSTRING`, `TRIM`.
+    fn special_form(
+        &mut self,
+        e: &SqlExpr,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let out = match e {
             SqlExpr::Cast {
                 kind,
                 expr,
@@ -527,93 +357,23 @@ impl Walker<'_> {
                 format,
                 array,
             } => {
-                if !matches!(kind, CastKind::Cast | CastKind::DoubleColon) {
-                    return Err(unsupported("TRY_CAST / SAFE_CAST").into());
-                }
-                if format.is_some() || *array {
-                    return Err(unsupported("CAST with FORMAT").into());
-                }
-                let (to, ty) = cast_to(data_type)
-                    .ok_or_else(|| unsupported(format!("a cast to {data_type}")))?;
-                let (i, x) = self.expr(expr, sub, scope)?;
-                if matches!(i.ty, Ty::Date | Ty::Timestamp) && matches!(ty, Ty::Int | Ty::Float) {
-                    return Err(unsupported(
-                        "a cast of a date to a number (use date_part, or subtract two dates)",
-                    )
-                    .into());
-                }
-                let polars = self.dialect() == Dialect::Polars;
-                let truncates = polars || self.dialect() == Dialect::Spark;
-                let x =
-                    if matches!(to, CastTo::Int | CastTo::BigInt) && i.ty == Ty::Float && truncates
-                    {
-                        // polars and Spark truncate a float cast to an integer;
-                        // PostgreSQL rounds it.
-                        Expr::Cast(Box::new(call(Func::Round, vec![x])), to)
-                    } else if to == CastTo::Date && i.ty == Ty::Text && polars {
-                        // polars' cast from text to date is deprecated (and says
-                        // so on stderr): parse it.
-                        Expr::ToDate(Box::new(x), "YYYY-MM-DD".to_string())
-                    } else {
-                        Expr::Cast(Box::new(x), to)
-                    };
-                (Info::computed(i.lin, ty), x)
+                cast_options(kind, format.is_some() || *array)?;
+                self.cast(expr, data_type, sub, scope)?
             }
-            SqlExpr::Extract { field, expr, .. } => {
-                let part =
-                    part_of(field).ok_or_else(|| unsupported(format!("EXTRACT of {field}")))?;
-                self.part_on_engine(part)?;
-                let (i, x) = self.expr(expr, sub, scope)?;
-                let ty = if part.is_whole() { Ty::Int } else { Ty::Float };
-                (Info::computed(i.lin, ty), Expr::Part(part, Box::new(x)))
+            SqlExpr::Extract { field, expr, .. } => self.extract(field, expr, sub, scope)?,
+            SqlExpr::Ceil { expr, field } => {
+                self.ceil_floor(expr, field, Func::Ceil, sub, scope)?
             }
-            SqlExpr::Ceil { expr, field } | SqlExpr::Floor { expr, field } => {
-                if !matches!(
-                    field,
-                    CeilFloorKind::DateTimeField(DateTimeField::NoDateTime)
-                ) {
-                    return Err(unsupported("CEIL/FLOOR with a scale or a field").into());
-                }
-                let (i, x) = self.expr(expr, sub, scope)?;
-                let func = if matches!(e, SqlExpr::Ceil { .. }) {
-                    Func::Ceil
-                } else {
-                    Func::Floor
-                };
-                (Info::computed(i.lin, i.ty), call(func, vec![x]))
+            SqlExpr::Floor { expr, field } => {
+                self.ceil_floor(expr, field, Func::Floor, sub, scope)?
             }
-            SqlExpr::Position { expr, r#in } => {
-                let (a, x) = self.expr(expr, sub, scope)?;
-                let (b, y) = self.expr(r#in, sub, scope)?;
-                (
-                    Info::computed(self.merge(&a.lin, &b.lin)?, Ty::Int),
-                    call(Func::Strpos, vec![y, x]),
-                )
-            }
+            SqlExpr::Position { expr, r#in } => self.position(expr, r#in, sub, scope)?,
             SqlExpr::Substring {
                 expr,
                 substring_from,
                 substring_for,
                 ..
-            } => {
-                let (i, x) = self.expr(expr, sub, scope)?;
-                let mut lin = i.lin;
-                let mut args = vec![x];
-                match substring_from {
-                    Some(f) => {
-                        let (fi, fx) = self.expr(f, sub, scope)?;
-                        lin = self.merge(&lin, &fi.lin)?;
-                        args.push(fx);
-                    }
-                    None => args.push(Expr::Lit(Lit::Number("1".into()))),
-                }
-                if let Some(n) = substring_for {
-                    let (ni, nx) = self.expr(n, sub, scope)?;
-                    lin = self.merge(&lin, &ni.lin)?;
-                    args.push(nx);
-                }
-                (Info::computed(lin, Ty::Text), call(Func::Substr, args))
-            }
+            } => self.substring(expr, substring_from, substring_for, sub, scope)?,
             SqlExpr::Trim {
                 expr,
                 trim_where,
@@ -623,112 +383,353 @@ impl Walker<'_> {
                 if trim_characters.is_some() {
                     return Err(unsupported("TRIM with a list of characters").into());
                 }
-                let (i, x) = self.expr(expr, sub, scope)?;
-                let mut lin = i.lin;
-                let chars = match trim_what {
-                    Some(w) => {
-                        let (wi, wx) = self.expr(w, sub, scope)?;
-                        lin = self.merge(&lin, &wi.lin)?;
-                        Some(Box::new(wx))
-                    }
-                    None => None,
-                };
-                let side = match trim_where {
-                    None | Some(TrimWhereField::Both) => TrimSide::Both,
-                    Some(TrimWhereField::Leading) => TrimSide::Leading,
-                    Some(TrimWhereField::Trailing) => TrimSide::Trailing,
-                };
-                (
-                    Info::computed(lin, Ty::Text),
-                    Expr::Trim {
-                        side,
-                        expr: Box::new(x),
-                        chars,
-                    },
-                )
-            }
-            SqlExpr::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => {
-                // Conditions compute on their columns; results pass values
-                // through, so a protected result keeps its protection.
-                let cond_ctx = sub;
-                let res_ctx = match ctx {
-                    Ctx::Out { .. } => Ctx::Out { agg_ok: false },
-                    other => other.comp(),
-                };
-                let mut conds = Lin::default();
-                let op = match operand {
-                    Some(o) => {
-                        let (i, x) = self.expr(o, cond_ctx, scope)?;
-                        conds = self.merge(&conds, &i.lin)?;
-                        Some(Box::new(x))
-                    }
-                    None => None,
-                };
-                let mut out = Info::allow(Shape::Null, Ty::Null);
-                let mut whens = Vec::with_capacity(conditions.len());
-                for cw in conditions {
-                    let (c, cx) = self.expr(&cw.condition, cond_ctx, scope)?;
-                    conds = self.merge(&conds, &c.lin)?;
-                    let (r, rx) = self.expr(&cw.result, res_ctx, scope)?;
-                    out = self.merge_pass(&out, &r, "CASE")?;
-                    whens.push((cx, rx));
-                }
-                let otherwise = match else_result {
-                    Some(el) => {
-                        let (r, rx) = self.expr(el, res_ctx, scope)?;
-                        out = self.merge_pass(&out, &r, "CASE")?;
-                        Some(Box::new(rx))
-                    }
-                    None => None,
-                };
-                (
-                    Info::computed(self.merge(&out.lin, &conds)?, out.ty),
-                    Expr::Case {
-                        operand: op,
-                        whens,
-                        otherwise,
-                    },
-                )
-            }
-            SqlExpr::Subquery(q) => {
-                let (qq, outs) = self.query(q, scope, false)?;
-                let [o] = outs.as_slice() else {
-                    return Err(unsupported("a scalar subquery of several columns").into());
-                };
-                if o.info.shape == Shape::AggResult {
-                    return Err(agg_misuse("a scalar subquery").into());
-                }
-                // A scalar subquery stands where a column would.
-                self.leaf(&o.info.lin, ctx, false)?;
-                let info = Info::computed(o.info.lin.clone(), o.info.ty);
-                let id = o.id;
-                let x = match self.dialect() {
-                    Dialect::Postgres | Dialect::Spark => Expr::Scalar(Box::new(qq)),
-                    Dialect::Polars => self.lift_scalar(qq, id)?,
-                };
-                (info, x)
-            }
-            SqlExpr::Exists { subquery, negated } => {
-                let (qq, _) = self.query(subquery, scope, false)?;
-                let x = match self.dialect() {
-                    Dialect::Postgres | Dialect::Spark => Expr::Exists {
-                        not: *negated,
-                        query: Box::new(qq),
-                    },
-                    Dialect::Polars => self.lift_exists(qq, *negated)?,
-                };
-                (Info::allow(Shape::Computed, Ty::Bool), x)
+                self.trim(expr, trim_where.as_ref(), trim_what, sub, scope)?
             }
             other => {
                 return Err(unsupported(format!("the {} expression", variant_name(other))).into())
             }
         };
         Ok(out)
+    }
+
+    /// A column reference, resolved in scope and checked as a leaf in
+    /// `ctx`.
+    fn column_expr(
+        &mut self,
+        e: &SqlExpr,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let f = self.column_ref(e, scope)?;
+        self.leaf(&f.lin, ctx, true)?;
+        Ok((
+            Info {
+                lin: f.lin,
+                shape: Shape::Column,
+                ty: f.ty,
+            },
+            f.expr,
+        ))
+    }
+
+    /// A binary operator: `AND`/`OR` and comparisons in a predicate are
+    /// checked as filters; anything else is arithmetic over computed values.
+    fn binary_op(
+        &mut self,
+        left: &SqlExpr,
+        op: &BinaryOperator,
+        right: &SqlExpr,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let bop = bin_op(op).ok_or_else(|| unsupported(format!("the operator {op}")))?;
+        let logical = matches!(bop, BinOp::And | BinOp::Or);
+        let compare = matches!(
+            bop,
+            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+        );
+        Ok(if logical && ctx.is_pred() {
+            let (_, a) = self.expr(left, ctx, scope)?;
+            let (_, b) = self.expr(right, ctx, scope)?;
+            (Info::allow(Shape::Computed, Ty::Bool), bin(bop, a, b))
+        } else if compare && ctx.is_pred() {
+            let eq = matches!(bop, BinOp::Eq | BinOp::NotEq);
+            let (a, b) = self.comparison(left, right, eq, &op.to_string(), scope)?;
+            (Info::allow(Shape::Computed, Ty::Bool), bin(bop, a, b))
+        } else {
+            let sub = ctx.comp();
+            let a = self.expr(left, sub, scope)?;
+            let b = self.expr(right, sub, scope)?;
+            let lin = self.merge(&a.0.lin, &b.0.lin)?;
+            let (x, ty) = self.arith(bop, a, b)?;
+            (Info::computed(lin, ty), x)
+        })
+    }
+
+    /// `NOT` (a predicate's, or a computation's), unary minus and plus; a
+    /// minus before a literal makes a literal, and only before a number.
+    fn unary_op(
+        &mut self,
+        op: UnaryOperator,
+        expr: &SqlExpr,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let sub = ctx.comp();
+        Ok(match op {
+            UnaryOperator::Not if ctx.is_pred() => {
+                let (_, x) = self.expr(expr, ctx, scope)?;
+                (
+                    Info::allow(Shape::Computed, Ty::Bool),
+                    Expr::Not(Box::new(x)),
+                )
+            }
+            UnaryOperator::Minus if matches!(expr, SqlExpr::Value(_)) => {
+                let (i, x) = self.expr(expr, sub, scope)?;
+                if !i.ty.is_numeric() {
+                    return Err(
+                        unsupported("a minus sign before a literal that is not a number").into(),
+                    );
+                }
+                (Info::allow(Shape::Literal, i.ty), Expr::Neg(Box::new(x)))
+            }
+            UnaryOperator::Minus | UnaryOperator::Plus | UnaryOperator::Not => {
+                let (i, x) = self.expr(expr, sub, scope)?;
+                let x = match op {
+                    UnaryOperator::Minus => Expr::Neg(Box::new(x)),
+                    UnaryOperator::Not => Expr::Not(Box::new(x)),
+                    _ => x,
+                };
+                let ty = if op == UnaryOperator::Not {
+                    Ty::Bool
+                } else {
+                    i.ty
+                };
+                (Info::computed(i.lin, ty), x)
+            }
+            other => return Err(unsupported(format!("the operator {other}")).into()),
+        })
+    }
+
+    /// `CAST(x AS type)` to a type the plan knows; a date is never cast to a
+    /// number, and a float cast to an integer rounds on every engine.
+    fn cast(
+        &mut self,
+        expr: &SqlExpr,
+        data_type: &DataType,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (to, ty) =
+            cast_to(data_type).ok_or_else(|| unsupported(format!("a cast to {data_type}")))?;
+        let (i, x) = self.expr(expr, sub, scope)?;
+        if matches!(i.ty, Ty::Date | Ty::Timestamp) && matches!(ty, Ty::Int | Ty::Float) {
+            return Err(unsupported(
+                "a cast of a date to a number (use date_part, or subtract two dates)",
+            )
+            .into());
+        }
+        let polars = self.dialect() == Dialect::Polars;
+        let truncates = polars || self.dialect() == Dialect::Spark;
+        let x = if matches!(to, CastTo::Int | CastTo::BigInt) && i.ty == Ty::Float && truncates {
+            // polars and Spark truncate a float cast to an integer;
+            // PostgreSQL rounds it.
+            Expr::Cast(Box::new(call(Func::Round, vec![x])), to)
+        } else if to == CastTo::Date && i.ty == Ty::Text && polars {
+            // polars' cast from text to date is deprecated (and says
+            // so on stderr): parse it.
+            Expr::ToDate(Box::new(x), "YYYY-MM-DD".to_string())
+        } else {
+            Expr::Cast(Box::new(x), to)
+        };
+        Ok((Info::computed(i.lin, ty), x))
+    }
+
+    /// `EXTRACT(field FROM x)` of a date part the engine can compute.
+    fn extract(
+        &mut self,
+        field: &DateTimeField,
+        expr: &SqlExpr,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let part = part_of(field).ok_or_else(|| unsupported(format!("EXTRACT of {field}")))?;
+        self.part_on_engine(part)?;
+        let (i, x) = self.expr(expr, sub, scope)?;
+        let ty = if part.is_whole() { Ty::Int } else { Ty::Float };
+        Ok((Info::computed(i.lin, ty), Expr::Part(part, Box::new(x))))
+    }
+
+    /// `CEIL(x)` / `FLOOR(x)`, without a scale or a field.
+    fn ceil_floor(
+        &mut self,
+        expr: &SqlExpr,
+        field: &CeilFloorKind,
+        func: Func,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        if !matches!(
+            field,
+            CeilFloorKind::DateTimeField(DateTimeField::NoDateTime)
+        ) {
+            return Err(unsupported("CEIL/FLOOR with a scale or a field").into());
+        }
+        let (i, x) = self.expr(expr, sub, scope)?;
+        Ok((Info::computed(i.lin, i.ty), call(func, vec![x])))
+    }
+
+    /// `POSITION(x IN y)`, as `strpos(y, x)`.
+    fn position(
+        &mut self,
+        expr: &SqlExpr,
+        within: &SqlExpr,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (a, x) = self.expr(expr, sub, scope)?;
+        let (b, y) = self.expr(within, sub, scope)?;
+        Ok((
+            Info::computed(self.merge(&a.lin, &b.lin)?, Ty::Int),
+            call(Func::Strpos, vec![y, x]),
+        ))
+    }
+
+    /// `SUBSTRING(x FROM start FOR length)`, as `substr(x, start, length)`.
+    fn substring(
+        &mut self,
+        expr: &SqlExpr,
+        from: &Option<Box<SqlExpr>>,
+        length: &Option<Box<SqlExpr>>,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (i, x) = self.expr(expr, sub, scope)?;
+        let mut lin = i.lin;
+        let mut args = vec![x];
+        match from {
+            Some(f) => {
+                let (fi, fx) = self.expr(f, sub, scope)?;
+                lin = self.merge(&lin, &fi.lin)?;
+                args.push(fx);
+            }
+            None => args.push(Expr::Lit(Lit::Number("1".into()))),
+        }
+        if let Some(n) = length {
+            let (ni, nx) = self.expr(n, sub, scope)?;
+            lin = self.merge(&lin, &ni.lin)?;
+            args.push(nx);
+        }
+        Ok((Info::computed(lin, Ty::Text), call(Func::Substr, args)))
+    }
+
+    /// `TRIM([BOTH | LEADING | TRAILING] [chars] FROM x)`.
+    fn trim(
+        &mut self,
+        expr: &SqlExpr,
+        trim_where: Option<&TrimWhereField>,
+        trim_what: &Option<Box<SqlExpr>>,
+        sub: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (i, x) = self.expr(expr, sub, scope)?;
+        let mut lin = i.lin;
+        let chars = match trim_what {
+            Some(w) => {
+                let (wi, wx) = self.expr(w, sub, scope)?;
+                lin = self.merge(&lin, &wi.lin)?;
+                Some(Box::new(wx))
+            }
+            None => None,
+        };
+        let side = match trim_where {
+            None | Some(TrimWhereField::Both) => TrimSide::Both,
+            Some(TrimWhereField::Leading) => TrimSide::Leading,
+            Some(TrimWhereField::Trailing) => TrimSide::Trailing,
+        };
+        Ok((
+            Info::computed(lin, Ty::Text),
+            Expr::Trim {
+                side,
+                expr: Box::new(x),
+                chars,
+            },
+        ))
+    }
+
+    /// `CASE`: conditions compute on their columns; results pass values
+    /// through, so a protected result keeps its protection.
+    fn case(
+        &mut self,
+        operand: &Option<Box<SqlExpr>>,
+        conditions: &[CaseWhen],
+        else_result: &Option<Box<SqlExpr>>,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let cond_ctx = ctx.comp();
+        let res_ctx = match ctx {
+            Ctx::Out { .. } => Ctx::Out { agg_ok: false },
+            other => other.comp(),
+        };
+        let mut conds = Lin::default();
+        let op = match operand {
+            Some(o) => {
+                let (i, x) = self.expr(o, cond_ctx, scope)?;
+                conds = self.merge(&conds, &i.lin)?;
+                Some(Box::new(x))
+            }
+            None => None,
+        };
+        let mut out = Info::allow(Shape::Null, Ty::Null);
+        let mut whens = Vec::with_capacity(conditions.len());
+        for cw in conditions {
+            let (c, cx) = self.expr(&cw.condition, cond_ctx, scope)?;
+            conds = self.merge(&conds, &c.lin)?;
+            let (r, rx) = self.expr(&cw.result, res_ctx, scope)?;
+            out = self.merge_pass(&out, &r, "CASE")?;
+            whens.push((cx, rx));
+        }
+        let otherwise = match else_result {
+            Some(el) => {
+                let (r, rx) = self.expr(el, res_ctx, scope)?;
+                out = self.merge_pass(&out, &r, "CASE")?;
+                Some(Box::new(rx))
+            }
+            None => None,
+        };
+        Ok((
+            Info::computed(self.merge(&out.lin, &conds)?, out.ty),
+            Expr::Case {
+                operand: op,
+                whens,
+                otherwise,
+            },
+        ))
+    }
+
+    /// A scalar subquery: one column, not an aggregate's result, standing
+    /// where a column would (polars runs it as a one-row join).
+    fn scalar_subquery(
+        &mut self,
+        q: &SqlQuery,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (qq, outs) = self.query(q, scope, false)?;
+        let [o] = outs.as_slice() else {
+            return Err(unsupported("a scalar subquery of several columns").into());
+        };
+        if o.info.shape == Shape::AggResult {
+            return Err(agg_misuse("a scalar subquery").into());
+        }
+        // A scalar subquery stands where a column would.
+        self.leaf(&o.info.lin, ctx, false)?;
+        let info = Info::computed(o.info.lin.clone(), o.info.ty);
+        let id = o.id;
+        let x = match self.dialect() {
+            Dialect::Postgres | Dialect::Spark => Expr::Scalar(Box::new(qq)),
+            Dialect::Polars => self.lift_scalar(qq, id)?,
+        };
+        Ok((info, x))
+    }
+
+    /// `[NOT] EXISTS (SELECT …)` (polars runs it as a one-row join).
+    fn exists(
+        &mut self,
+        subquery: &SqlQuery,
+        negated: bool,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (qq, _) = self.query(subquery, scope, false)?;
+        let x = match self.dialect() {
+            Dialect::Postgres | Dialect::Spark => Expr::Exists {
+                not: negated,
+                query: Box::new(qq),
+            },
+            Dialect::Polars => self.lift_exists(qq, negated)?,
+        };
+        Ok((Info::allow(Shape::Computed, Ty::Bool), x))
     }
 
     /// Arithmetic and other operators outside predicates, with the meaning
@@ -744,93 +745,7 @@ impl Walker<'_> {
         let polars = self.dialect() == Dialect::Polars;
         let (at, bt) = (ai.ty, bi.ty);
         Ok(match op {
-            BinOp::Add | BinOp::Sub => match (at, bt) {
-                (Ty::Date, Ty::Interval) | (Ty::Interval, Ty::Date) => {
-                    let unit = match (&ax, &bx) {
-                        (Expr::Lit(Lit::Interval(_, u)), _)
-                        | (_, Expr::Lit(Lit::Interval(_, u))) => *u,
-                        _ => return Err(unsupported("date arithmetic with a computed interval")),
-                    };
-                    if matches!(
-                        unit,
-                        IntervalUnit::Second | IntervalUnit::Minute | IntervalUnit::Hour
-                    ) {
-                        return Err(unsupported(
-                            "adding hours, minutes or seconds to a date (cast it to a timestamp first)",
-                        ));
-                    }
-                    if op == BinOp::Sub && at == Ty::Interval {
-                        return Err(unsupported("an interval minus a date"));
-                    }
-                    let x = bin(op, ax, bx);
-                    let x = if polars {
-                        x
-                    } else {
-                        // PostgreSQL gives a timestamp; polars a date.
-                        Expr::Cast(Box::new(x), CastTo::Date)
-                    };
-                    (x, Ty::Date)
-                }
-                (Ty::Timestamp, Ty::Interval) | (Ty::Interval, Ty::Timestamp) => {
-                    if op == BinOp::Sub && at == Ty::Interval {
-                        return Err(unsupported("an interval minus a timestamp"));
-                    }
-                    (bin(op, ax, bx), Ty::Timestamp)
-                }
-                (Ty::Date, Ty::Int) => {
-                    if polars {
-                        // PostgreSQL adds days; polars needs an interval.
-                        let n = match &bx {
-                            Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok(),
-                            Expr::Neg(inner) => match &**inner {
-                                Expr::Lit(Lit::Number(n)) => n.parse::<i64>().ok().map(|n| -n),
-                                _ => None,
-                            },
-                            _ => None,
-                        };
-                        let n = n.ok_or_else(|| {
-                            not_on_engine(
-                                "adding a computed number of days to a date",
-                                "polars",
-                                "add an interval literal such as INTERVAL '3 days'",
-                            )
-                        })?;
-                        (
-                            bin(op, ax, Expr::Lit(Lit::Interval(n, IntervalUnit::Day))),
-                            Ty::Date,
-                        )
-                    } else {
-                        (bin(op, ax, bx), Ty::Date)
-                    }
-                }
-                (Ty::Date, Ty::Date) if op == BinOp::Sub => {
-                    // Days between two dates: an integer on every engine
-                    // (Spark's `a - b` is an interval).
-                    let x = if self.dialect() == Dialect::Spark {
-                        call(Func::DateDiff, vec![ax, bx])
-                    } else if polars {
-                        bin(
-                            BinOp::Sub,
-                            Expr::Cast(Box::new(ax), CastTo::Int),
-                            Expr::Cast(Box::new(bx), CastTo::Int),
-                        )
-                    } else {
-                        bin(BinOp::Sub, ax, bx)
-                    };
-                    (x, Ty::Int)
-                }
-                (Ty::Timestamp, Ty::Timestamp)
-                | (Ty::Date, Ty::Timestamp)
-                | (Ty::Timestamp, Ty::Date) => {
-                    return Err(unsupported(
-                        "subtracting timestamps (compare date_part('epoch', …) instead)",
-                    ))
-                }
-                _ => {
-                    arithmetic_types(at, bt)?;
-                    (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
-                }
-            },
+            BinOp::Add | BinOp::Sub => self.add_sub(op, (at, ax), (bt, bx))?,
             BinOp::Mul => {
                 arithmetic_types(at, bt)?;
                 (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
@@ -862,295 +777,56 @@ impl Walker<'_> {
         })
     }
 
-    fn in_list(
-        &mut self,
-        expr: &SqlExpr,
-        list: &[SqlExpr],
-        not: bool,
-        ctx: Ctx,
-        scope: &Scope<'_>,
-    ) -> Result<(Info, Expr), Error> {
-        let sub = ctx.comp();
-        let mut items = Vec::with_capacity(list.len());
-        if ctx.is_pred() && is_column(expr) {
-            let f = self.column_ref(expr, scope)?;
-            match f.lin.eff {
-                None => {
-                    for item in list {
-                        let (i, x) = self.expr(item, sub, scope)?;
-                        if i.lin.eff.is_some() {
-                            self.equality_between(&f.lin, &i.lin, "IN (…)")?;
-                        }
-                        let kind = if is_literal(item) {
-                            literal_kind(item)
-                        } else {
-                            (i.ty, None)
-                        };
-                        self.comparable((f.ty, None), kind, "IN (…)")?;
-                        items.push(x);
-                    }
-                }
-                Some(s) => {
-                    self.deny_or_agg(s)?;
-                    self.need_filter(s, Filter::Equality, "IN (…)")?;
-                    for item in list {
-                        if is_literal(item) {
-                            items.push(self.literal_for(item, s, "IN (…)")?);
-                        } else if is_column(item) {
-                            let g = self.column_ref(item, scope)?;
-                            self.equality_between(&f.lin, &g.lin, "IN (…)")?;
-                            items.push(g.expr);
-                        } else {
-                            let (i, x) = self.expr(item, sub, scope)?;
-                            self.equality_between(&f.lin, &i.lin, "IN (…)")?;
-                            items.push(x);
-                        }
-                    }
-                }
-            }
-            return Ok((
-                Info::allow(Shape::Computed, Ty::Bool),
-                Expr::InList {
-                    not,
-                    expr: Box::new(f.expr),
-                    list: items,
-                },
-            ));
-        }
-        let (i, x) = self.expr(expr, sub, scope)?;
-        let left = (i.ty, None);
-        let mut lin = i.lin;
-        for item in list {
-            let (ii, ix) = self.expr(item, sub, scope)?;
-            let kind = if is_literal(item) {
-                literal_kind(item)
-            } else {
-                (ii.ty, None)
-            };
-            self.comparable(left, kind, "IN (…)")?;
-            lin = self.merge(&lin, &ii.lin)?;
-            items.push(ix);
-        }
-        Ok((
-            Info::computed(lin, Ty::Bool),
-            Expr::InList {
-                not,
-                expr: Box::new(x),
-                list: items,
-            },
-        ))
-    }
-
-    /// Refuses values of types that do not compare.
-    fn comparable(
+    /// `+` and `-`, where dates, timestamps and intervals meet: a date plus
+    /// an interval of days or more, or a number of days; days between two
+    /// dates; never a difference of timestamps.
+    fn add_sub(
         &self,
-        a: (Ty, Option<&str>),
-        b: (Ty, Option<&str>),
-        op: &str,
-    ) -> Result<(), Refusal> {
-        match type_clash(a, b, self.dialect()) {
-            None => Ok(()),
-            Some(advice) => Err(Refusal::new(
-                Reason::UnsupportedConstruct,
-                format!("the query compares ({op}) values of types that do not compare; {advice}"),
-            )
-            .construct(op.to_string())
-            .advise(advice)),
-        }
-    }
-
-    /// A comparison inside a predicate.
-    fn comparison(
-        &mut self,
-        left: &SqlExpr,
-        right: &SqlExpr,
-        eq: bool,
-        op: &str,
-        scope: &Scope<'_>,
-    ) -> Result<(Expr, Expr), Error> {
-        let need = if eq { Filter::Equality } else { Filter::Any };
-        let l = self.side(left, scope)?;
-        let r = self.side(right, scope)?;
-        // Tokens are resolved below; a token against a protected column is
-        // of its type then.
-        let token_side = |s: &Side<'_>| matches!(s, Side::Lit(e) if literal_kind(e).1.is_some_and(|t| self.g.token_re.is_match(t)));
-        let protected = |s: &Side<'_>| matches!(s, Side::Col(lin, _, _) if lin.eff.is_some());
-        let tokened = (token_side(&l) && protected(&r)) || (token_side(&r) && protected(&l));
-        let mut lx: Option<Expr> = None;
-        let mut rx: Option<Expr> = None;
-        for (p, q, q_out) in [(&l, &r, &mut rx), (&r, &l, &mut lx)] {
-            let Side::Col(plin, _, _) = p else { continue };
-            let Some(ps) = plin.eff else { continue };
-            self.deny_or_agg(ps)?;
-            self.need_filter(ps, need, op)?;
-            match q {
-                Side::Lit(e) => *q_out = Some(self.literal_for(e, ps, op)?),
-                Side::Col(qlin, _, _) => self.equality_between(plin, qlin, op)?,
-                Side::Other(..) => {
-                    if self.policy(ps).filter != Filter::Any {
-                        return Err(Refusal::new(
-                            Reason::JoinMismatch,
-                            format!(
-                                "column `{}` ({}) may only be compared with a token sqlveil issued or a column of the same class, not with a computed value",
-                                self.src_name(ps),
-                                self.policy(ps).action.as_tag()
-                            ),
-                        )
-                        .column(self.src_name(ps))
-                        .construct(op.to_string())
-                        .into());
-                    }
+        op: BinOp,
+        (at, ax): (Ty, Expr),
+        (bt, bx): (Ty, Expr),
+    ) -> Result<(Expr, Ty), Refusal> {
+        let polars = self.dialect() == Dialect::Polars;
+        Ok(match (at, bt) {
+            (Ty::Date, Ty::Interval) | (Ty::Interval, Ty::Date) => {
+                date_interval(op, at, ax, bx, polars)?
+            }
+            (Ty::Timestamp, Ty::Interval) | (Ty::Interval, Ty::Timestamp) => {
+                if op == BinOp::Sub && at == Ty::Interval {
+                    return Err(unsupported("an interval minus a timestamp"));
                 }
+                (bin(op, ax, bx), Ty::Timestamp)
             }
-        }
-        // Types last: a protection's refusal says more.
-        if !tokened {
-            self.comparable(l.kind(), r.kind(), op)?;
-        }
-        let finish = |w: &mut Walker<'_>, s: Side<'_>, done: Option<Expr>| -> Result<Expr, Error> {
-            if let Some(x) = done {
-                return Ok(x);
+            (Ty::Date, Ty::Int) if polars => (bin(op, ax, days(&bx)?), Ty::Date),
+            (Ty::Date, Ty::Int) => (bin(op, ax, bx), Ty::Date),
+            (Ty::Date, Ty::Date) if op == BinOp::Sub => {
+                // Days between two dates: an integer on every engine
+                // (Spark's `a - b` is an interval).
+                let x = if self.dialect() == Dialect::Spark {
+                    call(Func::DateDiff, vec![ax, bx])
+                } else if polars {
+                    bin(
+                        BinOp::Sub,
+                        Expr::Cast(Box::new(ax), CastTo::Int),
+                        Expr::Cast(Box::new(bx), CastTo::Int),
+                    )
+                } else {
+                    bin(BinOp::Sub, ax, bx)
+                };
+                (x, Ty::Int)
             }
-            match s {
-                Side::Col(_, x, _) | Side::Other(x, _) => Ok(x),
-                Side::Lit(e) => Ok(w.expr(e, Ctx::CompPred, &Scope::default())?.1),
+            (Ty::Timestamp, Ty::Timestamp)
+            | (Ty::Date, Ty::Timestamp)
+            | (Ty::Timestamp, Ty::Date) => {
+                return Err(unsupported(
+                    "subtracting timestamps (compare date_part('epoch', …) instead)",
+                ))
             }
-        };
-        let a = finish(self, l, lx)?;
-        let b = finish(self, r, rx)?;
-        Ok((a, b))
-    }
-
-    fn side<'e>(&mut self, e: &'e SqlExpr, scope: &Scope<'_>) -> Result<Side<'e>, Error> {
-        let mut e = e;
-        while let SqlExpr::Nested(inner) = e {
-            e = inner;
-        }
-        if is_column(e) {
-            let f = self.column_ref(e, scope)?;
-            return Ok(Side::Col(f.lin, f.expr, f.ty));
-        }
-        if is_literal(e) {
-            return Ok(Side::Lit(e));
-        }
-        let (i, x) = self.expr(e, Ctx::CompPred, scope)?;
-        Ok(Side::Other(x, i.ty))
-    }
-
-    /// The class whose tokens may be compared with a column: a `tokenize`
-    /// column's class, or the `class` its rule names.
-    fn column_class(&self, s: Src) -> Option<&TokenClass> {
-        let p = self.policy(s);
-        match &p.action {
-            Action::Tokenize { class } => Some(class),
-            _ => p.class.as_ref(),
-        }
-    }
-
-    /// A literal compared with protected column `ps`: it must be a token
-    /// sqlveil issued, of the column's class, which is rewritten into its
-    /// value.
-    pub(super) fn literal_for(
-        &mut self,
-        e: &SqlExpr,
-        ps: Src,
-        construct: &str,
-    ) -> Result<Expr, Error> {
-        let p = self.policy(ps);
-        let col = self.src_name(ps);
-        let text = match e {
-            SqlExpr::Value(v) => match &v.value {
-                Value::SingleQuotedString(s) => Some(s.as_str()),
-                _ => None,
-            },
-            _ => None,
-        };
-        let plain = |w: &mut Walker<'_>| -> Result<Expr, Error> {
-            Ok(w.expr(e, Ctx::CompPred, &Scope::default())?.1)
-        };
-        let token = text.filter(|t| self.g.token_re.is_match(t));
-        let Some(token) = token else {
-            if p.filter == Filter::Any {
-                return plain(self);
+            _ => {
+                arithmetic_types(at, bt)?;
+                (bin(op, ax, bx), crate::guard::functions::common(&[at, bt]))
             }
-            return Err(Refusal::new(
-                Reason::RawLiteral,
-                format!(
-                    "column `{col}` ({}) may only be compared with a token sqlveil issued, not with a raw literal",
-                    p.action.as_tag()
-                ),
-            )
-            .column(col)
-            .construct(construct.to_string())
-            .into());
-        };
-        let Some(resolved) = self.resolver.resolve(token)? else {
-            if p.filter == Filter::Any {
-                return plain(self);
-            }
-            return Err(Refusal::new(
-                Reason::UnresolvedToken,
-                format!(
-                    "a token compared with column `{col}` is not one sqlveil issued or can resolve"
-                ),
-            )
-            .column(col)
-            .construct(construct.to_string())
-            .into());
-        };
-        // A token resolves only against a column of its own class, whatever
-        // the column's action.
-        match self.column_class(ps) {
-            Some(class) if *class == resolved.class => {}
-            Some(class) => {
-                return Err(Refusal::new(
-                    Reason::TokenClassMismatch,
-                    format!(
-                        "a token of class `{}` was compared with column `{col}` of class `{class}`",
-                        resolved.class
-                    ),
-                )
-                .column(col)
-                .construct(construct.to_string())
-                .into())
-            }
-            None => {
-                return Err(Refusal::new(
-                    Reason::TokenClassMismatch,
-                    format!(
-                        "column `{col}` ({}) takes no tokens: its rule names no token class",
-                        p.action.as_tag()
-                    ),
-                )
-                .column(col)
-                .construct(construct.to_string())
-                .into())
-            }
-        }
-        let numeric = self
-            .g
-            .tables
-            .get(ps.0 as usize)
-            .and_then(|t| t.columns.get(ps.1 as usize))
-            .ok_or_else(|| unsupported("a token for a column the guard lost track of"))?
-            .ty
-            .is_numeric();
-        if numeric {
-            let v = resolved.value.trim();
-            return match literal::number(v.strip_prefix('-').unwrap_or(v)) {
-                Ok((lit, _)) if v.starts_with('-') => Ok(Expr::Neg(Box::new(Expr::Lit(lit)))),
-                Ok((lit, _)) => Ok(Expr::Lit(lit)),
-                Err(_) => Err(Refusal::new(
-                    Reason::TokenClassMismatch,
-                    format!(
-                        "a token compared with numeric column `{col}` does not stand for a number"
-                    ),
-                )
-                .column(col)
-                .into()),
-            };
-        }
-        Ok(Expr::Lit(Lit::Str(resolved.value)))
+        })
     }
 
     /// A scalar subquery on polars, which has none: a query that returns

@@ -1,8 +1,8 @@
 //! `FROM`: policy tables, derived tables, CTE references and joins.
 
 use sqlparser::ast::{
-    JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, TableAlias, TableFactor,
-    TableWithJoins,
+    Ident, JoinConstraint, JoinOperator, ObjectName, ObjectNamePart, Query as SqlQuery, TableAlias,
+    TableFactor, TableWithJoins,
 };
 
 use super::query::{rename, visit};
@@ -219,37 +219,8 @@ impl Walker<'_> {
                 "move the condition to WHERE",
             ));
         }
-        let side = |e: &Expr| {
-            let (mut l, mut r, mut other) = (false, false, false);
-            visit(e, &mut |x| {
-                if let Expr::Col(rel, _) = x {
-                    if left.contains(rel) {
-                        l = true;
-                    } else if right.contains(rel) {
-                        r = true;
-                    } else {
-                        other = true;
-                    }
-                }
-                if matches!(
-                    x,
-                    Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. }
-                ) {
-                    other = true;
-                }
-            });
-            (l, r, other)
-        };
-        let is_key = |e: &Expr| {
-            if let Expr::Bin(BinOp::Eq, a, b) = e {
-                let (al, ar, ao) = side(a);
-                let (bl, br, bo) = side(b);
-                !ao && !bo && ((al && !ar && br && !bl) || (ar && !al && bl && !br))
-            } else {
-                false
-            }
-        };
-        if !terms.iter().any(is_key) {
+        let sides = Sides { left, right };
+        if !terms.iter().any(|t| sides.is_key(t)) {
             return Err(not_on_engine(
                 "a join without an equality between its two sides",
                 "polars",
@@ -263,7 +234,7 @@ impl Walker<'_> {
                 Expr::Bin(op, a, b) if op.is_comparison() => simple(a) && simple(b),
                 _ => false,
             };
-            if terms.iter().any(|t| !is_key(t) && !plain(t)) {
+            if terms.iter().any(|t| !sides.is_key(t) && !plain(t)) {
                 return Err(not_on_engine(
                     "this condition in a join's ON",
                     "polars",
@@ -272,56 +243,13 @@ impl Walker<'_> {
             }
             return Ok(and_all(terms));
         }
-        let mut keys = Vec::new();
-        let mut keep_side_terms = Vec::new();
-        let mut null_side_terms = Vec::new();
-        for t in terms {
-            if is_key(&t) {
-                keys.push(t);
-                continue;
-            }
-            let (l, r, other) = side(&t);
-            let (on_kept, on_null) = match kind {
-                JoinKind::Left => (l && !r, r && !l),
-                JoinKind::Right => (r && !l, l && !r),
-                _ => (false, false),
-            };
-            if other || !(on_kept || on_null) {
-                return Err(not_on_engine(
-                    "this condition in an outer join's ON",
-                    "polars",
-                    "keep to equalities between the two sides in ON, and filter one side in a subquery",
-                ));
-            }
-            if on_null {
-                null_side_terms.push(t);
-            } else {
-                keep_side_terms.push(t);
-            }
-        }
+        let OuterTerms {
+            mut keys,
+            keep_side_terms,
+            null_side_terms,
+        } = sides.outer_terms(kind, terms)?;
         if !null_side_terms.is_empty() {
-            let filter = and_all(null_side_terms);
-            let inner = std::mem::replace(
-                right_from,
-                From::Base {
-                    rel: 0,
-                    table: String::new(),
-                    cols: Vec::new(),
-                },
-            );
-            let filtered = match kind {
-                JoinKind::Left => self.filtered(inner, filter)?,
-                // A RIGHT join's nullable side is its left: written as the
-                // mirrored LEFT join would be too involved, so refused.
-                _ => {
-                    return Err(not_on_engine(
-                        "a condition on one side of a RIGHT JOIN's ON",
-                        "polars",
-                        "use a LEFT JOIN with the tables swapped",
-                    ))
-                }
-            };
-            *right_from = filtered;
+            self.filter_null_side(kind, and_all(null_side_terms), right_from)?;
         }
         if !keep_side_terms.is_empty() {
             // A row of the kept side that fails its terms keeps its row but
@@ -332,27 +260,39 @@ impl Walker<'_> {
                 _ => right,
             };
             let first = keys.first_mut().ok_or_else(|| unsupported("a join key"))?;
-            if let Expr::Bin(BinOp::Eq, a, b) = first {
-                let a_is_kept = {
-                    let mut k = false;
-                    visit(a, &mut |x| {
-                        if let Expr::Col(rel, _) = x {
-                            k |= kept.contains(rel);
-                        }
-                    });
-                    k
-                };
-                let target: &mut Box<Expr> = if a_is_kept { a } else { b };
-                let old =
-                    std::mem::replace(&mut **target, Expr::Lit(crate::guard::plan::Lit::Null));
-                **target = Expr::Case {
-                    operand: None,
-                    whens: vec![(cond, old)],
-                    otherwise: None,
-                };
-            }
+            null_key_unless(first, kept, cond);
         }
         Ok(and_all(keys))
+    }
+
+    /// Filters the nullable side of a LEFT join by `filter` (a RIGHT join's
+    /// is refused: written as the mirrored LEFT join would be too involved).
+    fn filter_null_side(
+        &mut self,
+        kind: JoinKind,
+        filter: Expr,
+        right_from: &mut From,
+    ) -> Result<(), Refusal> {
+        let inner = std::mem::replace(
+            right_from,
+            From::Base {
+                rel: 0,
+                table: String::new(),
+                cols: Vec::new(),
+            },
+        );
+        let filtered = match kind {
+            JoinKind::Left => self.filtered(inner, filter)?,
+            _ => {
+                return Err(not_on_engine(
+                    "a condition on one side of a RIGHT JOIN's ON",
+                    "polars",
+                    "use a LEFT JOIN with the tables swapped",
+                ))
+            }
+        };
+        *right_from = filtered;
+        Ok(())
     }
 
     /// A relation with a filter, keeping its relation id: the relation is
@@ -380,6 +320,92 @@ impl Walker<'_> {
             inner: Box::new(inner),
             cols,
             filter,
+        })
+    }
+
+    /// A table or CTE named in `FROM`, in scope under its alias (without a
+    /// column list) or its name.
+    fn table(
+        &mut self,
+        name: &ObjectName,
+        alias: Option<&TableAlias>,
+        cur: &mut Scope<'_>,
+        outer: &Scope<'_>,
+    ) -> Result<From, Error> {
+        let (qual, base, cols, from) = self.named_table(name, outer)?;
+        let rel = match &from {
+            From::Base { rel, .. } | From::CteRef { rel, .. } => *rel,
+            // A table name resolves to a table or a CTE; anything
+            // else is refused rather than given another relation.
+            _ => return Err(unsupported(format!("the table reference `{name}`")).into()),
+        };
+        if let Some(a) = alias {
+            check_alias(a)?;
+            // A column list on a table's alias is refused: it is
+            // seldom meant, and easy to misread.
+            if !a.columns.is_empty() {
+                return Err(unsupported("column names in a table's alias").into());
+            }
+            self.introduce(&a.name, base)?;
+            cur.rels.push(Rel {
+                qual: Some(a.name.clone()),
+                qual_is_table: false,
+                base,
+                id: rel,
+                cols,
+            });
+        } else {
+            cur.rels.push(Rel {
+                qual: Some(qual),
+                qual_is_table: base.is_some(),
+                base,
+                id: rel,
+                cols,
+            });
+        }
+        Ok(from)
+    }
+
+    /// A derived table: its query walked in the outer scope (not `LATERAL`),
+    /// its columns renamed by its alias.
+    fn derived(
+        &mut self,
+        subquery: &SqlQuery,
+        alias: Option<&TableAlias>,
+        cur: &mut Scope<'_>,
+        outer: &Scope<'_>,
+    ) -> Result<From, Error> {
+        let (query, outs) = self.query(subquery, outer, false)?;
+        let rel = self.rel_id();
+        let (qual, cols) = match alias {
+            Some(a) => {
+                check_alias(a)?;
+                self.introduce(&a.name, None)?;
+                (Some(a.name.clone()), rename(outs, a)?)
+            }
+            None => (
+                None,
+                rename(
+                    outs,
+                    &TableAlias {
+                        explicit: false,
+                        name: sqlparser::ast::Ident::new(""),
+                        columns: vec![],
+                        at: None,
+                    },
+                )?,
+            ),
+        };
+        cur.rels.push(Rel {
+            qual,
+            qual_is_table: false,
+            base: None,
+            id: rel,
+            cols,
+        });
+        Ok(From::Derived {
+            rel,
+            query: Box::new(query),
         })
     }
 
@@ -421,38 +447,7 @@ impl Walker<'_> {
                 {
                     return Err(unsupported("table hints, versions, partitions or samples").into());
                 }
-                let (qual, base, cols, from) = self.named_table(name, outer)?;
-                let rel = match &from {
-                    From::Base { rel, .. } | From::CteRef { rel, .. } => *rel,
-                    // A table name resolves to a table or a CTE; anything
-                    // else is refused rather than given another relation.
-                    _ => return Err(unsupported(format!("the table reference `{name}`")).into()),
-                };
-                if let Some(a) = alias {
-                    check_alias(a)?;
-                    // A column list on a table's alias is refused: it is
-                    // seldom meant, and easy to misread.
-                    if !a.columns.is_empty() {
-                        return Err(unsupported("column names in a table's alias").into());
-                    }
-                    self.introduce(&a.name, base)?;
-                    cur.rels.push(Rel {
-                        qual: Some(a.name.clone()),
-                        qual_is_table: false,
-                        base,
-                        id: rel,
-                        cols,
-                    });
-                } else {
-                    cur.rels.push(Rel {
-                        qual: Some(qual),
-                        qual_is_table: base.is_some(),
-                        base,
-                        id: rel,
-                        cols,
-                    });
-                }
-                Ok(from)
+                self.table(name, alias.as_ref(), cur, outer)
             }
             TableFactor::Derived {
                 lateral,
@@ -466,38 +461,7 @@ impl Walker<'_> {
                 if sample.is_some() {
                     return Err(unsupported("TABLESAMPLE").into());
                 }
-                let (query, outs) = self.query(subquery, outer, false)?;
-                let rel = self.rel_id();
-                let (qual, cols) = match alias {
-                    Some(a) => {
-                        check_alias(a)?;
-                        self.introduce(&a.name, None)?;
-                        (Some(a.name.clone()), rename(outs, a)?)
-                    }
-                    None => (
-                        None,
-                        rename(
-                            outs,
-                            &TableAlias {
-                                explicit: false,
-                                name: sqlparser::ast::Ident::new(""),
-                                columns: vec![],
-                                at: None,
-                            },
-                        )?,
-                    ),
-                };
-                cur.rels.push(Rel {
-                    qual,
-                    qual_is_table: false,
-                    base: None,
-                    id: rel,
-                    cols,
-                });
-                Ok(From::Derived {
-                    rel,
-                    query: Box::new(query),
-                })
+                self.derived(subquery, alias.as_ref(), cur, outer)
             }
             TableFactor::NestedJoin {
                 table_with_joins,
@@ -528,58 +492,48 @@ impl Walker<'_> {
         }
     }
 
-    /// Resolves a table name to a CTE or a policy table.
-    #[allow(clippy::type_complexity)]
-    fn named_table(
-        &mut self,
-        name: &ObjectName,
-        outer: &Scope<'_>,
-    ) -> Result<(sqlparser::ast::Ident, Option<u32>, Vec<RelCol>, From), Refusal> {
-        let parts: Vec<&sqlparser::ast::Ident> = name
-            .0
-            .iter()
-            .map(|p| match p {
-                ObjectNamePart::Identifier(i) => Some(i),
-                ObjectNamePart::Function(_) => None,
-            })
-            .collect::<Option<_>>()
-            .ok_or_else(|| unsupported("computed table name"))?;
-        let display = name.to_string();
-        if let [one] = parts.as_slice() {
-            // CTEs shadow tables.
-            let mut s = Some(outer);
-            while let Some(sc) = s {
-                if let Some(c) = sc.ctes.iter().rev().find(|c| idents_match(&c.name, one)) {
-                    let rel = self.rel_id();
-                    let mut cols = Vec::with_capacity(c.cols.len());
-                    let mut map = Vec::with_capacity(c.cols.len());
-                    for rc in &c.cols {
-                        let id = self.col_id();
-                        map.push((rc.id, id));
-                        cols.push(RelCol {
-                            name: rc.name.clone(),
-                            lin: rc.lin.clone(),
-                            id,
-                            ty: rc.ty,
-                        });
-                    }
-                    // Every reference reads the CTE's tables again.
-                    self.occ.extend(c.occ.iter().copied());
-                    return Ok((
-                        c.name.clone(),
-                        None,
-                        cols,
-                        From::CteRef {
-                            rel,
-                            cte: c.rel,
-                            cols: map,
-                        },
-                    ));
+    /// A reference to the innermost CTE named `one`: fresh column ids
+    /// mapped from the CTE's, and its readings of policy tables counted
+    /// again.
+    fn cte_ref(&mut self, one: &Ident, outer: &Scope<'_>) -> Option<Named> {
+        let mut s = Some(outer);
+        while let Some(sc) = s {
+            if let Some(c) = sc.ctes.iter().rev().find(|c| idents_match(&c.name, one)) {
+                let rel = self.rel_id();
+                let mut cols = Vec::with_capacity(c.cols.len());
+                let mut map = Vec::with_capacity(c.cols.len());
+                for rc in &c.cols {
+                    let id = self.col_id();
+                    map.push((rc.id, id));
+                    cols.push(RelCol {
+                        name: rc.name.clone(),
+                        lin: rc.lin.clone(),
+                        id,
+                        ty: rc.ty,
+                    });
                 }
-                s = sc.parent;
+                // Every reference reads the CTE's tables again.
+                self.occ.extend(c.occ.iter().copied());
+                return Some((
+                    c.name.clone(),
+                    None,
+                    cols,
+                    From::CteRef {
+                        rel,
+                        cte: c.rel,
+                        cols: map,
+                    },
+                ));
             }
+            s = sc.parent;
         }
-        // Policy tables may be named `table` or `schema.table`.
+        None
+    }
+
+    /// The policy table named `table` or `schema.table` (case-insensitive
+    /// unless quoted; of tables that differ only in case, the exact name);
+    /// refused, with the closest name, when there is none.
+    fn policy_table(&self, parts: &[&Ident], display: &str) -> Result<usize, Refusal> {
         let wanted: String = parts
             .iter()
             .map(|p| p.value.as_str())
@@ -600,28 +554,47 @@ impl Walker<'_> {
             })
             .map(|(i, _)| i)
             .collect();
-        let idx = match hits.as_slice() {
-            [i] => *i,
+        match hits.as_slice() {
+            [i] => Ok(*i),
             // Several tables differ only in case: the exact name wins.
             _ => match hits
                 .iter()
                 .copied()
                 .find(|&i| self.g.tables.get(i).is_some_and(|t| t.name == wanted))
             {
-                Some(i) => i,
-                None => {
-                    return Err(Refusal::new(
-                        Reason::UnknownTable,
-                        format!("table `{display}` is not in the policy"),
-                    )
-                    .construct(display.clone())
-                    .suggest(closest(
-                        &wanted,
-                        self.g.tables.iter().map(|t| t.name.as_str()),
-                    )))
-                }
+                Some(i) => Ok(i),
+                None => Err(Refusal::new(
+                    Reason::UnknownTable,
+                    format!("table `{display}` is not in the policy"),
+                )
+                .construct(display)
+                .suggest(closest(
+                    &wanted,
+                    self.g.tables.iter().map(|t| t.name.as_str()),
+                ))),
             },
-        };
+        }
+    }
+
+    /// Resolves a table name to a CTE or a policy table.
+    fn named_table(&mut self, name: &ObjectName, outer: &Scope<'_>) -> Result<Named, Refusal> {
+        let parts: Vec<&Ident> = name
+            .0
+            .iter()
+            .map(|p| match p {
+                ObjectNamePart::Identifier(i) => Some(i),
+                ObjectNamePart::Function(_) => None,
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| unsupported("computed table name"))?;
+        let display = name.to_string();
+        if let [one] = parts.as_slice() {
+            // CTEs shadow tables.
+            if let Some(named) = self.cte_ref(one, outer) {
+                return Ok(named);
+            }
+        }
+        let idx = self.policy_table(&parts, &display)?;
         self.read.insert(idx);
         self.occ.push(Occurrence {
             table: idx as u32,
@@ -644,7 +617,7 @@ impl Walker<'_> {
         }
         let qual_name = t.name.rsplit('.').next().unwrap_or(&t.name).to_string();
         Ok((
-            sqlparser::ast::Ident::with_quote('"', qual_name),
+            Ident::with_quote('"', qual_name),
             Some(idx as u32),
             cols,
             From::Base {
@@ -655,6 +628,124 @@ impl Walker<'_> {
         ))
     }
 }
+
+/// An outer join's `ON`, term by term.
+struct OuterTerms {
+    /// Equalities between the two sides.
+    keys: Vec<Expr>,
+    /// Terms on the side whose rows are all kept.
+    keep_side_terms: Vec<Expr>,
+    /// Terms on the side that can be all NULL.
+    null_side_terms: Vec<Expr>,
+}
+
+/// The two sides of a join, by the relations each holds.
+struct Sides<'a> {
+    left: &'a [RelId],
+    right: &'a [RelId],
+}
+
+impl Sides<'_> {
+    /// Whether `e` reads the left side, the right side, and anything else
+    /// (another relation, or a subquery).
+    fn of(&self, e: &Expr) -> (bool, bool, bool) {
+        let (mut l, mut r, mut other) = (false, false, false);
+        visit(e, &mut |x| {
+            if let Expr::Col(rel, _) = x {
+                if self.left.contains(rel) {
+                    l = true;
+                } else if self.right.contains(rel) {
+                    r = true;
+                } else {
+                    other = true;
+                }
+            }
+            if matches!(
+                x,
+                Expr::Scalar(_) | Expr::Exists { .. } | Expr::InQuery { .. }
+            ) {
+                other = true;
+            }
+        });
+        (l, r, other)
+    }
+
+    /// Whether `e` is a join key: an equality between one side and the
+    /// other.
+    fn is_key(&self, e: &Expr) -> bool {
+        if let Expr::Bin(BinOp::Eq, a, b) = e {
+            let (al, ar, ao) = self.of(a);
+            let (bl, br, bo) = self.of(b);
+            !ao && !bo && ((al && !ar && br && !bl) || (ar && !al && bl && !br))
+        } else {
+            false
+        }
+    }
+
+    /// An outer join's `ON` terms as keys, terms on the kept side and terms
+    /// on the nullable side; a term on both sides or on neither is refused.
+    fn outer_terms(&self, kind: JoinKind, terms: Vec<Expr>) -> Result<OuterTerms, Refusal> {
+        let mut keys = Vec::new();
+        let mut keep_side_terms = Vec::new();
+        let mut null_side_terms = Vec::new();
+        for t in terms {
+            if self.is_key(&t) {
+                keys.push(t);
+                continue;
+            }
+            let (l, r, other) = self.of(&t);
+            let (on_kept, on_null) = match kind {
+                JoinKind::Left => (l && !r, r && !l),
+                JoinKind::Right => (r && !l, l && !r),
+                _ => (false, false),
+            };
+            if other || !(on_kept || on_null) {
+                return Err(not_on_engine(
+                    "this condition in an outer join's ON",
+                    "polars",
+                    "keep to equalities between the two sides in ON, and filter one side in a subquery",
+                ));
+            }
+            if on_null {
+                null_side_terms.push(t);
+            } else {
+                keep_side_terms.push(t);
+            }
+        }
+        Ok(OuterTerms {
+            keys,
+            keep_side_terms,
+            null_side_terms,
+        })
+    }
+}
+
+/// Makes the kept side's half of a key equality NULL where `cond` fails
+/// (`CASE WHEN cond THEN x END`), so that the row matches nothing.
+fn null_key_unless(key: &mut Expr, kept: &[RelId], cond: Expr) {
+    if let Expr::Bin(BinOp::Eq, a, b) = key {
+        let a_is_kept = {
+            let mut k = false;
+            visit(a, &mut |x| {
+                if let Expr::Col(rel, _) = x {
+                    k |= kept.contains(rel);
+                }
+            });
+            k
+        };
+        let target: &mut Box<Expr> = if a_is_kept { a } else { b };
+        let old = std::mem::replace(&mut **target, Expr::Lit(crate::guard::plan::Lit::Null));
+        **target = Expr::Case {
+            operand: None,
+            whens: vec![(cond, old)],
+            otherwise: None,
+        };
+    }
+}
+
+/// A relation named in `FROM` as the scope holds it: its qualifier, the
+/// policy table it reads (none for a CTE), its columns, and its plan.
+type Named = (Ident, Option<u32>, Vec<RelCol>, From);
 
 fn check_alias(a: &TableAlias) -> Result<(), Refusal> {
     if a.at.is_some() {

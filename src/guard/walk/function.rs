@@ -3,16 +3,16 @@
 
 use sqlparser::ast::{
     DuplicateTreatment, Expr as SqlExpr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    ObjectNamePart, Value, WindowFrameBound, WindowFrameUnits, WindowType,
+    ObjectNamePart, Value, WindowType,
 };
 
 use super::literal;
-use super::rules::{agg_misuse_col, not_on_engine, Ctx, Info, Lin, Shape};
-use super::scope::Scope;
+use super::rules::{agg_misuse_col, not_on_engine, Ctx, Info, Lin, Shape, Src};
+use super::scope::{Found, Scope};
 use super::{unsupported, PendingCheck, Walker};
 use crate::error::Error;
-use crate::guard::functions::{self, DatePart, Func, Kind, TruncUnit};
-use crate::guard::plan::{Call, CastTo, Expr, Lit, OrderKey, Ty, Window};
+use crate::guard::functions::{self, DatePart, Def, Func, Kind, TruncUnit};
+use crate::guard::plan::{Call, CastTo, Expr, Lit, RelId, Ty};
 use crate::guard::{Dialect, Reason, Refusal};
 use crate::rules::{Action, AggregateFunction, Filter};
 
@@ -31,80 +31,230 @@ fn string_arg(e: &SqlExpr) -> Option<&str> {
     }
 }
 
+/// A function call as written: the call, its lowercased name and its
+/// arguments.
+struct Written<'f> {
+    f: &'f Function,
+    name: String,
+    exprs: Vec<&'f SqlExpr>,
+    /// `count(*)`.
+    star: bool,
+    distinct: bool,
+    /// Without parentheses (`current_date`).
+    no_parens: bool,
+}
+
+/// Reads a call's name (one identifier) and arguments (expressions, or `*`
+/// for count); dialect-specific modifiers, clauses inside the parentheses,
+/// a bare subquery and named arguments are refused.
+fn written(f: &Function) -> Result<Written<'_>, Refusal> {
+    let name = match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(i)] => i.value.to_ascii_lowercase(),
+        _ => {
+            let n = f.name.to_string();
+            return Err(Refusal::new(
+                Reason::UnknownFunction,
+                format!("function `{n}` is not one the guard allows"),
+            )
+            .construct(n));
+        }
+    };
+    if !matches!(f.parameters, FunctionArguments::None)
+        || f.null_treatment.is_some()
+        || !f.within_group.is_empty()
+        || f.uses_odbc_syntax
+    {
+        return Err(unsupported(format!(
+            "{name} with dialect-specific modifiers"
+        )));
+    }
+    let mut w = Written {
+        f,
+        exprs: Vec::new(),
+        star: false,
+        distinct: false,
+        no_parens: matches!(f.args, FunctionArguments::None),
+        name,
+    };
+    match &f.args {
+        FunctionArguments::None => {}
+        FunctionArguments::Subquery(_) => {
+            return Err(unsupported(format!("{} over a bare subquery", w.name)))
+        }
+        FunctionArguments::List(list) => {
+            if !list.clauses.is_empty() {
+                return Err(unsupported(format!(
+                    "clauses inside {}(…) (ORDER BY, LIMIT, SEPARATOR)",
+                    w.name
+                )));
+            }
+            w.distinct = match list.duplicate_treatment {
+                Some(DuplicateTreatment::Distinct) => true,
+                Some(DuplicateTreatment::All) | None => false,
+            };
+            for a in &list.args {
+                match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => w.exprs.push(e),
+                    FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if w.name == "count" => {
+                        w.star = true
+                    }
+                    _ => {
+                        return Err(unsupported(format!(
+                            "named or wildcard arguments of {}",
+                            w.name
+                        )))
+                    }
+                }
+            }
+        }
+    }
+    Ok(w)
+}
+
+/// Checks a call against its entry in the function table: the engine can
+/// run it, it has as many arguments as the function takes, a window
+/// function has `OVER`, and only an aggregate takes `DISTINCT`.
+fn signature(def: &Def, w: &Written<'_>, dialect: Dialect) -> Result<(), Refusal> {
+    let name = w.name.as_str();
+    if let Err(instead) = def.available(dialect) {
+        return Err(not_on_engine(&format!("{name}()"), dialect.name(), instead));
+    }
+    let n = w.exprs.len() + usize::from(w.star);
+    if n < def.min_args || n > def.max_args {
+        return Err(Refusal::new(
+            Reason::UnsupportedConstruct,
+            format!(
+                "{name} takes {} arguments, not {n}",
+                arity(def.min_args, def.max_args)
+            ),
+        )
+        .construct(format!("{name}(…)")));
+    }
+    if def.kind == Kind::Window && w.f.over.is_none() {
+        return Err(unsupported(format!("{name} without OVER")));
+    }
+    if w.distinct && def.kind != Kind::Aggregate {
+        return Err(unsupported(format!("DISTINCT in {name}")));
+    }
+    Ok(())
+}
+
+/// How an `aggregate` column may be summarised: at the root of an output
+/// of the outermost query, with no window, `FILTER` or `DISTINCT`, by one
+/// of its allowed functions, straight from its table.
+fn aggregate_use(
+    col: &str,
+    w: &Written<'_>,
+    ctx: Ctx,
+    allowed_fns: &[AggregateFunction],
+    found: &Found,
+) -> Result<(), Refusal> {
+    let (f, name) = (w.f, w.name.as_str());
+    if ctx != (Ctx::Out { agg_ok: true }) {
+        return Err(agg_misuse_col(col, name, ctx));
+    }
+    if f.over.is_some() {
+        return Err(Refusal::new(
+            Reason::AggregateMisuse,
+            format!(
+                "column `{col}` may not be aggregated in a window (OVER keeps one row per person)"
+            ),
+        )
+        .column(col)
+        .construct("OVER"));
+    }
+    if f.filter.is_some() {
+        return Err(Refusal::new(
+            Reason::AggregateMisuse,
+            format!("column `{col}` may not be aggregated with FILTER (WHERE …)"),
+        )
+        .column(col)
+        .construct("FILTER"));
+    }
+    if w.distinct {
+        // sum(x) - sum(DISTINCT x) is a fact about duplicates,
+        // which can be one person's.
+        return Err(Refusal::new(
+            Reason::AggregateMisuse,
+            format!(
+                "column `{col}` may not be aggregated with DISTINCT: compared with the plain aggregate it tells about single values"
+            ),
+        )
+        .column(col)
+        .construct("DISTINCT"));
+    }
+    let allowed = AggregateFunction::from_tag(name).is_some_and(|af| allowed_fns.contains(&af));
+    if !allowed {
+        let list: Vec<&str> = allowed_fns.iter().map(|f| f.as_tag()).collect();
+        return Err(Refusal::new(
+            Reason::AggregateFunctionNotAllowed,
+            format!(
+                "column `{col}` may only be summarised with {}, not {name}",
+                list.join(", ")
+            ),
+        )
+        .column(col)
+        .construct(name));
+    }
+    if found.level != 0 || found.base.is_none() {
+        return Err(Refusal::new(
+            Reason::AggregateMisuse,
+            format!(
+                "column `{col}` must be aggregated directly from its table in the outermost SELECT, not through a subquery or CTE"
+            ),
+        )
+        .column(col));
+    }
+    Ok(())
+}
+
+/// `greatest`, `least`, `coalesce`, `nullif`: refuses two arguments of
+/// types that do not mix.
+fn types_mix(name: &str, exprs: &[&SqlExpr], tys: &[Ty], dialect: Dialect) -> Result<(), Refusal> {
+    for (i, a) in tys.iter().enumerate() {
+        for (j, b) in tys.iter().enumerate().skip(i + 1) {
+            let (ea, eb) = (exprs.get(i), exprs.get(j));
+            let clash = super::expr::type_clash(
+                (*a, ea.and_then(|e| string_arg(e))),
+                (*b, eb.and_then(|e| string_arg(e))),
+                dialect,
+            );
+            if let Some(advice) = clash {
+                return Err(Refusal::new(
+                    Reason::UnsupportedConstruct,
+                    format!("{name} takes values of types that do not mix; {advice}"),
+                )
+                .construct(format!("{name}(…)"))
+                .advise(advice));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Walker<'_> {
+    /// A function call: its name and arguments as written, its entry in the
+    /// function table, then the function's own rules (date functions, an
+    /// aggregate over a bare column) or the general ones.
     pub(super) fn function(
         &mut self,
         f: &Function,
         ctx: Ctx,
         scope: &Scope<'_>,
     ) -> Result<(Info, Expr), Error> {
-        let name = match f.name.0.as_slice() {
-            [ObjectNamePart::Identifier(i)] => i.value.to_ascii_lowercase(),
-            _ => {
-                let n = f.name.to_string();
-                return Err(Refusal::new(
-                    Reason::UnknownFunction,
-                    format!("function `{n}` is not one the guard allows"),
-                )
-                .construct(n)
-                .into());
-            }
-        };
-        if !matches!(f.parameters, FunctionArguments::None)
-            || f.null_treatment.is_some()
-            || !f.within_group.is_empty()
-            || f.uses_odbc_syntax
-        {
-            return Err(unsupported(format!("{name} with dialect-specific modifiers")).into());
-        }
-        // The arguments: expressions, or `*` for count.
-        let mut exprs: Vec<&SqlExpr> = Vec::new();
-        let mut star = false;
-        let mut distinct = false;
-        let no_parens = matches!(f.args, FunctionArguments::None);
-        match &f.args {
-            FunctionArguments::None => {}
-            FunctionArguments::Subquery(_) => {
-                return Err(unsupported(format!("{name} over a bare subquery")).into())
-            }
-            FunctionArguments::List(list) => {
-                if !list.clauses.is_empty() {
-                    return Err(unsupported(format!(
-                        "clauses inside {name}(…) (ORDER BY, LIMIT, SEPARATOR)"
-                    ))
-                    .into());
-                }
-                distinct = match list.duplicate_treatment {
-                    Some(DuplicateTreatment::Distinct) => true,
-                    Some(DuplicateTreatment::All) | None => false,
-                };
-                for a in &list.args {
-                    match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => exprs.push(e),
-                        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if name == "count" => {
-                            star = true
-                        }
-                        _ => {
-                            return Err(unsupported(format!(
-                                "named or wildcard arguments of {name}"
-                            ))
-                            .into())
-                        }
-                    }
-                }
-            }
-        }
+        let w = written(f)?;
+        let name = w.name.as_str();
         // Functions of the clock are read once, when the query is checked.
-        if matches!(name.as_str(), "current_date") && exprs.is_empty() && f.over.is_none() {
+        if matches!(name, "current_date") && w.exprs.is_empty() && f.over.is_none() {
             return Ok((
                 Info::allow(Shape::Literal, Ty::Date),
                 Expr::Lit(Lit::Date(self.today.format("%Y-%m-%d").to_string())),
             ));
         }
-        if no_parens {
+        if w.no_parens {
             return Err(unsupported(format!("`{name}` without parentheses")).into());
         }
-        if let Some(why) = functions::refused(&name) {
+        if let Some(why) = functions::refused(name) {
             return Err(Refusal::new(
                 Reason::UnknownFunction,
                 format!("function `{name}` is not allowed: {why}"),
@@ -112,43 +262,23 @@ impl Walker<'_> {
             .construct(name)
             .into());
         }
-        if let Some(part) = functions::part_function(&name) {
-            let [arg] = exprs.as_slice() else {
+        if let Some(part) = functions::part_function(name) {
+            let [arg] = w.exprs.as_slice() else {
                 return Err(unsupported(format!("{name} with other than one argument")).into());
             };
             return self.date_part(part, arg, ctx, f, scope);
         }
-        let def = functions::lookup(&name).ok_or_else(|| {
+        let def = functions::lookup(name).ok_or_else(|| {
             Refusal::new(
                 Reason::UnknownFunction,
                 format!("function `{name}` is not one the guard allows"),
             )
-            .construct(name.clone())
+            .construct(name)
         })?;
-        if let Err(instead) = def.available(self.dialect()) {
-            return Err(not_on_engine(&format!("{name}()"), self.dialect().name(), instead).into());
-        }
-        let n = exprs.len() + usize::from(star);
-        if n < def.min_args || n > def.max_args {
-            return Err(Refusal::new(
-                Reason::UnsupportedConstruct,
-                format!(
-                    "{name} takes {} arguments, not {n}",
-                    arity(def.min_args, def.max_args)
-                ),
-            )
-            .construct(format!("{name}(…)"))
-            .into());
-        }
-        if def.kind == Kind::Window && f.over.is_none() {
-            return Err(unsupported(format!("{name} without OVER")).into());
-        }
-        if distinct && def.kind != Kind::Aggregate {
-            return Err(unsupported(format!("DISTINCT in {name}")).into());
-        }
+        signature(def, &w, self.dialect())?;
         match def.func {
             Func::DatePart => {
-                let [field_arg, value] = exprs.as_slice() else {
+                let [field_arg, value] = w.exprs.as_slice() else {
                     return Err(unsupported("date_part with other than two arguments").into());
                 };
                 let field = string_arg(field_arg)
@@ -158,166 +288,129 @@ impl Walker<'_> {
                     })?;
                 return self.date_part(field, value, ctx, f, scope);
             }
-            Func::DateTrunc => return self.date_trunc(&exprs, ctx, f, scope),
-            Func::ToDate => return self.parse_date_call(&exprs, ctx, f, scope),
+            Func::DateTrunc => return self.date_trunc(&w.exprs, ctx, f, scope),
+            Func::ToDate => return self.parse_date_call(&w.exprs, ctx, f, scope),
             _ => {}
         }
-        let is_agg = def.kind == Kind::Aggregate && f.over.is_none();
         // The one permitted use of an `aggregate` column, and COUNT over a
         // column whose filter allows equality.
-        let bare_column = match exprs.as_slice() {
-            [only] if def.kind == Kind::Aggregate && is_column(only) => Some(*only),
-            _ => None,
-        };
-        if let Some(only) = bare_column {
-            let found = self.column_ref(only, scope)?;
-            if let Some(s) = found.lin.eff {
-                let p = self.policy(s);
-                if let Action::Aggregate {
-                    functions: allowed_fns,
-                    min_group_size,
-                } = &p.action
-                {
-                    let col = self.src_name(s);
-                    if ctx != (Ctx::Out { agg_ok: true }) {
-                        return Err(agg_misuse_col(&col, &name, ctx).into());
-                    }
-                    if f.over.is_some() {
-                        return Err(Refusal::new(
-                            Reason::AggregateMisuse,
-                            format!(
-                                "column `{col}` may not be aggregated in a window (OVER keeps one row per person)"
-                            ),
-                        )
-                        .column(col)
-                        .construct("OVER")
-                        .into());
-                    }
-                    if f.filter.is_some() {
-                        return Err(Refusal::new(
-                            Reason::AggregateMisuse,
-                            format!("column `{col}` may not be aggregated with FILTER (WHERE …)"),
-                        )
-                        .column(col)
-                        .construct("FILTER")
-                        .into());
-                    }
-                    if distinct {
-                        // sum(x) - sum(DISTINCT x) is a fact about duplicates,
-                        // which can be one person's.
-                        return Err(Refusal::new(
-                            Reason::AggregateMisuse,
-                            format!(
-                                "column `{col}` may not be aggregated with DISTINCT: compared with the plain aggregate it tells about single values"
-                            ),
-                        )
-                        .column(col)
-                        .construct("DISTINCT")
-                        .into());
-                    }
-                    let allowed = AggregateFunction::from_tag(&name)
-                        .is_some_and(|af| allowed_fns.contains(&af));
-                    if !allowed {
-                        let list: Vec<&str> = allowed_fns.iter().map(|f| f.as_tag()).collect();
-                        return Err(Refusal::new(
-                            Reason::AggregateFunctionNotAllowed,
-                            format!(
-                                "column `{col}` may only be summarised with {}, not {name}",
-                                list.join(", ")
-                            ),
-                        )
-                        .column(col)
-                        .construct(name)
-                        .into());
-                    }
-                    if found.level != 0 || found.base.is_none() {
-                        return Err(Refusal::new(
-                            Reason::AggregateMisuse,
-                            format!(
-                                "column `{col}` must be aggregated directly from its table in the outermost SELECT, not through a subquery or CTE"
-                            ),
-                        )
-                        .column(col)
-                        .into());
-                    }
-                    self.summarises = true;
-                    let (table, column, rel) = (s.0, s.1, found.rel);
-                    if let Some(c) = self
-                        .checks
-                        .iter_mut()
-                        .find(|c| c.table == table && c.column == column && c.rel == rel)
-                    {
-                        c.min = c.min.max(*min_group_size);
-                    } else {
-                        self.checks.push(PendingCheck {
-                            rel,
-                            table,
-                            column,
-                            min: *min_group_size,
-                        });
-                    }
-                    let ty = def.ret(&[found.ty]);
+        match w.exprs.as_slice() {
+            [only] if def.kind == Kind::Aggregate && is_column(only) => {
+                self.column_call(only, def, &w, ctx, scope)
+            }
+            _ => self.general_call(def, &w, ctx, scope),
+        }
+    }
+
+    /// An aggregate over a bare column: the one place an `aggregate` column
+    /// may stand (registering its group-size check), `count` over a column
+    /// whose filter allows equality, or else the general rules.
+    fn column_call(
+        &mut self,
+        only: &SqlExpr,
+        def: &Def,
+        w: &Written<'_>,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let (f, name) = (w.f, w.name.as_str());
+        let found = self.column_ref(only, scope)?;
+        if let Some(s) = found.lin.eff {
+            let p = self.policy(s);
+            if let Action::Aggregate {
+                functions: allowed_fns,
+                min_group_size,
+            } = &p.action
+            {
+                let col = self.src_name(s);
+                aggregate_use(&col, w, ctx, allowed_fns, &found)?;
+                self.summarises = true;
+                self.add_check(found.rel, s, *min_group_size);
+                let ty = def.ret(&[found.ty]);
+                return Ok((
+                    Info {
+                        lin: found.lin,
+                        shape: Shape::AggResult,
+                        ty,
+                    },
+                    Expr::Call(Box::new(Call {
+                        func: def.func,
+                        args: vec![found.expr],
+                        star: false,
+                        distinct: false,
+                        filter: None,
+                        over: None,
+                    })),
+                ));
+            }
+            if name == "count" && f.over.is_none() {
+                self.deny_or_agg(s)?;
+                if p.filter >= Filter::Equality {
+                    let filter = self.agg_filter(f, scope)?;
+                    // A count is a plain number: it keeps its sources
+                    // but no protection.
                     return Ok((
                         Info {
-                            lin: found.lin,
-                            shape: Shape::AggResult,
-                            ty,
+                            lin: Lin {
+                                sources: found.lin.sources,
+                                eff: None,
+                            },
+                            shape: Shape::Count,
+                            ty: Ty::Int,
                         },
-                        Expr::Call(Box::new(Call {
-                            func: def.func,
-                            args: vec![found.expr],
-                            star: false,
-                            distinct: false,
-                            filter: None,
-                            over: None,
-                        })),
+                        filtered_call(def.func, vec![found.expr], false, w.distinct, filter),
                     ));
                 }
-                if name == "count" && f.over.is_none() {
-                    self.deny_or_agg(s)?;
-                    if p.filter >= Filter::Equality {
-                        let filter = self.agg_filter(f, scope)?;
-                        // A count is a plain number: it keeps its sources
-                        // but no protection.
-                        return Ok((
-                            Info {
-                                lin: Lin {
-                                    sources: found.lin.sources,
-                                    eff: None,
-                                },
-                                shape: Shape::Count,
-                                ty: Ty::Int,
-                            },
-                            filtered_call(def.func, vec![found.expr], false, distinct, filter),
-                        ));
-                    }
-                }
             }
-            // Not special: the general rules, with the reference resolved.
-            let saved = self.cur_fn.replace(format!("{name}(…)"));
-            let r = self.leaf(&found.lin, ctx.comp(), true);
-            self.cur_fn = saved;
-            r?;
-            numeric_summary(def.func, &name, &[found.ty])?;
-            let ty = def.ret(&[found.ty]);
-            return self.finish_call(
-                def.func,
-                vec![found.expr],
-                found.lin,
-                ty,
-                star,
-                distinct,
-                is_agg,
-                f,
-                scope,
-            );
         }
+        // Not special: the general rules, with the reference resolved.
+        let saved = self.cur_fn.replace(format!("{name}(…)"));
+        let r = self.leaf(&found.lin, ctx.comp(), true);
+        self.cur_fn = saved;
+        r?;
+        numeric_summary(def.func, name, &[found.ty])?;
+        let ty = def.ret(&[found.ty]);
+        self.finish_call(def, vec![found.expr], found.lin, ty, w, scope)
+    }
+
+    /// Records the group-size check of an `aggregate` column read through
+    /// relation `rel` (the largest `min_group_size` where it is summarised
+    /// twice).
+    fn add_check(&mut self, rel: RelId, s: Src, min: u32) {
+        let (table, column) = (s.0, s.1);
+        if let Some(c) = self
+            .checks
+            .iter_mut()
+            .find(|c| c.table == table && c.column == column && c.rel == rel)
+        {
+            c.min = c.min.max(min);
+        } else {
+            self.checks.push(PendingCheck {
+                rel,
+                table,
+                column,
+                min,
+            });
+        }
+    }
+
+    /// A call under the general rules: each argument walked as a
+    /// computation; `greatest`, `least`, `coalesce` and `nullif` refuse
+    /// arguments of types that do not mix.
+    fn general_call(
+        &mut self,
+        def: &Def,
+        w: &Written<'_>,
+        ctx: Ctx,
+        scope: &Scope<'_>,
+    ) -> Result<(Info, Expr), Error> {
+        let name = w.name.as_str();
         let saved = self.cur_fn.replace(format!("{name}(…)"));
         let mut lin = Lin::default();
-        let mut args = Vec::with_capacity(exprs.len());
-        let mut tys = Vec::with_capacity(exprs.len());
+        let mut args = Vec::with_capacity(w.exprs.len());
+        let mut tys = Vec::with_capacity(w.exprs.len());
         let mut res = Ok(());
-        for e in &exprs {
+        for e in &w.exprs {
             match self.expr(e, ctx.comp(), scope) {
                 Ok((i, x)) => match self.merge(&lin, &i.lin) {
                     Ok(l) => {
@@ -338,7 +431,7 @@ impl Walker<'_> {
         }
         self.cur_fn = saved;
         res?;
-        numeric_summary(def.func, &name, &tys)?;
+        numeric_summary(def.func, name, &tys)?;
         // greatest, least, coalesce, nullif: one result from arguments of
         // one type; text against numbers fails in an engine, or compares
         // differently in two.
@@ -346,29 +439,11 @@ impl Walker<'_> {
             def.func,
             Func::Greatest | Func::Least | Func::Coalesce | Func::Nullif
         ) {
-            for (i, a) in tys.iter().enumerate() {
-                for (j, b) in tys.iter().enumerate().skip(i + 1) {
-                    let (ea, eb) = (exprs.get(i), exprs.get(j));
-                    let clash = super::expr::type_clash(
-                        (*a, ea.and_then(|e| string_arg(e))),
-                        (*b, eb.and_then(|e| string_arg(e))),
-                        self.dialect(),
-                    );
-                    if let Some(advice) = clash {
-                        return Err(Refusal::new(
-                            Reason::UnsupportedConstruct,
-                            format!("{name} takes values of types that do not mix; {advice}"),
-                        )
-                        .construct(format!("{name}(…)"))
-                        .advise(advice)
-                        .into());
-                    }
-                }
-            }
+            types_mix(name, &w.exprs, &tys, self.dialect())?;
         }
         let ty = def.ret(&tys);
         let args = self.adjust_args(def.func, args, &tys);
-        self.finish_call(def.func, args, lin, ty, star, distinct, is_agg, f, scope)
+        self.finish_call(def, args, lin, ty, w, scope)
     }
 
     /// Argument forms one engine needs to compute what the other does.
@@ -396,20 +471,19 @@ impl Walker<'_> {
         }
     }
 
-    /// FILTER and OVER of a function whose arguments passed.
-    #[allow(clippy::too_many_arguments)]
+    /// FILTER and OVER of a function whose arguments passed, and the forms
+    /// an engine needs to compute what the others do.
     fn finish_call(
         &mut self,
-        func: Func,
+        def: &Def,
         args: Vec<Expr>,
         lin: Lin,
         ty: Ty,
-        star: bool,
-        distinct: bool,
-        is_agg: bool,
-        f: &Function,
+        w: &Written<'_>,
         scope: &Scope<'_>,
     ) -> Result<(Info, Expr), Error> {
+        let (func, f, star, distinct) = (def.func, w.f, w.star, w.distinct);
+        let is_agg = def.kind == Kind::Aggregate && f.over.is_none();
         let constant = !star && !args.iter().any(Expr::reads_column);
         if is_agg && self.dialect() == Dialect::Polars && constant && !distinct {
             // polars sums a constant once per group, not once per row.
@@ -430,178 +504,15 @@ impl Walker<'_> {
         if filter.is_some() && !is_agg {
             return Err(unsupported("FILTER on a function that is not an aggregate").into());
         }
-        let over = match &f.over {
+        let mut over = match &f.over {
             None => None,
             Some(WindowType::NamedWindow(_)) => {
                 return Err(unsupported("a function OVER a named window").into())
             }
-            Some(WindowType::WindowSpec(spec)) => {
-                if spec.window_name.is_some() {
-                    return Err(unsupported("a named window").into());
-                }
-                let mut partition = Vec::with_capacity(spec.partition_by.len());
-                for p in &spec.partition_by {
-                    partition.push(self.expr(p, Ctx::Group, scope)?.1);
-                }
-                let mut order = Vec::with_capacity(spec.order_by.len());
-                // Whether each key is a number (polars' one direction).
-                let mut numeric: Vec<bool> = Vec::with_capacity(spec.order_by.len());
-                for o in &spec.order_by {
-                    if o.with_fill.is_some() {
-                        return Err(unsupported("WITH FILL").into());
-                    }
-                    let (info, x) = self.expr(&o.expr, Ctx::Order, scope)?;
-                    let desc = o.options.asc == Some(false);
-                    let nulls_first = o.options.nulls_first;
-                    if self.dialect() == Dialect::Polars
-                        && matches!(func, Func::Rank | Func::DenseRank)
-                        && x.reads_column()
-                    {
-                        // polars ranks a NULL key as NULL; the standard
-                        // ranks NULLs as peers, last or first: NULL is
-                        // replaced by a value past every other in the
-                        // direction NULLs go (one expression per key, named
-                        // after its column, as polars needs).
-                        let last_in_order = nulls_first.unwrap_or(desc) == desc;
-                        let fill = sentinel(info.ty, last_in_order).ok_or_else(|| {
-                            not_on_engine(
-                                "rank() over a key of this type with these NULLS FIRST/LAST",
-                                "polars",
-                                "order the window by a number or a date, or leave NULLS FIRST/LAST at its default",
-                            )
-                        })?;
-                        order.push(OrderKey {
-                            expr: Expr::Case {
-                                operand: None,
-                                whens: vec![(
-                                    Expr::Is(
-                                        crate::guard::plan::IsTest::NotNull,
-                                        Box::new(x.clone()),
-                                    ),
-                                    x,
-                                )],
-                                otherwise: Some(Box::new(Expr::Lit(fill))),
-                            },
-                            desc,
-                            nulls_first: None,
-                        });
-                        numeric.push(false);
-                        continue;
-                    }
-                    numeric.push(info.ty.is_numeric());
-                    order.push(OrderKey {
-                        expr: x,
-                        desc,
-                        nulls_first,
-                    });
-                }
-                // Constant keys partition and order nothing (and polars
-                // cannot evaluate them in a window).
-                partition.retain(Expr::reads_column);
-                let mut keyed: Vec<(OrderKey, bool)> = order
-                    .into_iter()
-                    .zip(numeric)
-                    .filter(|(k, _)| k.expr.reads_column())
-                    .collect();
-                if self.dialect() == Dialect::Polars {
-                    one_direction(&mut keyed)?;
-                }
-                let order: Vec<OrderKey> = keyed.into_iter().map(|(k, _)| k).collect();
-                let rows_to_current = match &spec.window_frame {
-                    None => false,
-                    Some(frame) => {
-                        let whole = frame.units == WindowFrameUnits::Rows
-                            && matches!(frame.start_bound, WindowFrameBound::Preceding(None))
-                            && matches!(frame.end_bound, None | Some(WindowFrameBound::CurrentRow));
-                        if !whole {
-                            return Err(unsupported(
-                                "a window frame other than ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
-                            )
-                            .into());
-                        }
-                        true
-                    }
-                };
-                let kind = functions::kind_of(func);
-                if self.dialect() == Dialect::Polars
-                    && kind == Kind::Aggregate
-                    && !order.is_empty()
-                    && !rows_to_current
-                {
-                    // polars computes running aggregates row by row; the
-                    // standard's default frame takes tied rows together.
-                    return Err(not_on_engine(
-                        "a running aggregate (an aggregate OVER (… ORDER BY …))",
-                        "polars",
-                        "add ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW to the window",
-                    )
-                    .into());
-                }
-                if kind == Kind::Window
-                    && order.is_empty()
-                    && matches!(
-                        func,
-                        Func::Rank
-                            | Func::DenseRank
-                            | Func::PercentRank
-                            | Func::CumeDist
-                            | Func::Lag
-                            | Func::Lead
-                            | Func::FirstValue
-                            | Func::Ntile
-                    )
-                {
-                    return Err(unsupported(format!(
-                        "{} without ORDER BY in its window",
-                        crate::guard::functions::display_name(func)
-                    ))
-                    .into());
-                }
-                if self.dialect() == Dialect::Spark && func == Func::RowNumber && order.is_empty() {
-                    return Err(not_on_engine(
-                        "row_number() without ORDER BY in its window",
-                        "spark",
-                        "add ORDER BY to the window",
-                    )
-                    .into());
-                }
-                Some(Window {
-                    partition,
-                    order,
-                    rows_to_current,
-                    tie: Vec::new(),
-                    arg_tie: Vec::new(),
-                })
-            }
+            Some(WindowType::WindowSpec(spec)) => Some(self.window(func, spec, scope)?),
         };
-        let mut over = over;
         if let Some(w) = over.as_mut() {
-            if self.dialect() == Dialect::Polars
-                && args.iter().any(super::query::contains_aggregate)
-            {
-                // polars computes a window over an aggregate per group, not
-                // over the grouped rows.
-                return Err(not_on_engine(
-                    "a window function over an aggregate",
-                    "polars",
-                    "aggregate in a subquery (or CTE) and compute the window over its rows",
-                )
-                .into());
-            }
-            let protected = lin.eff.is_some();
-            w.arg_tie = args
-                .iter()
-                .filter(|a| a.reads_column())
-                .map(|a| OrderKey {
-                    expr: if protected {
-                        Expr::OrderHash(Box::new(a.clone()))
-                    } else {
-                        a.clone()
-                    },
-                    desc: false,
-                    nulls_first: None,
-                })
-                .collect();
+            self.arg_ties(w, &args, &lin)?;
         }
         if let (Func::Lag | Func::Lead, Some(n)) = (func, args.get(1)) {
             if !matches!(n, Expr::Lit(Lit::Number(_))) {
@@ -838,46 +749,6 @@ fn numeric_summary(func: Func, name: &str, tys: &[Ty]) -> Result<(), Refusal> {
         .advise("summarise a numeric column, or count the rows"));
     }
     Ok(())
-}
-
-/// polars sorts a window's rows in one direction: a numeric key against the
-/// others' direction is negated (its NULLs kept where they were); a
-/// window whose keys cannot be turned so is refused.
-fn one_direction(keys: &mut [(OrderKey, bool)]) -> Result<(), Refusal> {
-    for target in [false, true] {
-        if keys.iter().all(|(k, numeric)| k.desc == target || *numeric) {
-            for (k, _) in keys.iter_mut() {
-                if k.desc != target {
-                    let nulls_first = k.nulls_first.unwrap_or(k.desc);
-                    let x = std::mem::replace(&mut k.expr, Expr::Lit(Lit::Null));
-                    k.expr = Expr::Neg(Box::new(x));
-                    k.desc = target;
-                    k.nulls_first = Some(nulls_first);
-                }
-            }
-            return Ok(());
-        }
-    }
-    Err(not_on_engine(
-        "a window ordered up by one key and down by another",
-        "polars",
-        "order the window's keys in one direction",
-    ))
-}
-
-/// A value past every other of a type (`greatest`) or before every other,
-/// to stand in for NULL in a sort key.
-fn sentinel(ty: Ty, greatest: bool) -> Option<Lit> {
-    Some(match (ty, greatest) {
-        (Ty::Int | Ty::Float, true) => Lit::Number("1000000000000000000000000000000.0".into()),
-        (Ty::Int | Ty::Float, false) => return None,
-        (Ty::Text, true) => Lit::Str("\u{10FFFF}\u{10FFFF}\u{10FFFF}\u{10FFFF}".into()),
-        (Ty::Date, true) => Lit::Date("9999-12-31".into()),
-        (Ty::Date, false) => Lit::Date("0001-01-01".into()),
-        (Ty::Timestamp, true) => Lit::Timestamp("9999-12-31 23:59:59".into()),
-        (Ty::Timestamp, false) => Lit::Timestamp("0001-01-01 00:00:00".into()),
-        _ => return None,
-    })
 }
 
 fn arity(min: usize, max: usize) -> String {

@@ -4,10 +4,13 @@
 //! emitter writes the SQL an engine runs.
 //!
 //! - `scope`: relations in scope and name lookup;
-//! - `query`: queries, set operations, `SELECT`, `ORDER BY`, `LIMIT`;
+//! - `query`: queries, set operations, `ORDER BY`, `LIMIT`;
+//! - `select`: `SELECT`, step by step, and the group-size columns;
 //! - `from`: `FROM`, joins, tables, derived tables, CTE references;
-//! - `expr`: expressions and predicates;
-//! - `function`: function calls, aggregates and windows;
+//! - `expr`: expressions;
+//! - `predicate`: comparisons and the other tests of a predicate;
+//! - `function`: function calls and aggregates;
+//! - `window`: window functions' `OVER`;
 //! - `literal`: literals, in canonical form;
 //! - `rules`: lineage and what each action allows where.
 
@@ -15,9 +18,12 @@ mod expr;
 mod from;
 mod function;
 mod literal;
+mod predicate;
 mod query;
 mod rules;
 mod scope;
+mod select;
+mod window;
 
 use std::collections::BTreeSet;
 
@@ -203,41 +209,69 @@ impl<'g> Walker<'g> {
         let mut columns = Vec::with_capacity(outs.len());
         let mut engine_names = Vec::with_capacity(outs.len());
         for o in &outs {
-            let mut sources: Vec<ColumnRef> = o
-                .info
-                .lin
-                .sources
-                .iter()
-                .map(|&s| {
-                    let t = self.g.tables.get(s.0 as usize);
-                    let c = t.and_then(|t| t.columns.get(s.1 as usize));
-                    match (t, c) {
-                        (Some(t), Some(c)) => Ok(ColumnRef {
-                            table: t.name.clone(),
-                            column: c.name.clone(),
-                        }),
-                        _ => Err(unsupported("a source column the guard lost track of")),
-                    }
-                })
-                .collect::<Result<_, _>>()?;
-            sources.sort();
-            sources.dedup();
-            let (action, filter) = match o.info.lin.eff {
-                None => (Action::Allow, Filter::Any),
-                Some(s) => {
-                    let p = self.policy(s);
-                    (p.action.clone(), p.filter)
-                }
-            };
-            columns.push(OutputColumn {
-                name: o.name.clone().unwrap_or_default(),
-                action,
-                filter,
-                sources,
-            });
+            columns.push(self.output_column(o)?);
             engine_names.push(format!("c{}", o.id));
         }
-        let group_checks = match &plan.wrap {
+        let group_checks = self.group_checks(&plan);
+        let sql = Emitter::new(
+            self.dialect(),
+            &self.used,
+            &self.g.order_key,
+            self.next_rel,
+            self.next_col,
+            self.protected_order || self.g.total_order,
+        )
+        .finish(&plan);
+        Ok(TopOut {
+            sql,
+            columns,
+            engine_names,
+            fallbacks: outs.iter().map(|o| o.fallback.clone()).collect(),
+            group_checks,
+        })
+    }
+
+    /// What the caller learns of an output: its name, its effective action
+    /// and filter, and the policy columns it reads.
+    fn output_column(&self, o: &self::query::OutCol) -> Result<OutputColumn, Refusal> {
+        let mut sources: Vec<ColumnRef> = o
+            .info
+            .lin
+            .sources
+            .iter()
+            .map(|&s| {
+                let t = self.g.tables.get(s.0 as usize);
+                let c = t.and_then(|t| t.columns.get(s.1 as usize));
+                match (t, c) {
+                    (Some(t), Some(c)) => Ok(ColumnRef {
+                        table: t.name.clone(),
+                        column: c.name.clone(),
+                    }),
+                    _ => Err(unsupported("a source column the guard lost track of")),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        sources.sort();
+        sources.dedup();
+        let (action, filter) = match o.info.lin.eff {
+            None => (Action::Allow, Filter::Any),
+            Some(s) => {
+                let p = self.policy(s);
+                (p.action.clone(), p.filter)
+            }
+        };
+        Ok(OutputColumn {
+            name: o.name.clone().unwrap_or_default(),
+            action,
+            filter,
+            sources,
+        })
+    }
+
+    /// The group-size checks `run` applies to the result, one per hidden
+    /// count of the outermost query.
+    fn group_checks(&self, plan: &Query) -> Vec<GroupCheck> {
+        match &plan.wrap {
             Some(w) => w
                 .filters
                 .iter()
@@ -257,23 +291,7 @@ impl<'g> Walker<'g> {
                 })
                 .collect(),
             None => Vec::new(),
-        };
-        let sql = Emitter::new(
-            self.dialect(),
-            &self.used,
-            &self.g.order_key,
-            self.next_rel,
-            self.next_col,
-            self.protected_order || self.g.total_order,
-        )
-        .finish(&plan);
-        Ok(TopOut {
-            sql,
-            columns,
-            engine_names,
-            fallbacks: outs.iter().map(|o| o.fallback.clone()).collect(),
-            group_checks,
-        })
+        }
     }
 
     /// In a query that summarises an `aggregate` column, every policy table

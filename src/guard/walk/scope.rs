@@ -136,7 +136,70 @@ pub(super) fn has_column(scope: &Scope<'_>, id: &Ident) -> bool {
         .any(|c| ident_matches(id, &c.name))
 }
 
+/// An unqualified `col` in one scope level: a `USING` column (one column,
+/// though both sides have it), or the one column of that name in the
+/// level's relations; `None` when there is none, refused when several.
+fn unqualified_at(sc: &Scope<'_>, level: usize, col: &Ident) -> Result<Option<Found>, Refusal> {
+    let several = || {
+        Refusal::new(
+            Reason::AmbiguousColumn,
+            format!(
+                "column `{}` is in several tables in FROM; qualify it",
+                col.value
+            ),
+        )
+        .column(col.value.clone())
+    };
+    if let Some(u) = sc.using.iter().find(|u| ident_matches(col, &u.name)) {
+        let other = sc
+            .rels
+            .iter()
+            .any(|r| !u.rels.contains(&r.id) && r.cols.iter().any(|c| ident_matches(col, &c.name)));
+        if other {
+            return Err(several());
+        }
+        return Ok(Some(Found {
+            lin: u.lin.clone(),
+            level,
+            base: None,
+            rel: 0,
+            display: u.name.clone(),
+            expr: u.expr.clone(),
+            ty: u.ty,
+        }));
+    }
+    let skip = if level == 0 { sc.first_visible } else { 0 };
+    let mut hits: Vec<(&Rel, &RelCol)> = Vec::new();
+    for r in sc.rels.iter().skip(skip) {
+        for c in &r.cols {
+            if ident_matches(col, &c.name) {
+                hits.push((r, c));
+            }
+        }
+    }
+    match hits.as_slice() {
+        [] => Ok(None),
+        [(r, c)] => Ok(Some(found(r, c, level))),
+        _ => Err(several()),
+    }
+}
+
+/// Column `c` of relation `r`, found `level` scopes out.
+fn found(r: &Rel, c: &RelCol, level: usize) -> Found {
+    Found {
+        lin: c.lin.clone(),
+        level,
+        base: r.base,
+        rel: r.id,
+        display: c.name.clone(),
+        expr: Expr::Col(r.id, c.id),
+        ty: c.ty,
+    }
+}
+
 impl Walker<'_> {
+    /// Resolves `[qual.]col` from the innermost scope outwards: the first
+    /// level that has the name answers.
     fn lookup(
         &self,
         scope: &Scope<'_>,
@@ -146,113 +209,63 @@ impl Walker<'_> {
         let mut level = 0;
         let mut s = Some(scope);
         while let Some(sc) = s {
-            match qual {
-                Some(q) => {
-                    let skip = if level == 0 { sc.first_visible } else { 0 };
-                    let mut rels = sc.rels.iter().skip(skip).filter(|r| rel_matches(r, q));
-                    match (rels.next(), rels.next()) {
-                        (None, _) => {}
-                        (Some(r), None) => {
-                            let mut hits = r.cols.iter().filter(|c| ident_matches(col, &c.name));
-                            return match (hits.next(), hits.next()) {
-                                (Some(c), None) => Ok(Found {
-                                    lin: c.lin.clone(),
-                                    level,
-                                    base: r.base,
-                                    rel: r.id,
-                                    display: c.name.clone(),
-                                    expr: Expr::Col(r.id, c.id),
-                                    ty: c.ty,
-                                }),
-                                (None, _) => Err(self.unknown_column(
-                                    &format!("{}.{}", q.value, col.value),
-                                    &col.value,
-                                    r.cols.iter(),
-                                )),
-                                _ => Err(Refusal::new(
-                                    Reason::AmbiguousColumn,
-                                    format!(
-                                        "`{}.{}` matches several columns that differ only in case; quote it",
-                                        q.value, col.value
-                                    ),
-                                )
-                                .column(format!("{}.{}", q.value, col.value))),
-                            };
-                        }
-                        _ => {
-                            return Err(Refusal::new(
-                                Reason::AmbiguousColumn,
-                                format!("`{}` names several tables in FROM", q.value),
-                            )
-                            .construct(q.value.clone()))
-                        }
-                    }
-                }
-                None => {
-                    // A USING column is one column, though both sides have it.
-                    if let Some(u) = sc.using.iter().find(|u| ident_matches(col, &u.name)) {
-                        let other = sc.rels.iter().any(|r| {
-                            !u.rels.contains(&r.id)
-                                && r.cols.iter().any(|c| ident_matches(col, &c.name))
-                        });
-                        if other {
-                            return Err(Refusal::new(
-                                Reason::AmbiguousColumn,
-                                format!(
-                                    "column `{}` is in several tables in FROM; qualify it",
-                                    col.value
-                                ),
-                            )
-                            .column(col.value.clone()));
-                        }
-                        return Ok(Found {
-                            lin: u.lin.clone(),
-                            level,
-                            base: None,
-                            rel: 0,
-                            display: u.name.clone(),
-                            expr: u.expr.clone(),
-                            ty: u.ty,
-                        });
-                    }
-                    let skip = if level == 0 { sc.first_visible } else { 0 };
-                    let mut hits: Vec<(&Rel, &RelCol)> = Vec::new();
-                    for r in sc.rels.iter().skip(skip) {
-                        for c in &r.cols {
-                            if ident_matches(col, &c.name) {
-                                hits.push((r, c));
-                            }
-                        }
-                    }
-                    match hits.as_slice() {
-                        [] => {}
-                        [(r, c)] => {
-                            return Ok(Found {
-                                lin: c.lin.clone(),
-                                level,
-                                base: r.base,
-                                rel: r.id,
-                                display: c.name.clone(),
-                                expr: Expr::Col(r.id, c.id),
-                                ty: c.ty,
-                            });
-                        }
-                        _ => {
-                            return Err(Refusal::new(
-                                Reason::AmbiguousColumn,
-                                format!(
-                                    "column `{}` is in several tables in FROM; qualify it",
-                                    col.value
-                                ),
-                            )
-                            .column(col.value.clone()))
-                        }
-                    }
-                }
+            let hit = match qual {
+                Some(q) => self.qualified_at(sc, level, q, col)?,
+                None => unqualified_at(sc, level, col)?,
+            };
+            if let Some(found) = hit {
+                return Ok(found);
             }
             level += 1;
             s = sc.parent;
         }
+        Err(self.not_found(scope, qual, col))
+    }
+
+    /// `q.col` in one scope level: `None` when no relation of the level is
+    /// named `q`; refused when several are, or when `q` has no such column
+    /// (or several that differ only in case).
+    fn qualified_at(
+        &self,
+        sc: &Scope<'_>,
+        level: usize,
+        q: &Ident,
+        col: &Ident,
+    ) -> Result<Option<Found>, Refusal> {
+        let skip = if level == 0 { sc.first_visible } else { 0 };
+        let mut rels = sc.rels.iter().skip(skip).filter(|r| rel_matches(r, q));
+        match (rels.next(), rels.next()) {
+            (None, _) => Ok(None),
+            (Some(r), None) => {
+                let mut hits = r.cols.iter().filter(|c| ident_matches(col, &c.name));
+                match (hits.next(), hits.next()) {
+                    (Some(c), None) => Ok(Some(found(r, c, level))),
+                    (None, _) => Err(self.unknown_column(
+                        &format!("{}.{}", q.value, col.value),
+                        &col.value,
+                        r.cols.iter(),
+                    )),
+                    _ => Err(Refusal::new(
+                        Reason::AmbiguousColumn,
+                        format!(
+                            "`{}.{}` matches several columns that differ only in case; quote it",
+                            q.value, col.value
+                        ),
+                    )
+                    .column(format!("{}.{}", q.value, col.value))),
+                }
+            }
+            _ => Err(Refusal::new(
+                Reason::AmbiguousColumn,
+                format!("`{}` names several tables in FROM", q.value),
+            )
+            .construct(q.value.clone())),
+        }
+    }
+
+    /// The refusal for a name found at no level: an unknown qualifier (with
+    /// the closest alias in scope) or an unknown column.
+    fn not_found(&self, scope: &Scope<'_>, qual: Option<&Ident>, col: &Ident) -> Refusal {
         if let Some(q) = qual {
             let mut all = Vec::new();
             let mut s = Some(scope);
@@ -264,7 +277,7 @@ impl Walker<'_> {
                 );
                 s = sc.parent;
             }
-            return Err(Refusal::new(
+            return Refusal::new(
                 Reason::UnknownTable,
                 format!(
                     "no table or alias `{}` in scope for column `{}`",
@@ -272,7 +285,7 @@ impl Walker<'_> {
                 ),
             )
             .column(format!("{}.{}", q.value, col.value))
-            .suggest(closest(&q.value, all.iter().map(String::as_str))));
+            .suggest(closest(&q.value, all.iter().map(String::as_str)));
         }
         let mut cols = Vec::new();
         let mut s = Some(scope);
@@ -282,7 +295,7 @@ impl Walker<'_> {
             }
             s = sc.parent;
         }
-        Err(self.unknown_column(&col.value, &col.value, cols.into_iter()))
+        self.unknown_column(&col.value, &col.value, cols.into_iter())
     }
 
     pub(super) fn unknown_column<'c>(
