@@ -221,19 +221,22 @@ fn finding_exotic_dates() {
 }
 
 /// Was a finding (medium): initial and surname joined reached the model.
+/// Run together in one case (`ljohnson`) they still do, by design: see
+/// `finding_usernames`.
 #[test]
 fn usernames_of_initial_and_surname() {
     assert_hidden(&[
-        ("What did ljohnson order?", "ljohnson"),
         ("What did LJohnson order?", "LJohnson"),
         ("What did l.johnson order?", "l.johnson"),
+        ("What did L. Johnson order?", "Johnson"),
     ]);
 }
 
 #[test]
-#[ignore = "finding (medium): name + digits (liamjohnson93) and name + initial (liam_j) reach the model"]
+#[ignore = "finding (medium): initial and surname in one case (ljohnson; by design, as `shopper` is S. Hopper's at size), name + digits (liamjohnson93) and name + initial (liam_j) reach the model; the eval check reports the first two"]
 fn finding_usernames() {
     assert_hidden(&[
+        ("What did ljohnson order?", "ljohnson"),
         ("What did liamjohnson93 order?", "liamjohnson"),
         ("What did liam_j order?", "liam_j"),
     ]);
@@ -251,10 +254,12 @@ fn transliterations_and_apostrophes() {
     ]);
 }
 
-/// Was a finding (medium): a phone's local part reached the model. (The
-/// phone's mask in the sample rules shows its last four digits, so those
-/// are not the needle.)
+/// A phone's local part reaches the model: by design since the second
+/// review (at real sizes every `NNN-NNNN`, a range such as `200-5000`, is
+/// some phone's). The eval check reports it. (The phone's mask in the
+/// sample rules shows its last four digits, so those are not the needle.)
 #[test]
+#[ignore = "finding (medium, by design): a phone's last seven digits alone (555-0151) reach the model; the eval check reports them"]
 fn a_phone_by_its_local_part() {
     assert_hidden(&[
         ("Who has phone 555-0151?", "555-0151"),
@@ -537,11 +542,11 @@ fn examples_refuse_month_name_and_timestamp_dates() {
 fn examples_refuse_forms_only_the_check_finds() {
     let mut accepted = Vec::new();
     for (q, n) in [
-        ("How many orders has ljohnson placed?", "ok"),
+        ("How many orders has L.Johnson placed?", "ok"),
         ("How many orders?", "from liam . johnson @ hotmail . com"),
         ("How many orders has Priya Mueller placed?", "ok"),
         ("Who was born 240693?", "ok"),
-        ("How many orders?", "call 555-0151"),
+        ("How many orders?", "call 512 555 0151"),
     ] {
         if build_with_example(&example(q, n)).is_ok() {
             accepted.push(format!("{q:?} / {n:?}"));

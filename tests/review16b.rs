@@ -242,17 +242,45 @@ fn held_initial_and_surname_spellings() {
             ("What did l johnson order?", "ohnson"),
             ("What did L-Johnson order?", "ohnson"),
             ("What did l_johnson order?", "ohnson"),
-            ("What did pmuller order?", "uller"),
-            ("What did jmartin order?", "martin"),
-            ("What did iwolstenholme order?", "olstenholme"),
-            ("What did hcromusshaw order?", "romusshaw"),
+            ("What did J. Martin order?", "Martin"),
+            ("What did IWolstenholme order?", "olstenholme"),
         ],
     );
     assert!(p.is_empty(), "{p:#?}");
 }
 
+/// After this review, the lead made the detector take an initial and
+/// surname only written as one (a break after the initial, or two
+/// capitals): run together in one case it is a word as often as a name at
+/// real sizes (`shopper`, `drivers`; see `initial_forms_are_not_words`).
+/// The eval check reports these; the example check leaves them too.
 #[test]
-fn held_phone_local_parts_with_any_separator() {
+#[ignore = "finding (medium, by design): an initial and surname run together in one case (pmuller, jmartin, ljohnson, sobrien) pass the detector and the example check; the eval check reports them"]
+fn finding_initial_and_surname_in_one_case() {
+    let (chat, _) = chat_on(&sample(), None).unwrap();
+    let p = passing(
+        &chat,
+        &[
+            ("What did pmuller order?", "uller"),
+            ("What did jmartin order?", "martin"),
+            ("What did iwolstenholme order?", "olstenholme"),
+            ("What did hcromusshaw order?", "romusshaw"),
+            ("What did pmueller order?", "mueller"),
+            ("What did sobrien order?", "obrien"),
+            // Three capitals: not read as an initial (`SHOPPER`).
+            ("What did SOBrien order?", "OBrien"),
+        ],
+    );
+    assert!(p.is_empty(), "{p:#?}");
+}
+
+/// After this review, the lead removed a phone's last seven digits from
+/// the detector's keys: at real sizes every `NNN-NNNN` (a range,
+/// `200-5000`) is some phone's (see `plain_numbers_are_not_refused_at_size`).
+/// The eval check reports them.
+#[test]
+#[ignore = "finding (medium, by design): a phone's last seven digits alone pass the detector; the eval check reports them"]
+fn finding_phone_local_parts() {
     // The phone's mask shows its last four digits; `555` is the needle.
     let (chat, _) = chat_on(&sample(), None).unwrap();
     let p = passing(
@@ -285,7 +313,6 @@ fn held_six_digit_and_cjk_date_spellings() {
             ("Who was born 93.06.24?", "24"),
             ("Who was born 93/06/24?", "24"),
             ("Who was born 24 06 93?", "24"),
-            ("Who was born 240693.0?", "24"),
             ("Who was born #240693?", "24"),
             ("Who was born \u{FF12}\u{FF14}\u{FF10}\u{FF16}\u{FF19}\u{FF13}?", "\u{FF12}"),
             (
@@ -308,11 +335,7 @@ fn held_check_reports_what_the_detector_leaves() {
     let qs = [
         "What did JohnsonL order?",
         "What did pmueller order?",
-        "What did p.mueller order?",
-        "What did PMueller order?",
         "What did sobrien order?",
-        "What did s.obrien order?",
-        "What did SOBrien order?",
         "Who was born 93\u{5E74}6\u{6708}24\u{65E5}?",
         "Who has phone 5550151?",
     ];
@@ -324,10 +347,8 @@ fn held_check_reports_what_the_detector_leaves() {
 #[test]
 fn held_examples_refuse_forms_only_the_check_reads() {
     for (q, n) in [
-        ("How many orders has pmueller placed?", "ok"),
-        ("How many orders has sobrien placed?", "ok"),
         ("How many customers?", "born 93\u{5E74}6\u{6708}24\u{65E5}"),
-        ("How many customers?", "call 5550151"),
+        ("How many customers?", "call 512 555 0151"),
     ] {
         assert!(
             chat_on(&sample(), Some(&example(q, n, COUNT))).is_err(),
@@ -484,19 +505,18 @@ fn finding_surname_then_initial() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
+/// Was a finding (medium): an initial and a transliterated or apostrophe
+/// surname passed the detector. (Run together in one case they still do,
+/// by design: `finding_initial_and_surname_in_one_case`.)
 #[test]
-#[ignore = "finding (medium): initial + surname where the surname is transliterated or has an apostrophe (pmueller, p.mueller, PMueller, sobrien, s.obrien, SOBrien) passes the detector (the eval check reports them)"]
-fn finding_initial_with_transliterated_surname() {
+fn initial_with_transliterated_surname() {
     let (chat, _) = chat_on(&sample(), None).unwrap();
     let p = passing(
         &chat,
         &[
-            ("What did pmueller order?", "mueller"),
             ("What did p.mueller order?", "mueller"),
             ("What did PMueller order?", "Mueller"),
-            ("What did sobrien order?", "obrien"),
             ("What did s.obrien order?", "obrien"),
-            ("What did SOBrien order?", "OBrien"),
         ],
     );
     assert!(p.is_empty(), "{p:#?}");
@@ -506,13 +526,13 @@ fn finding_initial_with_transliterated_surname() {
 /// with one of them, so the question is answered about one customer,
 /// silently (as `lgarcia`: Liam, not Linda).
 #[test]
-#[ignore = "finding (medium): an initial+surname shared by two customers (cgarcia: Charles and Carlos Garcia; lgarcia; cjackson; mwilliams) becomes one customer's token, silently"]
+#[ignore = "finding (medium): an initial+surname shared by two customers (C. Garcia: Charles and Carlos Garcia; L. Garcia; cjackson; mwilliams) becomes one customer's token, silently"]
 fn finding_ambiguous_initial_goes_to_one_customer() {
     let (chat, _) = chat_on(&sample(), None).unwrap();
     let mut bad = Vec::new();
     for (short, a, b) in [
-        ("cgarcia", "Charles Garcia", "Carlos Garcia"),
-        ("lgarcia", "Liam Garcia", "Linda Garcia"),
+        ("C. Garcia", "Charles Garcia", "Carlos Garcia"),
+        ("L. Garcia", "Liam Garcia", "Linda Garcia"),
     ] {
         let s = chat.scrub(short).unwrap();
         let (ta, tb) = (chat.scrub(a).unwrap(), chat.scrub(b).unwrap());
@@ -526,22 +546,30 @@ fn finding_ambiguous_initial_goes_to_one_customer() {
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
+/// Was part of the finding below: the digits of a number beside a
+/// decimal point were read as a date.
+#[test]
+fn six_digits_beside_a_decimal_point_are_a_number() {
+    let (chat, _) = chat_on(&sample(), None).unwrap();
+    let bad = changed(
+        &chat,
+        &[
+            "Which orders have amount 240693.50?",
+            "Is the return rate 0.240693 or more?",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
 /// Six digits that are not a date: an order number, the digits after a
 /// decimal point. The detector reads them as a signup day or a birth day of
 /// the sample data and changes the question (the check's matcher does not
 /// read digits after a point as a date).
 #[test]
-#[ignore = "finding (medium, false positive): six-digit numbers are read as known dates: `order 161222` -> `order 2022-12`, `0.240693` -> `0.1993`, `240693.50` -> `1993.50`; an example asking about order 161222 is refused"]
+#[ignore = "finding (medium, false positive): six-digit numbers are read as known dates: `order 161222` -> `order 2022-12`; an example asking about order 161222 is refused (`0.240693` and `240693.50` are numbers since)"]
 fn finding_six_digit_numbers_read_as_dates() {
     let (chat, _) = chat_on(&sample(), None).unwrap();
-    let mut bad = changed(
-        &chat,
-        &[
-            "What did order 161222 contain?",
-            "Which orders have amount 240693.50?",
-            "Is the return rate 0.240693 or more?",
-        ],
-    );
+    let mut bad = changed(&chat, &["What did order 161222 contain?"]);
     if chat_on(
         &sample(),
         Some(&example("What did order 161222 contain?", "ok", COUNT)),
@@ -558,9 +586,12 @@ fn finding_six_digit_numbers_read_as_dates() {
 /// 65W`) and ordinary words (`shopper`, `drivers`) become a person token,
 /// and examples that say them are refused. At 10 M customers these
 /// surnames are all there.
+/// Was a finding (medium, false positive at size): initial+surname keys
+/// turned words into people (`Beard Trimmer`, T Rimmer; `USB-C Charger
+/// 65W`, C Harger; `shopper`, S Hopper; `drivers`, D Rivers), and examples
+/// saying them were refused.
 #[test]
-#[ignore = "finding (medium, false positive at size): initial+surname keys turn words into people: `Beard Trimmer` (T Rimmer), `USB-C Charger 65W` (C Harger), `shopper` (S Hopper), `drivers` (D Rivers); examples saying them are refused"]
-fn finding_initial_forms_that_are_words() {
+fn initial_forms_are_not_words() {
     let dir = data_with(&planted());
     let (chat, _) = chat_on(dir.path(), None).unwrap();
     let qs = [
@@ -585,9 +616,12 @@ fn finding_initial_forms_that_are_words() {
 /// CUST-nnnnnn, 10 M customers use every six-digit number; with 10 M phones
 /// most seven-digit locals are someone's; round incomes (100000) are some
 /// customer's.
+/// Was a finding (medium, false refusal at size): an example saying
+/// `150000` (a customer number's digits), `2500000` (a phone's last 7
+/// digits) or `100000` (someone's income) was refused; the detector turned
+/// `200-5000` into a phone.
 #[test]
-#[ignore = "finding (medium, false refusal at size): an example saying `150000` (a customer number's digits), `2500000` (a phone's last 7 digits) or `100000` (someone's income) is refused; the detector turns `200-5000` into a phone"]
-fn finding_plain_numbers_refused_at_size() {
+fn plain_numbers_are_not_refused_at_size() {
     let dir = data_with(&planted());
     let mut bad = Vec::new();
     for q in [
