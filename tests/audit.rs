@@ -540,7 +540,10 @@ fn the_log_holds_no_planted_value() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() >= 20, "{text}");
     for p in planted {
-        assert!(!text.contains(p), "a planted value is in the audit log");
+        assert!(
+            !text.contains(p),
+            "a planted value is in the audit log: {p}"
+        );
     }
     let (code, out, _) = cli(&["audit", "verify", l], "");
     assert_eq!(code, 0, "{out}");

@@ -31,7 +31,8 @@
 //!   number (`1,234,567` does not hold `1234`; `86439.0` holds `86439`).
 //!   Values with letters and at least 6 digits (`CUST-686571`) are also
 //!   their digits alone. A phone's last seven digits are a form of it
-//!   (`555-0151` of `(512) 555-0151`).
+//!   (`555-0151` of `(512) 555-0151`; the detectors leave these, which at
+//!   real sizes any `NNN-NNNN` is).
 //! - **Dates** (values `YYYY-MM-DD`, with a time or not) are found in every
 //!   field order (year-month-day, month-day-year, day-month-year), with and
 //!   without leading zeros, with a four- or two-digit year as three atoms,

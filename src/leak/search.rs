@@ -274,6 +274,70 @@ fn continues_number(s: &Stretch, a: usize, b: usize) -> bool {
     before || after
 }
 
+/// Whether a value may be a day (`YYYY-MM-DD…`): days are not filtered.
+fn looks_like_day(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 10 && b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')
+}
+
+/// The atoms of an ASCII text as `reduce` makes them: runs of letters
+/// (lowercase; split where a capital follows a lower-case letter) and runs
+/// of digits.
+fn ascii_atoms(v: &str) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    let (mut digit, mut prev_lower) = (false, false);
+    for b in v.bytes() {
+        let letter = b.is_ascii_alphabetic();
+        if !letter && !b.is_ascii_digit() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        let split = !cur.is_empty()
+            && (digit == letter || (letter && b.is_ascii_uppercase() && prev_lower));
+        if split {
+            out.push(std::mem::take(&mut cur));
+        }
+        digit = !letter;
+        prev_lower = b.is_ascii_lowercase();
+        cur.push(b.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Strings one of which every form of an ASCII value that the example
+/// check counts holds: its longest atom (in the whole value and reversed),
+/// its digits when it has 8 or more (a number), its local part's longest
+/// atom (an email's), each word's longest atom (a word whole).
+fn anchors(v: &str) -> Vec<Vec<u8>> {
+    let longest = |atoms: Vec<Vec<u8>>| atoms.into_iter().max_by_key(Vec::len);
+    let mut out = Vec::new();
+    let atoms = ascii_atoms(v);
+    let digits: Vec<u8> = atoms
+        .iter()
+        .filter(|a| a.first().is_some_and(u8::is_ascii_digit))
+        .flatten()
+        .copied()
+        .collect();
+    if digits.len() >= 8 {
+        out.push(digits);
+    }
+    out.extend(longest(atoms));
+    if let Some((local, _)) = v.split_once('@') {
+        out.extend(longest(ascii_atoms(local)));
+    }
+    for w in v.split_whitespace() {
+        out.extend(longest(ascii_atoms(w)));
+    }
+    out
+}
+
 /// Where a stretch of a text was seen: the text, the stretch, its atoms
 /// `a..b`, and whether in the dated reading.
 #[derive(Clone, Copy)]
@@ -300,6 +364,8 @@ pub(crate) struct Texts {
     parts: bool,
     min_number: usize,
     fs: Vec<Form>,
+    /// Every 4 bytes in a row of the texts' stretches (both readings).
+    grams: HashSet<[u8; 4]>,
 }
 
 impl Texts {
@@ -337,6 +403,16 @@ impl Texts {
             }
             stretches.push(ss);
         }
+        let mut grams = HashSet::new();
+        for s in stretches.iter().flatten() {
+            for hay in [&s.plain, &s.dated] {
+                for w in hay.as_bytes().windows(4) {
+                    if let Ok(g) = <[u8; 4]>::try_from(w) {
+                        grams.insert(g);
+                    }
+                }
+            }
+        }
         Texts {
             stretches,
             plain,
@@ -345,6 +421,7 @@ impl Texts {
             parts,
             min_number,
             fs: Vec::new(),
+            grams,
         }
     }
 
@@ -362,9 +439,14 @@ impl Texts {
     /// `table.column`, and what was found.
     pub(crate) fn protected(&mut self, column: &str, v: &str) -> Option<(usize, Found)> {
         let v = v.trim();
-        if !searched(v) || self.short_number(v) {
+        if !searched(v) || self.short_number(v) || self.surely_absent(v) {
             return None;
         }
+        self.search_forms(column, v)
+    }
+
+    /// [`protected`](Self::protected) without the quick rejections.
+    fn search_forms(&mut self, column: &str, v: &str) -> Option<(usize, Found)> {
         forms(v, &mut self.fs);
         let mut hit = None;
         for f in &self.fs {
@@ -390,6 +472,23 @@ impl Texts {
             }
         }
         hit
+    }
+
+    /// Whether no form of an ASCII value can be in the texts, from its
+    /// anchors (see [`anchors`]): each form counted here holds one, and a
+    /// found form's anchor has all its 4-byte windows among the texts'.
+    /// Only where neither parts, initials nor numbers under 8 digits count
+    /// (the example check), which is what the anchors assume.
+    fn surely_absent(&self, v: &str) -> bool {
+        if self.parts || self.min_number < 8 || !v.is_ascii() || looks_like_day(v) {
+            return false;
+        }
+        let present = |a: &[u8]| {
+            a.len() < 4
+                || a.windows(4)
+                    .all(|w| <[u8; 4]>::try_from(w).is_ok_and(|g| self.grams.contains(&g)))
+        };
+        !anchors(v).iter().any(|a| present(a))
     }
 
     /// Whether a value is a number (no letters) with fewer digits than
@@ -553,5 +652,55 @@ mod tests {
         assert!(!hit("4146005490029788", "0029788"));
         assert!(!hit("1993-06-24", "1,240,693"));
         assert!(!hit("2020-09-11", "an average of 110920.875"));
+    }
+
+    /// The example check's quick rejection never drops a value that a form
+    /// of it would find: every value against every text, with and without.
+    #[test]
+    fn the_quick_rejection_drops_no_finding() {
+        let values = [
+            "Liam Johnson",
+            "liam.johnson@hotmail.com",
+            "s.muller9@hotmail.com",
+            "Sarah O'Brien",
+            "(512) 555-0151",
+            "+44 20 7946 0958",
+            "CUST-686571",
+            "3253 Lake Way, Apt 27C",
+            "4146005490029788",
+            "4146-0054-9002-9788",
+            "Ann Lee",
+            "AB-12-34-56-78",
+            "MaryJane Smith-Jones",
+        ];
+        let texts = [
+            "what did liamjohnson order",
+            "by johnson, liam",
+            "mail liam . johnson @ hotmail . com",
+            "ask s.muller9 or smuller9",
+            "sarah obrien and OBrien",
+            "call 512 555 0151 or 5125550151",
+            "ring 02079460958",
+            "customer cust 686571 and 686571",
+            "3253 lake way apt 27c",
+            "card 4146 0054 9002 9788",
+            "ann lee and annlee",
+            "code 12345678 ab",
+            "smith jones and smithjones, maryjane",
+            "nothing here at all",
+        ];
+        for t in texts {
+            let mut with = Texts::new(&[t], false, 8);
+            let mut without = Texts::new(&[t], false, 8);
+            for v in values {
+                let fast = with.protected("t.c", v).map(|(_, f)| f.form);
+                let full = without.search_forms("t.c", v).map(|(_, f)| f.form);
+                assert_eq!(fast, full, "{v:?} in {t:?}");
+            }
+        }
+        // And it does reject: a name none of whose words is there.
+        let texts = Texts::new(&["how many orders per city"], false, 8);
+        assert!(texts.surely_absent("Liam Johnson"));
+        assert!(!texts.surely_absent("Ann Lee"));
     }
 }
