@@ -52,9 +52,10 @@ pub(crate) struct DateSpec {
 
 /// A found date.
 #[derive(Debug, Clone)]
-pub(crate) struct DateHit {
+pub(crate) struct DateHit<'d> {
     pub(crate) range: Range<usize>,
-    pub(crate) column: usize,
+    /// The column (of the dates it was found with).
+    pub(crate) column: &'d DateColumn,
     /// What the date is replaced by.
     pub(crate) replacement: String,
 }
@@ -213,13 +214,9 @@ impl KnownDates {
         self.days.len()
     }
 
-    pub(crate) fn column(&self, i: usize) -> Option<&DateColumn> {
-        self.columns.get(i)
-    }
-
     /// Every date of `text` that is a protected day, in any of the forms
     /// [`candidates`] reads.
-    pub(crate) fn find(&self, text: &str, out: &mut Vec<DateHit>) {
+    pub(crate) fn find<'d>(&'d self, text: &str, out: &mut Vec<DateHit<'d>>) {
         if self.days.is_empty() {
             return;
         }
@@ -238,7 +235,7 @@ impl KnownDates {
                 };
                 out.push(DateHit {
                     range: range.clone(),
-                    column: col,
+                    column: c,
                     replacement,
                 });
                 return;

@@ -245,10 +245,10 @@ fn is_word(c: Option<char>) -> bool {
 enum Source<'a> {
     /// A pattern or dictionary: detector and class names.
     Pattern(&'a str, &'a str),
-    /// A known value: its hit, by index.
-    Known(usize),
-    /// A known date: its hit, by index.
-    Date(usize),
+    /// A known value: its hit, which holds its column.
+    Known(&'a KnownHit<'a>),
+    /// A known date: its hit, which holds its column.
+    Date(&'a DateHit<'a>),
 }
 
 /// A candidate hit: range, specificity, source.
@@ -530,25 +530,39 @@ impl Detector {
     pub fn find(&self, text: &str) -> Vec<Hit> {
         let known = self.known_snapshot();
         let dates = self.dates_snapshot();
-        let (hits, known_hits, date_hits) = self.hits(text, known.as_deref(), dates.as_deref());
-        let found = Found {
-            known: known.as_deref(),
-            known_hits: &known_hits,
-            dates: dates.as_deref(),
-            date_hits: &date_hits,
-        };
-        hits.into_iter()
-            .map(|(range, src)| hit_of(&found, range, src))
+        let (known_hits, date_hits) = Self::value_hits(text, known.as_deref(), dates.as_deref());
+        self.hits(text, &known_hits, &date_hits)
+            .into_iter()
+            .map(|(range, src)| hit_of(range, src))
             .collect()
     }
 
     #[allow(clippy::type_complexity)]
+    /// The known values' and known dates' hits in a text.
+    fn value_hits<'k>(
+        text: &str,
+        known: Option<&'k KnownValues>,
+        dates: Option<&'k KnownDates>,
+    ) -> (Vec<KnownHit<'k>>, Vec<DateHit<'k>>) {
+        let mut known_hits = Vec::new();
+        if let Some(k) = known {
+            k.find(text, &mut known_hits);
+        }
+        let mut date_hits = Vec::new();
+        if let Some(d) = dates.filter(|d| !d.is_empty()) {
+            d.find(text, &mut date_hits);
+        }
+        (known_hits, date_hits)
+    }
+
+    /// Every hit of the patterns, dictionaries and the given value hits,
+    /// resolved where they overlap.
     fn hits<'a>(
         &'a self,
         text: &str,
-        known: Option<&KnownValues>,
-        dates: Option<&KnownDates>,
-    ) -> (Vec<(Range<usize>, Source<'a>)>, Vec<KnownHit>, Vec<DateHit>) {
+        known_hits: &'a [KnownHit<'a>],
+        date_hits: &'a [DateHit<'a>],
+    ) -> Vec<(Range<usize>, Source<'a>)> {
         let mut cands: Vec<Cand<'a>> = Vec::new();
         if let Some(b) = &self.builtins {
             b.find(text, |r, specificity, name| {
@@ -577,27 +591,17 @@ impl Detector {
                 cands.push((r, 3, Source::Pattern(name, class)));
             }
         }
-        let mut known_hits: Vec<KnownHit> = Vec::new();
-        if let Some(k) = known {
-            k.find(text, &mut known_hits);
-            cands.extend(
-                known_hits
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| (h.range.clone(), h.specificity, Source::Known(i))),
-            );
-        }
-        let mut date_hits: Vec<DateHit> = Vec::new();
-        if let Some(d) = dates.filter(|d| !d.is_empty()) {
-            d.find(text, &mut date_hits);
-            cands.extend(
-                date_hits
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| (h.range.clone(), 6, Source::Date(i))),
-            );
-        }
-        (resolve(cands), known_hits, date_hits)
+        cands.extend(
+            known_hits
+                .iter()
+                .map(|h| (h.range.clone(), h.specificity, Source::Known(h))),
+        );
+        cands.extend(
+            date_hits
+                .iter()
+                .map(|h| (h.range.clone(), 6, Source::Date(h))),
+        );
+        resolve(cands)
     }
 
     /// Replaces every hit with a token of its class, and counts hits per
@@ -657,13 +661,8 @@ impl Detector {
     ) -> Result<Redacted, Error> {
         let known = self.known_snapshot();
         let dates = self.dates_snapshot();
-        let (hits, known_hits, date_hits) = self.hits(text, known.as_deref(), dates.as_deref());
-        let found_by = Found {
-            known: known.as_deref(),
-            known_hits: &known_hits,
-            dates: dates.as_deref(),
-            date_hits: &date_hits,
-        };
+        let (known_hits, date_hits) = Self::value_hits(text, known.as_deref(), dates.as_deref());
+        let hits = self.hits(text, &known_hits, &date_hits);
         // Tokens are longer than most values: room for a fifth more.
         let mut out = String::with_capacity(text.len() + text.len() / 5);
         // Hits per detector, in a short list while the text is read (a few
@@ -673,7 +672,7 @@ impl Detector {
         let mut last = 0;
         for (range, src) in hits {
             if let Some(f) = found.as_deref_mut() {
-                f.push(hit_of(&found_by, range.clone(), src));
+                f.push(hit_of(range.clone(), src));
             }
             let (Some(before), Some(hit)) = (text.get(last..range.start), text.get(range.clone()))
             else {
@@ -682,7 +681,7 @@ impl Detector {
                 ));
             };
             out.push_str(before);
-            let detector = replace_hit(&found_by, src, hit, &mut issuer, tokens, &mut out)?;
+            let detector = replace_hit(src, hit, &mut issuer, tokens, &mut out)?;
             last = range.end;
             match tally.iter_mut().find(|(d, _)| *d == detector) {
                 Some((_, n)) => *n += 1,
@@ -698,18 +697,9 @@ impl Detector {
     }
 }
 
-/// The known values and dates of one search, and their hits.
-struct Found<'k> {
-    known: Option<&'k KnownValues>,
-    known_hits: &'k [KnownHit],
-    dates: Option<&'k KnownDates>,
-    date_hits: &'k [DateHit],
-}
-
 /// Writes what one hit (`hit`, the text it covers) is replaced by to `out`,
 /// and gives its detector's name.
 fn replace_hit<'s>(
-    found: &Found<'s>,
     src: Source<'s>,
     hit: &str,
     issuer: &mut Issuer<'_>,
@@ -721,19 +711,9 @@ fn replace_hit<'s>(
             issuer.issue_into(class, hit, out)?;
             detector
         }
-        Source::Known(i) => {
-            let (Some(h), Some(col)) = (
-                found.known_hits.get(i),
-                found
-                    .known_hits
-                    .get(i)
-                    .zip(found.known)
-                    .and_then(|(h, k)| k.column(h.column)),
-            ) else {
-                return Err(Error::usage("a known-value hit has no column"));
-            };
+        Source::Known(h) => {
             let value = h.value.as_str();
-            match &col.replace {
+            match &h.column.replace {
                 Replace::Token(class) => issuer.issue_into(class.as_str(), value, out)?,
                 Replace::Mask(kind) => out.push_str(&crate::transform::mask_value(
                     kind,
@@ -742,45 +722,21 @@ fn replace_hit<'s>(
                 )?),
                 Replace::Redact(r) => out.push_str(r),
             }
-            col.detector.as_str()
+            h.column.detector.as_str()
         }
-        Source::Date(i) => {
-            let (Some(h), Some(col)) = (
-                found.date_hits.get(i),
-                found
-                    .date_hits
-                    .get(i)
-                    .zip(found.dates)
-                    .and_then(|(h, d)| d.column(h.column)),
-            ) else {
-                return Err(Error::usage("a known-date hit has no column"));
-            };
+        Source::Date(h) => {
             out.push_str(&h.replacement);
-            col.detector.as_str()
+            h.column.detector.as_str()
         }
     })
 }
 
 /// The public form of a hit.
-fn hit_of(found: &Found<'_>, range: Range<usize>, src: Source<'_>) -> Hit {
-    let (known, known_hits) = (found.known, found.known_hits);
+fn hit_of(range: Range<usize>, src: Source<'_>) -> Hit {
     let (detector, class) = match src {
         Source::Pattern(d, c) => (d.to_string(), c.to_string()),
-        Source::Date(i) => match found
-            .dates
-            .zip(found.date_hits.get(i))
-            .and_then(|(d, h)| d.column(h.column))
-        {
-            Some(c) => (c.detector.clone(), c.class.to_string()),
-            None => (String::new(), String::new()),
-        },
-        Source::Known(i) => match known
-            .zip(known_hits.get(i))
-            .and_then(|(k, h)| k.column(h.column))
-        {
-            Some(c) => (c.detector.clone(), c.class.clone()),
-            None => (String::new(), String::new()),
-        },
+        Source::Date(h) => (h.column.detector.clone(), h.column.class.to_string()),
+        Source::Known(h) => (h.column.detector.clone(), h.column.class.clone()),
     };
     Hit {
         range,

@@ -48,13 +48,6 @@ impl std::fmt::Debug for KnownValues {
     }
 }
 
-impl KnownValues {
-    /// The column of a hit.
-    pub(crate) fn column(&self, i: usize) -> Option<&KnownColumn> {
-        self.columns.get(i)
-    }
-}
-
 /// What the tests of the submodules share.
 #[cfg(test)]
 mod testing {

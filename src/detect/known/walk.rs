@@ -4,7 +4,7 @@ use fst::raw::{Fst, Output};
 use fst::Map;
 
 use super::build::INITIAL;
-use super::spec::Replace;
+use super::spec::{KnownColumn, Replace};
 use super::value::{column_of, stored, LETTERS, PART};
 use super::KnownValues;
 use crate::detect::is_word;
@@ -185,17 +185,18 @@ fn written_as_initial(hit: &str) -> bool {
     !b.is_alphanumeric() || (a.is_uppercase() && b.is_uppercase() && c.is_lowercase())
 }
 
-/// A known-value hit: the range, the column and the value as stored.
-pub(crate) struct KnownHit {
+/// A known-value hit: the range, the column (of the index it was found
+/// with) and the value as stored.
+pub(crate) struct KnownHit<'k> {
     pub(crate) range: std::ops::Range<usize>,
-    pub(crate) column: usize,
+    pub(crate) column: &'k KnownColumn,
     pub(crate) value: String,
     pub(crate) specificity: u8,
 }
 
 impl KnownValues {
     /// Every hit on word boundaries, overlapping ones included.
-    pub(crate) fn find(&self, text: &str, out: &mut Vec<KnownHit>) {
+    pub(crate) fn find<'k>(&'k self, text: &str, out: &mut Vec<KnownHit<'k>>) {
         if self.text.is_none() && self.digits.is_none() {
             return;
         }
@@ -246,14 +247,14 @@ impl KnownValues {
     /// as a branch of its own (at most [`MAX_BRANCHES`]); a branch ends
     /// where the FST has no key with its prefix, so a joined reading costs
     /// a look-up only where some value has a space after the letters read.
-    fn walk_text(
-        &self,
+    fn walk_text<'k>(
+        &'k self,
         fst: &Fst<Vec<u8>>,
         text: &str,
         p: usize,
         key: &mut Vec<u8>,
         one: &mut Vec<u8>,
-        out: &mut Vec<KnownHit>,
+        out: &mut Vec<KnownHit<'k>>,
     ) {
         let Some(rest) = text.get(p..) else { return };
         // The first branch reads the text as written; `key` is its key.
@@ -355,14 +356,14 @@ impl KnownValues {
 
     /// Follows the digit FST from `p` over the letters and digits of the
     /// text, across short runs of separators.
-    fn walk_digits(
-        &self,
+    fn walk_digits<'k>(
+        &'k self,
         fst: &Fst<Vec<u8>>,
         text: &str,
         p: usize,
         at_word: bool,
         key: &mut Vec<u8>,
-        out: &mut Vec<KnownHit>,
+        out: &mut Vec<KnownHit<'k>>,
     ) {
         let Some(rest) = text.get(p..) else { return };
         let mut cur: Option<Cursor<'_>> = None;
@@ -406,14 +407,14 @@ impl KnownValues {
 
     /// A match in the text FST: a name's initial and surname (`INITIAL`)
     /// counts only written as one (see [`written_as_initial`]).
-    fn text_hit(
-        &self,
+    fn text_hit<'k>(
+        &'k self,
         text: &str,
         at: std::ops::Range<usize>,
         last: char,
         v: u64,
         key: &[u8],
-        out: &mut Vec<KnownHit>,
+        out: &mut Vec<KnownHit<'k>>,
     ) {
         if v & INITIAL != 0 && !text.get(at.clone()).is_some_and(written_as_initial) {
             return;
@@ -424,8 +425,8 @@ impl KnownValues {
     /// Checks a whole-key match (end boundary, capitals for parts) and
     /// records it.
     #[allow(clippy::too_many_arguments)]
-    fn hit(
-        &self,
+    fn hit<'k>(
+        &'k self,
         text: &str,
         start: usize,
         end: usize,
@@ -433,7 +434,7 @@ impl KnownValues {
         v: u64,
         key: &[u8],
         number: bool,
-        out: &mut Vec<KnownHit>,
+        out: &mut Vec<KnownHit<'k>>,
     ) {
         // Accents right after the hit belong to it.
         let mut end = end;
@@ -481,7 +482,7 @@ impl KnownValues {
         };
         out.push(KnownHit {
             range: start..end,
-            column,
+            column: col,
             value,
             specificity: col.specificity,
         });
