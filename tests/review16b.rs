@@ -253,9 +253,9 @@ fn held_initial_and_surname_spellings() {
 /// surname only written as one (a break after the initial, or two
 /// capitals): run together in one case it is a word as often as a name at
 /// real sizes (`shopper`, `drivers`; see `initial_forms_are_not_words`).
-/// The eval check reports these; the example check leaves them too.
+/// The eval check reports these, and the example check refuses them.
 #[test]
-#[ignore = "finding (medium, by design): an initial and surname run together in one case (pmuller, jmartin, ljohnson, sobrien) pass the detector and the example check; the eval check reports them"]
+#[ignore = "finding (medium, by design): an initial and surname run together in one case (pmuller, jmartin, ljohnson, sobrien) pass the detector; the eval check reports them and the example check refuses them"]
 fn finding_initial_and_surname_in_one_case() {
     let (chat, _) = chat_on(&sample(), None).unwrap();
     let p = passing(
@@ -347,6 +347,8 @@ fn held_check_reports_what_the_detector_leaves() {
 #[test]
 fn held_examples_refuse_forms_only_the_check_reads() {
     for (q, n) in [
+        ("How many orders has pmueller placed?", "ok"),
+        ("How many orders has sobrien placed?", "ok"),
         ("How many customers?", "born 93\u{5E74}6\u{6708}24\u{65E5}"),
         ("How many customers?", "call 512 555 0151"),
     ] {
@@ -588,8 +590,8 @@ fn finding_six_digit_numbers_read_as_dates() {
 /// surnames are all there.
 /// Was a finding (medium, false positive at size): initial+surname keys
 /// turned words into people (`Beard Trimmer`, T Rimmer; `USB-C Charger
-/// 65W`, C Harger; `shopper`, S Hopper; `drivers`, D Rivers), and examples
-/// saying them were refused.
+/// 65W`, C Harger; `shopper`, S Hopper; `drivers`, D Rivers). (Examples
+/// saying them are still refused, by design: see below.)
 #[test]
 fn initial_forms_are_not_words() {
     let dir = data_with(&planted());
@@ -600,8 +602,24 @@ fn initial_forms_are_not_words() {
         "How many orders per shopper?",
         "Which drivers delivered the most orders?",
     ];
-    let mut bad = changed(&chat, &qs);
-    for q in qs {
+    let bad = changed(&chat, &qs);
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+/// The example check looks for an initial and surname run together
+/// (`ljohnson`), so an example that says such a word is refused, loudly:
+/// by design (a name in every prompt that retrieves the example is not
+/// loud).
+#[test]
+#[ignore = "finding (low, by design): examples saying `shopper`, `drivers`, `Beard Trimmer` are refused where S. Hopper, D. Rivers, T. Rimmer are customers"]
+fn finding_examples_with_words_that_are_initial_forms() {
+    let dir = data_with(&planted());
+    let mut bad = Vec::new();
+    for q in [
+        "How many Beard Trimmer units were sold?",
+        "How many orders per shopper?",
+        "Which drivers delivered the most orders?",
+    ] {
         if let Err(e) = chat_on(dir.path(), Some(&example(q, "ok", COUNT))) {
             bad.push(format!("example {q:?} refused: {e}"));
         }

@@ -1070,10 +1070,12 @@ fn title_words(text: &str) -> String {
 /// data's protected values with the matcher the detectors do not share
 /// (`leak`), which reads more forms than they do (`ljohnson`,
 /// `liam . johnson @ hotmail . com`): a second net under the detectors.
-/// Single name words, a name's initial and surname, and numbers under 8
-/// digits are left to the detectors here: at real sizes common words
-/// (`Price`, `Young`, `shopper` of S. Hopper) and numbers (`2024`, `150000`
-/// of CUST-150000) are some customer's value. Public columns are read (for
+/// Single name words and numbers under 8 digits are left to the detectors
+/// here: at real sizes common words (`Price`, `Young`) and numbers (`2024`,
+/// `150000` of CUST-150000) are some customer's value. A name's initial
+/// and surname run together (`ljohnson`) is looked for, though at real
+/// sizes some words are one (`shopper` of S. Hopper): a refused example is
+/// loud and is rephrased, a name in every prompt is not. Public columns are read (for
 /// their exemptions) only when they hold dates or text. The values are streamed past the texts, so the
 /// cost is one read of the protected columns, at any size.
 fn check_values(set: &ExampleSet, policy: &Policy, engine: &dyn Engine) -> Result<(), Error> {

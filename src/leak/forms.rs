@@ -9,9 +9,6 @@ pub(crate) struct Form {
     pub(crate) text: String,
     pub(crate) kind: Kind,
     pub(crate) atoms: u8,
-    /// A form that ordinary words take at real sizes (initial and surname:
-    /// `shopper` of S. Hopper): the example check leaves it out.
-    pub(crate) loose: bool,
 }
 
 /// The day of a value `YYYY-MM-DD`, alone or followed by a time.
@@ -56,7 +53,6 @@ fn date_forms(y: u32, m: u32, d: u32, out: &mut Vec<Form>) {
             text,
             kind: Kind::Date,
             atoms,
-            loose: false,
         })
     };
     for yy in &years {
@@ -102,7 +98,6 @@ fn value_forms(v: &str, out: &mut Vec<Form>) {
             text,
             kind,
             atoms: 0,
-            loose: false,
         })
     };
     let reduced = reduce(v);
@@ -157,12 +152,11 @@ fn value_forms(v: &str, out: &mut Vec<Form>) {
 /// The other forms of a value of letters only (a name): initial and
 /// surname, reversed, each word, each word with an apostrophe whole.
 fn name_forms(v: &str, atoms: &[&str], all: &str, out: &mut Vec<Form>) {
-    let mut push = |text: String, kind: Kind, loose: bool| {
+    let mut push = |text: String, kind: Kind| {
         out.push(Form {
             text,
             kind,
             atoms: 0,
-            loose,
         })
     };
     let words: Vec<String> = v
@@ -175,24 +169,24 @@ fn name_forms(v: &str, atoms: &[&str], all: &str, out: &mut Vec<Form>) {
     if let (Some(first), Some(last)) = (words.first(), words.last()) {
         if words.len() >= 2 && last.chars().count() >= 6 {
             if let Some(i) = first.chars().next() {
-                push(format!("{i}{last}"), Kind::Text, true);
+                push(format!("{i}{last}"), Kind::Text);
             }
         }
     }
     if atoms.len() >= 2 {
         let rev: String = atoms.iter().rev().copied().collect();
         if rev != all {
-            push(rev, Kind::Text, false);
+            push(rev, Kind::Text);
         }
         for a in atoms {
             if a.chars().count() >= MIN_LEN {
-                push((*a).to_string(), Kind::Part, false);
+                push((*a).to_string(), Kind::Part);
             }
         }
         // A word of two atoms whole (`O'Brien` as `obrien`).
         for w in &words {
             if w.chars().count() >= MIN_LEN && !atoms.contains(&w.as_str()) && w != all {
-                push(w.clone(), Kind::Text, false);
+                push(w.clone(), Kind::Text);
             }
         }
     }

@@ -314,7 +314,8 @@ fn ascii_atoms(v: &str) -> Vec<Vec<u8>> {
 /// Strings one of which every form of an ASCII value that the example
 /// check counts holds: its longest atom (in the whole value and reversed),
 /// its digits when it has 8 or more (a number), its local part's longest
-/// atom (an email's), each word's longest atom (a word whole).
+/// atom (an email's), each word's longest atom (a word whole, and the
+/// surname in an initial and surname).
 fn anchors(v: &str) -> Vec<Vec<u8>> {
     let longest = |atoms: Vec<Vec<u8>>| atoms.into_iter().max_by_key(Vec::len);
     let mut out = Vec::new();
@@ -369,9 +370,8 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
-    /// The texts to search. `parts`: whether one word of a name, and a
-    /// name's initial and surname, count; `min_number`: the fewest digits
-    /// a number must have to count.
+    /// The texts to search. `parts`: whether one word of a name counts;
+    /// `min_number`: the fewest digits a number must have to count.
     pub(crate) fn new(texts: &[&str], parts: bool, min_number: usize) -> Texts {
         let mut plain: HashMap<String, Vec<Loc>> = HashMap::new();
         let mut dated: HashMap<String, Vec<Loc>> = HashMap::new();
@@ -453,7 +453,7 @@ impl Texts {
             let wanted = match f.kind {
                 Kind::Part => self.parts,
                 Kind::Number => f.text.len() >= self.min_number,
-                Kind::Text => self.parts || !f.loose,
+                Kind::Text => true,
                 Kind::Date => true,
             };
             if !wanted || self.public.exempts(f) {
@@ -477,8 +477,8 @@ impl Texts {
     /// Whether no form of an ASCII value can be in the texts, from its
     /// anchors (see [`anchors`]): each form counted here holds one, and a
     /// found form's anchor has all its 4-byte windows among the texts'.
-    /// Only where neither parts, initials nor numbers under 8 digits count
-    /// (the example check), which is what the anchors assume.
+    /// Only where neither parts nor numbers under 8 digits count (the
+    /// example check), which is what the anchors assume.
     fn surely_absent(&self, v: &str) -> bool {
         if self.parts || self.min_number < 8 || !v.is_ascii() || looks_like_day(v) {
             return false;
