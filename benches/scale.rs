@@ -8,6 +8,7 @@
 //!   customers (three columns of `n` distinct values each): build time,
 //!   index memory, peak RSS while building, save and load time, and a
 //!   lookup of a 30-word question (criterion);
+//! - what checking examples against the data adds to building a `Chat`;
 //! - per query, warm (engine, guard and detector built once, as in a
 //!   backend): the single-table `GROUP BY` and the orders ⋈ customers join
 //!   through sqlveil (guard, engine, protection) beside plain polars running
@@ -32,11 +33,13 @@ use polars::prelude::{
     ScanArgsParquet, Series,
 };
 use polars::sql::SQLContext;
+use sqlveil::chat::ExampleSet;
 use sqlveil::detect::{Detector, KnownIndexStore, KnownValuesOptions};
 use sqlveil::guard::{Guard, GuardBuilder};
+use sqlveil::llm::ScriptedModel;
 use sqlveil::protect::Protector;
 use sqlveil::tokens::{MemoryVault, Tokens};
-use sqlveil::{Engine, MasterKey, PolarsEngine, Policy};
+use sqlveil::{Chat, Engine, MasterKey, PolarsEngine, Policy};
 
 const GROUP_BY: &str =
     "SELECT city, AVG(income) AS avg_income, COUNT(*) AS n FROM customers GROUP BY city";
@@ -619,6 +622,56 @@ fn question(n: u64) -> String {
     )
 }
 
+/// What checking the sample examples (those over customers and orders)
+/// against the data's protected values adds to building a `Chat`: the
+/// check reads every protected column (and the public text and date ones)
+/// once. The detector is built once, outside the times.
+fn example_check(dir: &Path, tag: &str) {
+    let key = &MasterKey::from_bytes(&[
+        30, 105, 183, 17, 251, 5, 178, 230, 82, 231, 251, 53, 244, 129, 253, 255, 0, 67, 157, 215,
+        184, 188, 164, 41, 18, 60, 162, 91, 211, 121, 117, 31,
+    ]);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let policy = Policy::from_path(root.join("rules/sample.toml")).expect("sample rules");
+    let engine = Arc::new(PolarsEngine::open(dir, &policy).expect("engine"));
+    let detector = Arc::new(
+        Detector::with_known_values(&policy, engine.as_ref(), &KnownValuesOptions::new())
+            .expect("detector"),
+    );
+    let all = ExampleSet::from_path(root.join("tests/data/eval/examples.toml")).expect("examples");
+    let mut examples = ExampleSet::new();
+    for e in all.iter() {
+        if !e.sql().contains("products") && !e.sql().contains("tickets") {
+            examples.push(e.clone()).expect("example");
+        }
+    }
+    let build = |with: bool| {
+        let mut b = Chat::builder(
+            policy.clone(),
+            engine.clone(),
+            ScriptedModel::new([""; 0]),
+            key.clone(),
+        )
+        .detector(detector.clone())
+        .sample_values(0);
+        if with {
+            b = b.examples(examples.clone());
+        }
+        let t = Instant::now();
+        black_box(b.build().expect("chat"));
+        t.elapsed()
+    };
+    let with = median((0..3).map(|_| build(true)).collect());
+    let without = median((0..3).map(|_| build(false)).collect());
+    println!(
+        "scale {tag}: building a Chat with {} examples checked against the data: {:.2} s \
+         (without examples {:.2} s); medians of 3",
+        examples.len(),
+        with.as_secs_f64(),
+        without.as_secs_f64()
+    );
+}
+
 fn bench_size(c: &mut Criterion, n: u64) {
     let dir = data(n);
     let tag = label(n);
@@ -675,6 +728,8 @@ fn bench_size(c: &mut Criterion, n: u64) {
     );
     drop(saved);
     drop(loaded);
+
+    example_check(&dir, &tag);
 
     let mut g = c.benchmark_group(format!("scale_{tag}_known"));
     g.bench_function("lookup_30_words", |b| {
