@@ -93,20 +93,21 @@ fn space_waits(joined: &mut [Branch<'_>]) {
     }
 }
 
-/// Steps the branches over the bytes `one` of the character `c`: the
-/// branches alive after it, each with whether it read `c` (and so may end
-/// a value there).
+/// Steps the branches over the bytes `one` of the character `c` into
+/// `joined`, calling `on_read` with each branch that read `c` (and so may
+/// end a value there).
 fn step_branches<'f>(
     branches: Vec<Branch<'f>>,
     c: char,
     one: &[u8],
-) -> Vec<(Cursor<'f>, Vec<u8>, bool)> {
-    let mut out = Vec::with_capacity(branches.len());
+    joined: &mut Vec<Branch<'f>>,
+    mut on_read: impl FnMut(&Cursor<'f>, &[u8]),
+) {
     for (mut k, mut kb, waiting) in branches {
         // A second joiner after a joiner read as a break
         // (`liam__johnson`) is part of that break.
         if is_joiner(c) && !waiting && kb.last().is_some_and(|&b| b == b' ' || b == b'-') {
-            out.push((k, kb, false));
+            joined.push((k, kb, false));
             continue;
         }
         if waiting && !step_break(&mut k, &mut kb) {
@@ -114,10 +115,10 @@ fn step_branches<'f>(
         }
         if one.iter().all(|&b| k.step(b)) {
             kb.extend_from_slice(one);
-            out.push((k, kb, true));
+            on_read(&k, &kb);
+            joined.push((k, kb, false));
         }
     }
-    out
 }
 
 /// Two readings at one key are one (a hyphen read as itself and as the
@@ -340,12 +341,11 @@ impl KnownValues {
             }
             // The other branches, and the new ones that read `c`.
             to_step.append(&mut joined);
-            for (k, kb, read) in step_branches(to_step, c, one) {
-                if let Some(v) = k.value().filter(|_| read) {
-                    self.text_hit(text, p..end, c, v, &kb, out);
+            step_branches(to_step, c, one, &mut joined, |k, kb| {
+                if let Some(v) = k.value() {
+                    self.text_hit(text, p..end, c, v, kb, out);
                 }
-                joined.push((k, kb, false));
-            }
+            });
             joined.append(&mut spaced);
             drop_duplicates(&mut joined, main_alive.then_some(key.as_slice()));
             if !main_alive && joined.is_empty() {
