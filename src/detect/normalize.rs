@@ -123,6 +123,12 @@ fn confusable(c: char) -> char {
     }
 }
 
+/// Whether a character is an apostrophe, typographic or a prime (what
+/// [`apostrophe`] reads as `'`).
+pub(crate) fn is_apostrophe(c: char) -> bool {
+    apostrophe(c) == '\''
+}
+
 /// Typographic apostrophes and primes, as `'`.
 fn apostrophe(c: char) -> char {
     match c {

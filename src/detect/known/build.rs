@@ -16,7 +16,7 @@ use super::value::{
 };
 use super::walk::Head;
 use super::{KnownValues, KnownValuesOptions};
-use crate::detect::normalize::{digit_gap, text_key};
+use crate::detect::normalize::{digit_gap, is_apostrophe, text_key};
 use crate::detect::ValueSource;
 use crate::error::Error;
 use crate::rules::Action;
@@ -102,12 +102,7 @@ fn base_with(col: usize, prio: u64) -> u64 {
 /// umlauts and the Nordic letters as two letters (`Mueller` for
 /// `Müller`), and both at once.
 fn spellings_of(v: &str) -> Vec<String> {
-    let apostrophe = |c: char| {
-        matches!(
-            c,
-            '\'' | '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '`' | '\u{00B4}'
-        )
-    };
+    let apostrophe = is_apostrophe;
     let mut out = Vec::new();
     if v.contains(apostrophe) {
         out.push(v.replace(apostrophe, " "));
@@ -154,7 +149,7 @@ fn initial_form(v: &str) -> Option<String> {
     let (first, last) = (words.first()?, words.last()?);
     let letters = |w: &str| {
         w.chars()
-            .all(|c| c.is_alphabetic() || matches!(c, '\'' | '\u{2019}' | '-'))
+            .all(|c| c.is_alphabetic() || c == '-' || is_apostrophe(c))
     };
     if words.len() < 2 || !words.iter().all(|w| letters(w)) || last.chars().count() < 6 {
         return None;

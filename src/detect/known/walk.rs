@@ -664,6 +664,7 @@ mod tests {
                 "Sarah O'Brien",
                 "Priya M\u{00FC}ller",
                 "Amy Cross",
+                "Kim O\u{FF07}Neill",
             ]],
             &KnownValuesOptions::default(),
         )
@@ -678,6 +679,8 @@ mod tests {
             ("Obrien", "O'Brien"),
             ("Priya Mueller", "Priya M\u{00FC}ller"),
             ("Mueller", "M\u{00FC}ller"),
+            // Any apostrophe the text normaliser knows (a full-width one).
+            ("Kim ONeill", "Kim O\u{FF07}Neill"),
         ] {
             let h = hits(&kv, &format!("what did {text} buy?"));
             assert!(
